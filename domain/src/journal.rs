@@ -1,0 +1,113 @@
+//! The event store as seen by the code above the domain: execute a command on an aggregate, read
+//! events back in their global order, and remember how far each consumer has read.
+//!
+//! These are ports: `conserje-infra` implements them for PostgreSQL and SQLite. The global order
+//! is what lets projections and the relay be rebuilt by replay instead of by hand.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cqrs_es::{Aggregate, AggregateError};
+use serde::{Deserialize, Serialize};
+
+use crate::metadata::EventMetadata;
+
+/// Executes commands on one aggregate type and loads its current state.
+#[async_trait]
+pub trait AggregateStore<A>: Send + Sync
+where
+    A: Aggregate + 'static,
+    A::Command: Send + 'static,
+{
+    /// Loads the aggregate, runs the command and commits its events atomically. A concurrent
+    /// writer to the same stream makes this fail with `AggregateConflict`; callers retry.
+    async fn execute(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: EventMetadata,
+    ) -> Result<(), AggregateError<A::Error>>;
+
+    /// The aggregate as its events leave it (the default state when the stream is empty).
+    async fn load(&self, aggregate_id: &str) -> Result<A, AggregateError<A::Error>>;
+}
+
+/// How far a consumer has read: the last (transaction id, position) it processed.
+///
+/// Events are delivered in (transaction id, position) order because a `BIGSERIAL` position alone
+/// is handed out before commit: a transaction that commits late can make a lower position appear
+/// after a higher one was read. Ordering by the writing transaction first, and only reading
+/// transactions older than every one still in flight, means nothing can appear behind the
+/// checkpoint. On SQLite, where writers are serialised, the transaction id is always 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub transaction_id: i64,
+    pub position: i64,
+}
+
+impl Checkpoint {
+    /// The checkpoint just past `event`.
+    pub fn after(event: &StoredEvent) -> Self {
+        Self {
+            transaction_id: event.transaction_id,
+            position: event.position,
+        }
+    }
+}
+
+/// One event as the store holds it, with its place in the global order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub transaction_id: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub metadata: serde_json::Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl StoredEvent {
+    /// Decodes the payload as an event of aggregate `A`.
+    pub fn decode<A: Aggregate>(&self) -> Result<A::Event, serde_json::Error> {
+        serde_json::from_value(self.payload.clone())
+    }
+
+    /// A metadata value by key (see [`crate::metadata::keys`]).
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).and_then(|v| v.as_str())
+    }
+}
+
+/// Reading from the event store failed.
+#[derive(Debug, thiserror::Error)]
+#[error("event store: {0}")]
+pub struct JournalError(pub String);
+
+/// Events in global order, for projections, process managers and the audit trail.
+#[async_trait]
+pub trait EventFeed: Send + Sync {
+    /// Up to `limit` events after `after`, only ever returning events that can no longer be
+    /// preceded by a later commit (see [`Checkpoint`]).
+    async fn read_after(
+        &self,
+        after: Checkpoint,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, JournalError>;
+
+    /// Every event of one aggregate, by sequence.
+    async fn stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, JournalError>;
+}
+
+/// Per-consumer checkpoints, stored beside the events so they survive restarts.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    async fn load(&self, consumer: &str) -> Result<Checkpoint, JournalError>;
+    async fn save(&self, consumer: &str, checkpoint: Checkpoint) -> Result<(), JournalError>;
+}

@@ -1,0 +1,15 @@
+//! The `Reservation` aggregate: one guest's stay from request to confirmation, modification or
+//! cancellation. Its stream id is the reservation's UUIDv7.
+
+mod aggregate;
+mod commands;
+mod error;
+mod events;
+
+pub use aggregate::{Reservation, ReservationServices, ReservationStatus};
+pub use commands::{ModificationRequest, ReservationCommand, ReservationRequest};
+pub use error::ReservationError;
+pub use events::{GuestDetails, RejectionReason, ReservationEvent, StayTerms};
+
+#[cfg(test)]
+mod tests;
