@@ -105,7 +105,10 @@ impl Pms for FixedPms {
 
 /// 2026-11-22 12:00 UTC in a UTC hotel; `standard` at 100.00 EUR with rooms free, `suite` full.
 pub fn services() -> ReservationServices {
-    services_at(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(), chrono_tz::UTC)
+    services_at(
+        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        chrono_tz::UTC,
+    )
 }
 
 pub fn services_at(now: DateTime<Utc>, zone: Tz) -> ReservationServices {

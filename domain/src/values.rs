@@ -248,7 +248,10 @@ mod tests {
 
     #[test]
     fn phone_must_be_a_real_e164_number() {
-        assert_eq!(Phone::parse("+54 9 11 5555-1234").unwrap().as_str(), "+5491155551234");
+        assert_eq!(
+            Phone::parse("+54 9 11 5555-1234").unwrap().as_str(),
+            "+5491155551234"
+        );
         assert!(Phone::parse("+34 600 123 456").is_ok());
         assert!(Phone::parse("600123456").is_err(), "no country code");
         assert!(Phone::parse("+1 000").is_err());
@@ -268,6 +271,9 @@ mod tests {
         assert!(TenantId::parse("hotel-sol").is_ok());
         assert!(TenantId::parse("Hotel Sol").is_err());
         assert_eq!(RoomType::parse(" Suite ").unwrap().as_str(), "suite");
-        assert_eq!(GuestRef::parse(" Ana@Mail.COM ").unwrap().as_str(), "ana@mail.com");
+        assert_eq!(
+            GuestRef::parse(" Ana@Mail.COM ").unwrap().as_str(),
+            "ana@mail.com"
+        );
     }
 }

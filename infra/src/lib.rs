@@ -1,1 +1,14 @@
+//! Adapters: the PostgreSQL and SQLite event stores, the catch-up reader, read-model tables, the
+//! PMS simulator and the hotel configuration. Each implements a trait owned by the crate that
+//! calls it (`conserje-domain`, `conserje-projections`), so the layers above never name a database.
 
+pub mod db;
+pub mod error;
+pub mod event_store;
+pub mod feed;
+pub mod hotels;
+pub mod pms_simulator;
+pub mod reservation_rows;
+
+pub use db::Database;
+pub use error::InfraError;

@@ -124,7 +124,11 @@ impl Aggregate for Guest {
                 if self.holds.contains_key(&reservation_id) {
                     return Ok(());
                 }
-                let today = today_for(services.clock.as_ref(), services.hotels.as_ref(), &tenant_id);
+                let today = today_for(
+                    services.clock.as_ref(),
+                    services.hotels.as_ref(),
+                    &tenant_id,
+                );
                 if self.active_on(today) >= MAX_ACTIVE_RESERVATIONS {
                     return Err(GuestError::TooManyActiveReservations {
                         max: MAX_ACTIVE_RESERVATIONS,
@@ -146,10 +150,12 @@ impl Aggregate for Guest {
                 reservation_id,
                 check_out,
             } => match self.holds.get(&reservation_id) {
-                Some(current) if *current != check_out => GuestEvent::ActiveReservationRescheduled {
-                    reservation_id,
-                    check_out,
-                },
+                Some(current) if *current != check_out => {
+                    GuestEvent::ActiveReservationRescheduled {
+                        reservation_id,
+                        check_out,
+                    }
+                }
                 _ => return Ok(()),
             },
         };
@@ -189,7 +195,9 @@ mod tests {
 
     fn services() -> GuestServices {
         GuestServices {
-            clock: Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap())),
+            clock: Arc::new(FixedClock(
+                Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+            )),
             hotels: Arc::new(OneZone(chrono_tz::UTC)),
         }
     }

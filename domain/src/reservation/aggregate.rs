@@ -116,15 +116,7 @@ impl Reservation {
             });
         }
 
-        let terms = quote(
-            services,
-            &request.tenant_id,
-            room_type,
-            stay,
-            guests,
-            None,
-        )
-        .await?;
+        let terms = quote(services, &request.tenant_id, room_type, stay, guests, None).await?;
         Ok(ReservationEvent::ReservationRequested {
             reservation_id: request.reservation_id,
             tenant_id: request.tenant_id,

@@ -58,7 +58,9 @@ pub enum ReservationEvent {
         requested_on: NaiveDate,
     },
     /// The PMS holds the room.
-    ReservationConfirmed { pms_ref: String },
+    ReservationConfirmed {
+        pms_ref: String,
+    },
     /// The request was refused. Blacklist refusals are recorded here so auditors can see them.
     ReservationRejected {
         reservation_id: Uuid,
@@ -77,9 +79,14 @@ pub enum ReservationEvent {
         terms: StayTerms,
         price_difference_minor: i64,
     },
-    ReservationCancelled { reason: Option<String> },
+    ReservationCancelled {
+        reason: Option<String>,
+    },
     /// A change could not be pushed to the PMS; the PMS sync retries it.
-    PmsSyncFailed { operation: String, error: String },
+    PmsSyncFailed {
+        operation: String,
+        error: String,
+    },
 }
 
 impl DomainEvent for ReservationEvent {

@@ -49,10 +49,20 @@ fn requested_terms(events: &[ReservationEvent]) -> StayTerms {
 
 #[tokio::test]
 async fn guests_edges_zero_one_ten_eleven() {
-    assert_eq!(error_code(request("2026-12-01", "2026-12-03", 0)).await, "no_guests");
-    assert!(outcome(request("2026-12-01", "2026-12-03", 1)).await.is_ok());
-    assert!(outcome(request("2026-12-01", "2026-12-03", 10)).await.is_ok());
-    assert_eq!(error_code(request("2026-12-01", "2026-12-03", 11)).await, "too_many_guests");
+    assert_eq!(
+        error_code(request("2026-12-01", "2026-12-03", 0)).await,
+        "no_guests"
+    );
+    assert!(outcome(request("2026-12-01", "2026-12-03", 1))
+        .await
+        .is_ok());
+    assert!(outcome(request("2026-12-01", "2026-12-03", 10))
+        .await
+        .is_ok());
+    assert_eq!(
+        error_code(request("2026-12-01", "2026-12-03", 11)).await,
+        "too_many_guests"
+    );
 }
 
 #[tokio::test]
@@ -61,15 +71,27 @@ async fn nights_edges_zero_one_ninety_ninety_one() {
         error_code(request("2026-12-01", "2026-12-01", 2)).await,
         "check_out_not_after_check_in"
     );
-    assert!(outcome(request("2026-12-01", "2026-12-02", 2)).await.is_ok());
-    assert!(outcome(request("2026-12-01", "2027-03-01", 2)).await.is_ok());
-    assert_eq!(error_code(request("2026-12-01", "2027-03-02", 2)).await, "stay_too_long");
+    assert!(outcome(request("2026-12-01", "2026-12-02", 2))
+        .await
+        .is_ok());
+    assert!(outcome(request("2026-12-01", "2027-03-01", 2))
+        .await
+        .is_ok());
+    assert_eq!(
+        error_code(request("2026-12-01", "2027-03-02", 2)).await,
+        "stay_too_long"
+    );
 }
 
 #[tokio::test]
 async fn check_in_yesterday_refused_today_accepted() {
-    assert_eq!(error_code(request("2026-11-21", "2026-11-23", 2)).await, "check_in_in_past");
-    assert!(outcome(request("2026-11-22", "2026-11-23", 2)).await.is_ok());
+    assert_eq!(
+        error_code(request("2026-11-21", "2026-11-23", 2)).await,
+        "check_in_in_past"
+    );
+    assert!(outcome(request("2026-11-22", "2026-11-23", 2))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -78,7 +100,11 @@ async fn check_in_on_the_hotels_today_in_buenos_aires_at_0130_utc() {
     let ba = "America/Argentina/Buenos_Aires".parse().unwrap();
     let events = Framework::with(services_at(now, ba))
         .given_no_previous_events()
-        .when_async(ReservationCommand::Request(request("2026-11-22", "2026-11-24", 2)))
+        .when_async(ReservationCommand::Request(request(
+            "2026-11-22",
+            "2026-11-24",
+            2,
+        )))
         .await
         .inspect_result()
         .expect("the 22nd is still today in Buenos Aires");
@@ -86,7 +112,11 @@ async fn check_in_on_the_hotels_today_in_buenos_aires_at_0130_utc() {
 
     let in_utc = Framework::with(services_at(now, chrono_tz::UTC))
         .given_no_previous_events()
-        .when_async(ReservationCommand::Request(request("2026-11-22", "2026-11-24", 2)))
+        .when_async(ReservationCommand::Request(request(
+            "2026-11-22",
+            "2026-11-24",
+            2,
+        )))
         .await
         .inspect_result();
     assert_eq!(in_utc.unwrap_err().code(), "check_in_in_past");
@@ -94,7 +124,9 @@ async fn check_in_on_the_hotels_today_in_buenos_aires_at_0130_utc() {
 
 #[tokio::test]
 async fn check_in_365_days_ahead_accepted_366_refused() {
-    assert!(outcome(request("2027-11-22", "2027-11-23", 2)).await.is_ok());
+    assert!(outcome(request("2027-11-22", "2027-11-23", 2))
+        .await
+        .is_ok());
     assert_eq!(
         error_code(request("2027-11-23", "2027-11-24", 2)).await,
         "booking_too_far_ahead"
@@ -155,7 +187,9 @@ async fn full_or_unknown_room_type_is_unavailable() {
 
 #[tokio::test]
 async fn special_requests_are_sanitised_in_the_event() {
-    let events = outcome(request("2026-12-01", "2026-12-03", 2)).await.unwrap();
+    let events = outcome(request("2026-12-01", "2026-12-03", 2))
+        .await
+        .unwrap();
     match &events[0] {
         ReservationEvent::ReservationRequested {
             special_requests, ..
@@ -165,7 +199,9 @@ async fn special_requests_are_sanitised_in_the_event() {
 }
 
 async fn requested_history() -> Vec<ReservationEvent> {
-    outcome(request("2026-12-01", "2026-12-03", 2)).await.unwrap()
+    outcome(request("2026-12-01", "2026-12-03", 2))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -214,7 +250,10 @@ async fn modification_states_the_difference_and_applies_only_when_confirmed() {
         .when_async(ReservationCommand::ConfirmModification)
         .await
         .inspect_result();
-    assert_eq!(not_yet.unwrap_err(), ReservationError::NoPendingModification);
+    assert_eq!(
+        not_yet.unwrap_err(),
+        ReservationError::NoPendingModification
+    );
 
     let mut quoted_history = history;
     quoted_history.extend(quoted);

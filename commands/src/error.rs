@@ -1,0 +1,31 @@
+use cqrs_es::AggregateError;
+
+/// Why a command handler could not do what was asked. `Refused` carries the domain's stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("the stream kept changing under {attempts} attempts")]
+    Conflict { attempts: u32 },
+    #[error("event store: {0}")]
+    Store(String),
+}
+
+impl CommandError {
+    /// Maps an aggregate's outcome, turning its own refusal into `Refused` with its code.
+    pub fn from_aggregate<E: std::error::Error>(
+        err: AggregateError<E>,
+        code: impl Fn(&E) -> &'static str,
+    ) -> Self {
+        match err {
+            AggregateError::UserError(e) => Self::Refused {
+                code: code(&e),
+                message: e.to_string(),
+            },
+            AggregateError::AggregateConflict => Self::Conflict { attempts: 1 },
+            other => Self::Store(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Turning what guests and staff ask for into commands on the aggregates.
+//!
+//! The handlers here own the *order* of steps across aggregates (request a reservation, hold it
+//! on the guest, book it in the PMS) and the retries that optimistic concurrency asks for; the
+//! rules themselves stay in `conserje-domain`.
+
+pub mod booking_process;
+pub mod conversations;
+pub mod error;
+pub mod reservation_desk;
+pub mod retry;
+
+pub use booking_process::BookingProcess;
+pub use conversations::Conversations;
+pub use error::CommandError;
+pub use reservation_desk::ReservationDesk;

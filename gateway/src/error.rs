@@ -1,0 +1,91 @@
+//! Every failure the API can answer with, mapped to an HTTP status and a JSON body
+//! `{"error": "<code>", "message": "..."}` in one place.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use conserje_commands::CommandError;
+use conserje_projections::ProjectionError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error("the reservation kept changing concurrently; try again")]
+    Conflict,
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Refused { code, .. } => (refusal_status(code), code),
+            Self::Conflict => (StatusCode::CONFLICT, "conflict"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// A refusal about the reservation's *state* is a conflict; one about the request's content is
+/// unprocessable.
+fn refusal_status(code: &str) -> StatusCode {
+    match code {
+        "already_cancelled"
+        | "already_exists"
+        | "already_confirmed"
+        | "not_modifiable"
+        | "no_pending_modification" => StatusCode::CONFLICT,
+        "not_your_reservation" => StatusCode::FORBIDDEN,
+        "pms_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (
+            status,
+            Json(json!({ "error": code, "message": self.to_string() })),
+        )
+            .into_response()
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(err: CommandError) -> Self {
+        match err {
+            CommandError::Refused { code, message } => Self::Refused { code, message },
+            CommandError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            CommandError::Conflict { .. } => Self::Conflict,
+            CommandError::Store(e) => Self::Unavailable(format!("event store: {e}")),
+        }
+    }
+}
+
+impl From<ProjectionError> for ApiError {
+    fn from(err: ProjectionError) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}

@@ -1,0 +1,15 @@
+//! conserje's HTTP surface and the wiring of one running service.
+//!
+//! [`runtime::Runtime`] assembles the store, the aggregates, the booking process and the
+//! projections from [`settings::Settings`]; [`app::router`] exposes them over HTTP. The binary and
+//! the end-to-end tests start the service the same way.
+
+pub mod app;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod runtime;
+pub mod settings;
+
+pub use runtime::Runtime;
+pub use settings::Settings;

@@ -1,0 +1,108 @@
+//! `conserje`: the AI hotel receptionist's service and operator tools.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use conserje_gateway::runtime::redact;
+use conserje_gateway::settings::StoreOptions;
+use conserje_gateway::{app, Runtime};
+use conserje_infra::Database;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "conserje",
+    version,
+    about = "conserje: an event-sourced AI hotel receptionist"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service. With no options: SQLite store in ./.conserje and the built-in PMS
+    /// simulator, no other server needed.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "CONSERJE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+    /// Apply pending database migrations to the configured store and exit.
+    Migrate {
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve { listen, store } => serve(listen, store).await,
+        Command::Migrate { store } => migrate(store).await,
+    }
+}
+
+async fn serve(listen: SocketAddr, store: StoreOptions) -> anyhow::Result<()> {
+    let runtime = Arc::new(Runtime::open(&store).await?);
+    let background = runtime.start_background();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!(
+        "conserje listening on http://{} (store: {} at {})",
+        listener.local_addr()?,
+        runtime.db.kind(),
+        redact(&store.store_url())
+    );
+    app::serve(listener, runtime.clone(), shutdown_signal()).await?;
+    runtime.shutdown();
+    for task in background {
+        task.await.ok();
+    }
+    Ok(())
+}
+
+async fn migrate(store: StoreOptions) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&store.data_dir)
+        .with_context(|| format!("cannot create data directory {}", store.data_dir.display()))?;
+    let url = store.store_url();
+    let db = Database::connect(&url)
+        .await
+        .with_context(|| format!("cannot open the event store at {}", redact(&url)))?;
+    let applied = db.migrate().await.context("migration failed")?;
+    println!(
+        "{}: {applied} migration(s) applied, {} known",
+        redact(&url),
+        db.known_migrations().len()
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,332 @@
+//! `/api/v1/reservations`: request, read, cancel, modify, and the reservation's event trail.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::NaiveDate;
+use conserje_commands::reservation_desk::NewReservation;
+use conserje_domain::metadata::Actor;
+use conserje_domain::pricing::PriceQuote;
+use conserje_domain::reservation::{ModificationRequest, Reservation};
+use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::EventMetadata;
+use conserje_projections::reservations::ReservationRow;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::Runtime;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestBody {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    /// How the hotel identifies the guest across bookings; the e-mail when absent.
+    pub guest_ref: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    pub tenant_id: String,
+    pub guest: GuestBody,
+    pub room_type: String,
+    pub check_in: NaiveDate,
+    pub check_out: NaiveDate,
+    pub guests: u32,
+    pub special_requests: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModifyBody {
+    pub check_in: Option<NaiveDate>,
+    pub check_out: Option<NaiveDate>,
+    pub room_type: Option<String>,
+    pub guests: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PriceView {
+    pub nights: i64,
+    pub nightly_rate_minor: i64,
+    pub subtotal_minor: i64,
+    pub discount_percent: u8,
+    pub discount_minor: i64,
+    pub total_minor: i64,
+    pub currency: String,
+}
+
+impl From<&PriceQuote> for PriceView {
+    fn from(p: &PriceQuote) -> Self {
+        Self {
+            nights: p.nights,
+            nightly_rate_minor: p.nightly_rate_minor,
+            subtotal_minor: p.subtotal_minor,
+            discount_percent: p.discount_percent,
+            discount_minor: p.discount_minor,
+            total_minor: p.total_minor,
+            currency: p.currency.clone(),
+        }
+    }
+}
+
+/// The answer to a command on a reservation.
+#[derive(Debug, Serialize)]
+pub struct ReservationAnswer {
+    pub reservation_id: Uuid,
+    pub status: &'static str,
+    pub room_type: Option<String>,
+    pub check_in: Option<NaiveDate>,
+    pub check_out: Option<NaiveDate>,
+    pub guests: Option<u8>,
+    pub pms_ref: Option<String>,
+    pub price: Option<PriceView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_difference_minor: Option<i64>,
+    /// `guest_pays`, `refund` or `none`, with a modification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<&'static str>,
+}
+
+impl ReservationAnswer {
+    fn of(id: Uuid, r: &Reservation) -> Self {
+        let terms = r.terms.as_ref();
+        Self {
+            reservation_id: id,
+            status: r.status.as_str(),
+            room_type: terms.map(|t| t.room_type.to_string()),
+            check_in: terms.map(|t| t.stay.check_in),
+            check_out: terms.map(|t| t.stay.check_out),
+            guests: terms.map(|t| t.guests),
+            pms_ref: r.pms_ref.clone(),
+            price: terms.map(|t| PriceView::from(&t.price)),
+            price_difference_minor: None,
+            settlement: None,
+        }
+    }
+}
+
+/// The audit context of a request: who (the `X-Actor` header, `staff:anonymous` until API keys
+/// exist), from where, and its trace.
+fn metadata(
+    tenant: TenantId,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<EventMetadata, ApiError> {
+    let actor = match headers.get("x-actor").map(|v| v.to_str()) {
+        None => Actor::staff("anonymous"),
+        Some(Ok(raw)) => parse_actor(raw)?,
+        Some(Err(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_actor",
+                "X-Actor is not text",
+            ))
+        }
+    };
+    let mut meta =
+        EventMetadata::new(tenant, actor, "api").with_source_ip(Some(peer.ip().to_string()));
+    meta.traceparent = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok(meta)
+}
+
+fn parse_actor(raw: &str) -> Result<Actor, ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_actor",
+            "X-Actor must be guest:<ref>, staff:<id> or system:<component>",
+        )
+    };
+    let (kind, who) = raw.split_once(':').ok_or_else(invalid)?;
+    if who.is_empty() || who.len() > 200 || who.chars().any(char::is_control) {
+        return Err(invalid());
+    }
+    match kind {
+        "guest" => Ok(Actor::guest(who)),
+        "staff" => Ok(Actor::staff(who)),
+        "system" => Ok(Actor::system(who)),
+        _ => Err(invalid()),
+    }
+}
+
+fn tenant(raw: &str) -> Result<TenantId, ApiError> {
+    TenantId::parse(raw).map_err(|e| ApiError::bad_request("invalid_tenant", e.to_string()))
+}
+
+fn reservation_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::bad_request("invalid_id", format!("{raw:?} is not a reservation id"))
+    })
+}
+
+/// `POST /api/v1/reservations`
+pub async fn create(
+    State(rt): State<Arc<Runtime>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<ReservationAnswer>), ApiError> {
+    let tenant_id = tenant(&body.tenant_id)?;
+    let guest_ref = body
+        .guest
+        .guest_ref
+        .as_deref()
+        .map(GuestRef::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_guest_ref", e.to_string()))?;
+    let meta = metadata(tenant_id.clone(), &headers, peer)?;
+    let input = NewReservation {
+        tenant_id,
+        guest_ref,
+        name: body.guest.name,
+        email: body.guest.email,
+        phone: body.guest.phone,
+        room_type: body.room_type,
+        check_in: body.check_in,
+        check_out: body.check_out,
+        guests: body.guests,
+        special_requests: body.special_requests,
+    };
+    let outcome = rt.desk.request(input, meta).await;
+    rt.after_write().await?;
+    let reservation = outcome?;
+    let id = reservation
+        .reservation_id
+        .ok_or_else(|| ApiError::Internal("reservation without id".into()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ReservationAnswer::of(id, &reservation)),
+    ))
+}
+
+/// `GET /api/v1/reservations/{id}`: the read model's row.
+pub async fn get(
+    State(rt): State<Arc<Runtime>>,
+    Path(id): Path<String>,
+) -> Result<Json<ReservationRow>, ApiError> {
+    let id = reservation_id(&id)?;
+    rt.reservation_rows
+        .get(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("reservation {id} not found")))
+}
+
+/// `POST /api/v1/reservations/{id}/cancel`
+pub async fn cancel(
+    State(rt): State<Arc<Runtime>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<ReservationAnswer>, ApiError> {
+    let id = reservation_id(&id)?;
+    let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CancelBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("malformed_request", e.to_string()))?
+    };
+    let current = rt.desk.find(id).await?;
+    let tenant_id = current
+        .tenant_id
+        .ok_or_else(|| ApiError::NotFound(format!("reservation {id} not found")))?;
+    let meta = metadata(tenant_id, &headers, peer)?;
+    let outcome = rt.desk.cancel(id, None, body.reason, meta).await;
+    rt.after_write().await?;
+    Ok(Json(ReservationAnswer::of(id, &outcome?)))
+}
+
+/// `POST /api/v1/reservations/{id}/modify`: rules re-checked; the answer states the difference.
+pub async fn modify(
+    State(rt): State<Arc<Runtime>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ModifyBody>,
+) -> Result<Json<ReservationAnswer>, ApiError> {
+    let id = reservation_id(&id)?;
+    let current = rt.desk.find(id).await?;
+    let tenant_id = current
+        .tenant_id
+        .ok_or_else(|| ApiError::NotFound(format!("reservation {id} not found")))?;
+    let meta = metadata(tenant_id, &headers, peer)?;
+    let change = ModificationRequest {
+        requested_by: None,
+        room_type: body.room_type,
+        check_in: body.check_in,
+        check_out: body.check_out,
+        guests: body.guests,
+    };
+    let outcome = rt.desk.modify(id, change, meta).await;
+    rt.after_write().await?;
+    let modification = outcome?;
+    let difference = modification.price_difference_minor;
+    let mut answer = ReservationAnswer::of(id, &modification.reservation);
+    answer.price_difference_minor = Some(difference);
+    answer.settlement = Some(match difference {
+        d if d > 0 => "guest_pays",
+        d if d < 0 => "refund",
+        _ => "none",
+    });
+    Ok(Json(answer))
+}
+
+/// One entry of a reservation's audit trail.
+#[derive(Debug, Serialize)]
+pub struct TrailEntry {
+    pub sequence: i64,
+    pub position: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub payload: Value,
+    pub metadata: Value,
+}
+
+/// `GET /api/v1/reservations/{id}/events`: the reservation's stream, oldest first.
+pub async fn events(
+    State(rt): State<Arc<Runtime>>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<TrailEntry>>, ApiError> {
+    let id = reservation_id(&id)?;
+    let stream = rt
+        .feed
+        .stream(Reservation::TYPE, &id.to_string())
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    if stream.is_empty() {
+        return Err(ApiError::NotFound(format!("reservation {id} not found")));
+    }
+    Ok(Json(
+        stream
+            .into_iter()
+            .map(|e| TrailEntry {
+                sequence: e.sequence,
+                position: e.position,
+                event_type: e.event_type,
+                event_version: e.event_version,
+                recorded_at: e.recorded_at,
+                payload: e.payload,
+                metadata: e.metadata,
+            })
+            .collect(),
+    ))
+}

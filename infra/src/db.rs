@@ -1,0 +1,106 @@
+//! One handle for either store: PostgreSQL for the distributed profile, SQLite for the embedded
+//! default. The URL's scheme chooses; nothing above this module needs to know which.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::InfraError;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// A connection pool to the event store and the read-model tables beside it.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+impl Database {
+    /// Connects to `postgres://…` or `sqlite://…` (the SQLite file is created when missing).
+    pub async fn connect(url: &str) -> Result<Self, InfraError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Ok(Self::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            // WAL lets readers proceed while one writer commits; the busy timeout makes concurrent
+            // writers queue instead of failing, since SQLite has a single write lock.
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            Ok(Self::Sqlite(pool))
+        } else {
+            Err(InfraError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    /// Applies the migrations of `migrations/` that this store has not seen yet; returns how many
+    /// were applied.
+    pub async fn migrate(&self) -> Result<usize, InfraError> {
+        let (migrator, applied) = match self {
+            Self::Postgres(pool) => (&POSTGRES_MIGRATIONS, applied_versions_pg(pool).await),
+            Self::Sqlite(pool) => (&SQLITE_MIGRATIONS, applied_versions_sqlite(pool).await),
+        };
+        match self {
+            Self::Postgres(pool) => migrator.run(pool).await?,
+            Self::Sqlite(pool) => migrator.run(pool).await?,
+        }
+        Ok(migrator.iter().count().saturating_sub(applied))
+    }
+
+    /// The migrations this build carries, as (version, description).
+    pub fn known_migrations(&self) -> Vec<(i64, String)> {
+        let migrator = match self {
+            Self::Postgres(_) => &POSTGRES_MIGRATIONS,
+            Self::Sqlite(_) => &SQLITE_MIGRATIONS,
+        };
+        migrator
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect()
+    }
+
+    /// Answers only when the store does: the readiness probe.
+    pub async fn ping(&self) -> Result<(), InfraError> {
+        match self {
+            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
+            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// `postgres` or `sqlite`, for logs and the readiness answer.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+async fn applied_versions_pg(pool: &PgPool) -> usize {
+    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_or(0, |n| n as usize)
+}
+
+async fn applied_versions_sqlite(pool: &SqlitePool) -> usize {
+    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_or(0, |n| n as usize)
+}

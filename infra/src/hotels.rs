@@ -1,0 +1,155 @@
+//! Per-hotel configuration: time zone, blacklist and the PMS simulator's rooms, from a TOML file.
+//!
+//! Hotels not named in the file get the `default` entry, so a fresh install answers for any
+//! tenant id without configuration.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono_tz::Tz;
+use conserje_domain::ports::{GuestScreening, HotelDirectory};
+use conserje_domain::values::{Email, Phone, TenantId};
+use serde::Deserialize;
+
+use crate::InfraError;
+
+/// The configuration built into the binary, used when no file is given.
+pub const DEFAULT_CONFIG: &str = include_str!("../../config/conserje.toml");
+
+/// One hotel's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HotelSettings {
+    /// IANA zone: "today" for the booking rules is the hotel's today.
+    pub time_zone: Tz,
+    /// E-mails and E.164 phones the hotel refuses to book.
+    #[serde(default)]
+    pub blacklist: Vec<String>,
+}
+
+/// One room type the simulator sells.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedRoom {
+    pub code: String,
+    pub nightly_rate_minor: i64,
+    /// Rooms of this type in the hotel.
+    pub inventory: u32,
+}
+
+/// The built-in PMS simulator's catalogue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorSettings {
+    pub currency: String,
+    pub rooms: Vec<SimulatedRoom>,
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub hotels: BTreeMap<String, HotelSettings>,
+    pub pms_simulator: SimulatorSettings,
+}
+
+impl ConfigFile {
+    /// Reads `path`, or the built-in configuration when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Self, InfraError> {
+        let (name, text) = match path {
+            Some(p) => (
+                p.display().to_string(),
+                std::fs::read_to_string(p).map_err(|e| InfraError::Config {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                })?,
+            ),
+            None => ("<built-in>".to_owned(), DEFAULT_CONFIG.to_owned()),
+        };
+        let file: Self = toml::from_str(&text).map_err(|e| InfraError::Config {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
+        if !file.hotels.contains_key(DEFAULT_HOTEL) {
+            return Err(InfraError::Config {
+                path: name,
+                reason: format!("a [hotels.{DEFAULT_HOTEL}] entry is required"),
+            });
+        }
+        Ok(file)
+    }
+}
+
+/// The entry used for tenants the file does not name.
+pub const DEFAULT_HOTEL: &str = "default";
+
+/// The hotels of the configuration, answering the domain's questions about them.
+#[derive(Debug, Clone)]
+pub struct HotelRegistry {
+    hotels: BTreeMap<String, HotelSettings>,
+}
+
+impl HotelRegistry {
+    pub fn new(hotels: BTreeMap<String, HotelSettings>) -> Self {
+        Self { hotels }
+    }
+
+    fn settings(&self, tenant: &TenantId) -> &HotelSettings {
+        self.hotels
+            .get(tenant.as_str())
+            .or_else(|| self.hotels.get(DEFAULT_HOTEL))
+            .expect("ConfigFile::load guarantees a default hotel")
+    }
+}
+
+impl HotelDirectory for HotelRegistry {
+    fn time_zone(&self, tenant: &TenantId) -> Tz {
+        self.settings(tenant).time_zone
+    }
+}
+
+impl GuestScreening for HotelRegistry {
+    fn is_blacklisted(&self, tenant: &TenantId, email: &Email, phone: &Phone) -> bool {
+        self.settings(tenant).blacklist.iter().any(|entry| {
+            let entry = entry.trim();
+            entry.eq_ignore_ascii_case(email.as_str())
+                || Phone::parse(entry).is_ok_and(|p| &p == phone)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_config_parses_and_unknown_tenants_get_the_default() {
+        let file = ConfigFile::load(None).unwrap();
+        let registry = HotelRegistry::new(file.hotels);
+        let unknown = TenantId::parse("somewhere-else").unwrap();
+        let default = TenantId::parse(DEFAULT_HOTEL).unwrap();
+        assert_eq!(registry.time_zone(&unknown), registry.time_zone(&default));
+        assert!(!file.pms_simulator.rooms.is_empty());
+    }
+
+    #[test]
+    fn blacklist_matches_email_case_insensitively_and_phones_in_any_format() {
+        let mut hotels = BTreeMap::new();
+        hotels.insert(
+            DEFAULT_HOTEL.to_owned(),
+            HotelSettings {
+                time_zone: chrono_tz::UTC,
+                blacklist: vec!["Banned@Hotel.com".into(), "+34 600 123 456".into()],
+            },
+        );
+        let registry = HotelRegistry::new(hotels);
+        let tenant = TenantId::parse("any").unwrap();
+        let ok_phone = Phone::parse("+34 600 999 999").unwrap();
+        let banned_phone = Phone::parse("+34600123456").unwrap();
+        let banned_mail = Email::parse("banned@hotel.com").unwrap();
+        let ok_mail = Email::parse("ana@hotel.com").unwrap();
+        assert!(registry.is_blacklisted(&tenant, &banned_mail, &ok_phone));
+        assert!(registry.is_blacklisted(&tenant, &ok_mail, &banned_phone));
+        assert!(!registry.is_blacklisted(&tenant, &ok_mail, &ok_phone));
+    }
+}

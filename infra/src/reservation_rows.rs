@@ -1,0 +1,224 @@
+//! The `reservations` read-model table, in PostgreSQL or SQLite.
+
+use async_trait::async_trait;
+use conserje_projections::reservations::{ReservationRow, ReservationRows};
+use conserje_projections::ProjectionError;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::Database;
+
+/// The `reservations` table of `db`.
+#[derive(Clone, Debug)]
+pub struct SqlReservationRows {
+    db: Database,
+}
+
+impl SqlReservationRows {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn storage(err: sqlx::Error) -> ProjectionError {
+    ProjectionError::Storage(err.to_string())
+}
+
+/// The table's columns, shared by both stores so their rows cannot drift apart.
+#[derive(Debug, FromRow)]
+struct Columns {
+    reservation_id: String,
+    tenant_id: String,
+    guest_ref: String,
+    guest_name: Option<String>,
+    guest_email: Option<String>,
+    guest_phone: Option<String>,
+    status: String,
+    room_type: Option<String>,
+    check_in: Option<chrono::NaiveDate>,
+    check_out: Option<chrono::NaiveDate>,
+    nights: Option<i32>,
+    guests: Option<i32>,
+    nightly_rate_minor: Option<i64>,
+    subtotal_minor: Option<i64>,
+    discount_percent: Option<i32>,
+    discount_minor: Option<i64>,
+    total_minor: Option<i64>,
+    currency: Option<String>,
+    special_requests: Option<String>,
+    pms_ref: Option<String>,
+    rejection_reason: Option<String>,
+    requested_on: Option<chrono::NaiveDate>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    last_sequence: i64,
+}
+
+impl Columns {
+    fn into_row(self) -> Result<ReservationRow, ProjectionError> {
+        Ok(ReservationRow {
+            reservation_id: Uuid::parse_str(&self.reservation_id)
+                .map_err(|e| ProjectionError::Storage(e.to_string()))?,
+            tenant_id: self.tenant_id,
+            guest_ref: self.guest_ref,
+            guest_name: self.guest_name,
+            guest_email: self.guest_email,
+            guest_phone: self.guest_phone,
+            status: self.status,
+            room_type: self.room_type,
+            check_in: self.check_in,
+            check_out: self.check_out,
+            nights: self.nights.map(i64::from),
+            guests: self.guests.map(i64::from),
+            nightly_rate_minor: self.nightly_rate_minor,
+            subtotal_minor: self.subtotal_minor,
+            discount_percent: self.discount_percent.map(i64::from),
+            discount_minor: self.discount_minor,
+            total_minor: self.total_minor,
+            currency: self.currency,
+            special_requests: self.special_requests,
+            pms_ref: self.pms_ref,
+            rejection_reason: self.rejection_reason,
+            requested_on: self.requested_on,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_sequence: self.last_sequence,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT CAST(reservation_id AS text) AS reservation_id, tenant_id, guest_ref, guest_name, \
+     guest_email, guest_phone, status, room_type, check_in, check_out, nights, guests, \
+     nightly_rate_minor, subtotal_minor, discount_percent, discount_minor, total_minor, currency, \
+     special_requests, pms_ref, rejection_reason, requested_on, created_at, updated_at, last_sequence \
+     FROM reservations";
+
+const UPSERT_COLUMNS: &str = "reservation_id, tenant_id, guest_ref, guest_name, guest_email, \
+     guest_phone, status, room_type, check_in, check_out, nights, guests, nightly_rate_minor, \
+     subtotal_minor, discount_percent, discount_minor, total_minor, currency, special_requests, \
+     pms_ref, rejection_reason, requested_on, created_at, updated_at, last_sequence";
+
+const UPSERT_UPDATE: &str = "ON CONFLICT (reservation_id) DO UPDATE SET \
+     guest_name = excluded.guest_name, guest_email = excluded.guest_email, \
+     guest_phone = excluded.guest_phone, status = excluded.status, room_type = excluded.room_type, \
+     check_in = excluded.check_in, check_out = excluded.check_out, nights = excluded.nights, \
+     guests = excluded.guests, nightly_rate_minor = excluded.nightly_rate_minor, \
+     subtotal_minor = excluded.subtotal_minor, discount_percent = excluded.discount_percent, \
+     discount_minor = excluded.discount_minor, total_minor = excluded.total_minor, \
+     currency = excluded.currency, special_requests = excluded.special_requests, \
+     pms_ref = excluded.pms_ref, rejection_reason = excluded.rejection_reason, \
+     requested_on = excluded.requested_on, updated_at = excluded.updated_at, \
+     last_sequence = excluded.last_sequence \
+     WHERE reservations.last_sequence < excluded.last_sequence";
+
+macro_rules! bind_row {
+    ($query:expr, $row:expr) => {
+        $query
+            .bind($row.tenant_id.as_str())
+            .bind($row.guest_ref.as_str())
+            .bind($row.guest_name.as_deref())
+            .bind($row.guest_email.as_deref())
+            .bind($row.guest_phone.as_deref())
+            .bind($row.status.as_str())
+            .bind($row.room_type.as_deref())
+            .bind($row.check_in)
+            .bind($row.check_out)
+            .bind($row.nights.map(|n| n as i32))
+            .bind($row.guests.map(|n| n as i32))
+            .bind($row.nightly_rate_minor)
+            .bind($row.subtotal_minor)
+            .bind($row.discount_percent.map(|n| n as i32))
+            .bind($row.discount_minor)
+            .bind($row.total_minor)
+            .bind($row.currency.as_deref())
+            .bind($row.special_requests.as_deref())
+            .bind($row.pms_ref.as_deref())
+            .bind($row.rejection_reason.as_deref())
+            .bind($row.requested_on)
+            .bind($row.created_at)
+            .bind($row.updated_at)
+            .bind($row.last_sequence)
+    };
+}
+
+fn placeholders(first: &str) -> String {
+    let rest: Vec<String> = (2..=25).map(|i| format!("${i}")).collect();
+    format!("{first}, {}", rest.join(", "))
+}
+
+#[async_trait]
+impl ReservationRows for SqlReservationRows {
+    async fn get(&self, reservation_id: Uuid) -> Result<Option<ReservationRow>, ProjectionError> {
+        let found: Option<Columns> = match &self.db {
+            Database::Postgres(pool) => {
+                sqlx::query_as(&format!("{SELECT} WHERE reservation_id = $1::uuid"))
+                    .bind(reservation_id.to_string())
+                    .fetch_optional(pool)
+                    .await
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query_as(&format!("{SELECT} WHERE reservation_id = $1"))
+                    .bind(reservation_id.to_string())
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+        .map_err(storage)?;
+        found.map(Columns::into_row).transpose()
+    }
+
+    async fn upsert(&self, row: &ReservationRow) -> Result<(), ProjectionError> {
+        let id = row.reservation_id.to_string();
+        match &self.db {
+            Database::Postgres(pool) => {
+                let sql = format!(
+                    "INSERT INTO reservations ({UPSERT_COLUMNS}) VALUES ({}) {UPSERT_UPDATE}",
+                    placeholders("$1::uuid")
+                );
+                bind_row!(sqlx::query(&sql).bind(id), row)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+            Database::Sqlite(pool) => {
+                let sql = format!(
+                    "INSERT INTO reservations ({UPSERT_COLUMNS}) VALUES ({}) {UPSERT_UPDATE}",
+                    placeholders("$1")
+                );
+                bind_row!(sqlx::query(&sql).bind(id), row)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+        }
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn by_guest(
+        &self,
+        tenant_id: &str,
+        guest_ref: &str,
+    ) -> Result<Vec<ReservationRow>, ProjectionError> {
+        let sql =
+            format!("{SELECT} WHERE tenant_id = $1 AND guest_ref = $2 ORDER BY created_at DESC");
+        let rows: Vec<Columns> = match &self.db {
+            Database::Postgres(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(tenant_id)
+                    .bind(guest_ref)
+                    .fetch_all(pool)
+                    .await
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(tenant_id)
+                    .bind(guest_ref)
+                    .fetch_all(pool)
+                    .await
+            }
+        }
+        .map_err(storage)?;
+        rows.into_iter().map(Columns::into_row).collect()
+    }
+}

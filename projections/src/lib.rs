@@ -1,0 +1,13 @@
+//! Read models built from the event store's global order, never from inline cqrs-es queries
+//! (those run after commit in the writer's process and are lost if it crashes).
+//!
+//! A [`catch_up::Subscription`] feeds events to an [`EventHandler`] and stores a checkpoint after
+//! each batch; handlers are idempotent on (aggregate, sequence), so a batch replayed after a
+//! crash changes nothing.
+
+pub mod catch_up;
+pub mod error;
+pub mod reservations;
+
+pub use catch_up::{EventHandler, Subscription};
+pub use error::ProjectionError;
