@@ -1,0 +1,127 @@
+//! Shared harness of the end-to-end suites: fresh PostgreSQL databases on the cluster that
+//! `scripts/test.sh` starts, fresh SQLite files, and the real service on a random port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use conserje_domain::ports::Clock;
+use conserje_gateway::settings::StoreOptions;
+use conserje_gateway::{app, Runtime};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The admin URL of the test cluster. Tests of the PostgreSQL store fail, not skip, without it.
+pub fn postgres_admin_url() -> String {
+    std::env::var("CONSERJE_TEST_DATABASE_URL").expect(
+        "CONSERJE_TEST_DATABASE_URL is not set: run the suite with scripts/test.sh, which starts \
+         a throwaway PostgreSQL and sets it",
+    )
+}
+
+/// Creates an empty database on the test cluster and returns its URL.
+pub async fn fresh_postgres_url() -> String {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let name = format!("conserje_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("cannot connect to the test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("cannot create a test database");
+    let base = admin.rsplit_once('/').expect("admin url has a database").0;
+    format!("{base}/{name}")
+}
+
+/// Which event store a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Postgres,
+    Sqlite,
+}
+
+/// Store options for a fresh store of `kind`; the data directory lives as long as the `TempDir`.
+pub async fn fresh_store(kind: StoreKind) -> (StoreOptions, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match kind {
+        StoreKind::Postgres => Some(fresh_postgres_url().await),
+        StoreKind::Sqlite => None,
+    };
+    let options = StoreOptions {
+        data_dir: dir.path().to_path_buf(),
+        database_url,
+        config: None,
+    };
+    (options, dir)
+}
+
+/// The real service, listening on a random loopback port.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub runtime: Arc<Runtime>,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(options: &StoreOptions) -> Self {
+        let runtime = Arc::new(Runtime::open(options).await.expect("runtime opens"));
+        Self::serve(runtime).await
+    }
+
+    pub async fn spawn_with_clock(options: &StoreOptions, clock: Arc<dyn Clock>) -> Self {
+        let runtime = Arc::new(
+            Runtime::open_with_clock(options, clock)
+                .await
+                .expect("runtime opens"),
+        );
+        Self::serve(runtime).await
+    }
+
+    async fn serve(runtime: Arc<Runtime>) -> Self {
+        let background = runtime.start_background();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn({
+            let runtime = runtime.clone();
+            async move {
+                app::serve(listener, runtime, async {
+                    stopped.await.ok();
+                })
+                .await
+                .expect("server runs");
+            }
+        });
+        Self {
+            addr,
+            runtime,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            server: Some(server),
+            background,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops the server and the subscriptions and waits for them, like a restart would.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(server) = self.server.take() {
+            server.await.ok();
+        }
+        self.runtime.shutdown();
+        for task in self.background.drain(..) {
+            task.await.ok();
+        }
+    }
+}
