@@ -8,7 +8,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use conserje_commands::{BookingProcess, Conversations, ReservationDesk};
 use conserje_domain::guest::{Guest, GuestServices};
-use conserje_domain::journal::{EventFeed, StoredEvent};
+use conserje_domain::journal::{AggregateStore, EventFeed, StoredEvent};
 use conserje_domain::ports::{Clock, Pms, SystemClock};
 use conserje_domain::reservation::{Reservation, ReservationServices};
 use conserje_domain::session::Session;
@@ -34,6 +34,9 @@ const POLL: Duration = Duration::from_millis(500);
 
 pub struct Runtime {
     pub db: Database,
+    /// The reservation streams themselves, for tools that must bypass the desk (and tests that
+    /// simulate a crash between the desk's steps).
+    pub reservations: Arc<dyn AggregateStore<Reservation>>,
     pub desk: ReservationDesk,
     pub conversations: Conversations,
     pub feed: Arc<dyn EventFeed>,
@@ -93,15 +96,16 @@ impl Runtime {
             config.pms_simulator,
             options.data_dir.join("pms-simulator.json"),
         )?);
-        let reservations = Arc::new(SqlAggregateStore::<Reservation>::new(
-            &db,
-            ReservationServices {
-                clock: clock.clone(),
-                hotels: hotels.clone(),
-                pms: pms.clone(),
-                screening: hotels.clone(),
-            },
-        ));
+        let reservations: Arc<dyn AggregateStore<Reservation>> =
+            Arc::new(SqlAggregateStore::<Reservation>::new(
+                &db,
+                ReservationServices {
+                    clock: clock.clone(),
+                    hotels: hotels.clone(),
+                    pms: pms.clone(),
+                    screening: hotels.clone(),
+                },
+            ));
         let guests = Arc::new(SqlAggregateStore::<Guest>::new(
             &db,
             GuestServices {
@@ -130,7 +134,8 @@ impl Runtime {
         ));
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
-            desk: ReservationDesk::new(reservations, process),
+            desk: ReservationDesk::new(reservations.clone(), process),
+            reservations,
             conversations: Conversations::new(sessions),
             db,
             feed,
