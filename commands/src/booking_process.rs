@@ -51,6 +51,13 @@ impl BookingProcess {
         }
     }
 
+    async fn load(&self, id: Uuid) -> Result<Reservation, CommandError> {
+        self.reservations
+            .load(&id.to_string())
+            .await
+            .map_err(store_error)
+    }
+
     async fn reservation_command(
         &self,
         id: Uuid,
@@ -88,11 +95,7 @@ impl BookingProcess {
         id: Uuid,
         meta: &EventMetadata,
     ) -> Result<ReservationStatus, CommandError> {
-        let reservation = self
-            .reservations
-            .load(&id.to_string())
-            .await
-            .map_err(store_error)?;
+        let reservation = self.load(id).await?;
         let (Some(tenant), Some(guest), Some(terms)) = (
             &reservation.tenant_id,
             &reservation.guest,
@@ -184,11 +187,7 @@ impl BookingProcess {
         id: Uuid,
         meta: &EventMetadata,
     ) -> Result<(), CommandError> {
-        let reservation = self
-            .reservations
-            .load(&id.to_string())
-            .await
-            .map_err(store_error)?;
+        let reservation = self.load(id).await?;
         let (Some(tenant), Some(guest)) = (&reservation.tenant_id, &reservation.guest) else {
             return Ok(());
         };
@@ -212,11 +211,7 @@ impl BookingProcess {
         id: Uuid,
         meta: &EventMetadata,
     ) -> Result<(), CommandError> {
-        let reservation = self
-            .reservations
-            .load(&id.to_string())
-            .await
-            .map_err(store_error)?;
+        let reservation = self.load(id).await?;
         let (Some(tenant), Some(guest), Some(terms)) = (
             &reservation.tenant_id,
             &reservation.guest,

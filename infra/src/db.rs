@@ -50,15 +50,22 @@ impl Database {
     /// Applies the migrations of `migrations/` that this store has not seen yet; returns how many
     /// were applied.
     pub async fn migrate(&self) -> Result<usize, InfraError> {
-        let (migrator, applied) = match self {
-            Self::Postgres(pool) => (&POSTGRES_MIGRATIONS, applied_versions_pg(pool).await),
-            Self::Sqlite(pool) => (&SQLITE_MIGRATIONS, applied_versions_sqlite(pool).await),
-        };
+        let before = self.applied_migrations().await;
         match self {
-            Self::Postgres(pool) => migrator.run(pool).await?,
-            Self::Sqlite(pool) => migrator.run(pool).await?,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
         }
-        Ok(migrator.iter().count().saturating_sub(applied))
+        Ok(self.applied_migrations().await.saturating_sub(before))
+    }
+
+    /// Migrations recorded as applied (0 on a store never migrated).
+    async fn applied_migrations(&self) -> usize {
+        let sql = "SELECT count(*) FROM _sqlx_migrations WHERE success";
+        let count: Result<i64, _> = match self {
+            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        };
+        count.map_or(0, |n| n as usize)
     }
 
     /// The migrations this build carries, as (version, description).
@@ -89,18 +96,4 @@ impl Database {
             Self::Sqlite(_) => "sqlite",
         }
     }
-}
-
-async fn applied_versions_pg(pool: &PgPool) -> usize {
-    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(pool)
-        .await
-        .map_or(0, |n| n as usize)
-}
-
-async fn applied_versions_sqlite(pool: &SqlitePool) -> usize {
-    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(pool)
-        .await
-        .map_or(0, |n| n as usize)
 }

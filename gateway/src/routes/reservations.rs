@@ -60,31 +60,6 @@ pub struct CancelBody {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct PriceView {
-    pub nights: i64,
-    pub nightly_rate_minor: i64,
-    pub subtotal_minor: i64,
-    pub discount_percent: u8,
-    pub discount_minor: i64,
-    pub total_minor: i64,
-    pub currency: String,
-}
-
-impl From<&PriceQuote> for PriceView {
-    fn from(p: &PriceQuote) -> Self {
-        Self {
-            nights: p.nights,
-            nightly_rate_minor: p.nightly_rate_minor,
-            subtotal_minor: p.subtotal_minor,
-            discount_percent: p.discount_percent,
-            discount_minor: p.discount_minor,
-            total_minor: p.total_minor,
-            currency: p.currency.clone(),
-        }
-    }
-}
-
 /// The answer to a command on a reservation.
 #[derive(Debug, Serialize)]
 pub struct ReservationAnswer {
@@ -95,7 +70,7 @@ pub struct ReservationAnswer {
     pub check_out: Option<NaiveDate>,
     pub guests: Option<u8>,
     pub pms_ref: Option<String>,
-    pub price: Option<PriceView>,
+    pub price: Option<PriceQuote>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_difference_minor: Option<i64>,
     /// `guest_pays`, `refund` or `none`, with a modification.
@@ -114,7 +89,7 @@ impl ReservationAnswer {
             check_out: terms.map(|t| t.stay.check_out),
             guests: terms.map(|t| t.guests),
             pms_ref: r.pms_ref.clone(),
-            price: terms.map(|t| PriceView::from(&t.price)),
+            price: terms.map(|t| t.price.clone()),
             price_difference_minor: None,
             settlement: None,
         }
