@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use anyhow::Context;
 use async_trait::async_trait;
 use conserje_commands::{BookingProcess, Conversations, ReservationDesk};
@@ -21,13 +23,18 @@ use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::Database;
 use conserje_projections::reservations::{self, ReservationRows, ReservationsProjection};
 use conserje_projections::{EventHandler, ProjectionError, Subscription};
+use cqrs_es::Aggregate;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
 use crate::settings::StoreOptions;
 
 /// The consumer name of the booking process's recovery subscription.
 pub const BOOKING_PROCESS: &str = "booking-process";
+
+/// How long a write waits for the read model to show it before answering anyway.
+pub const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(2);
 
 /// How often subscriptions look for events written by other processes.
 const POLL: Duration = Duration::from_millis(500);
@@ -161,11 +168,34 @@ impl Runtime {
             .collect()
     }
 
-    /// Brings the `reservations` read model up to date with what this request just wrote, so the
-    /// caller can read its own write, and wakes the background subscriptions.
-    pub async fn after_write(&self) -> Result<(), ProjectionError> {
+    /// Wakes the background subscriptions and waits (at most [`READ_YOUR_WRITE_WAIT`]) until the
+    /// `reservations` read model has applied every event of `reservation`, so that a client that
+    /// just wrote can read its write. On PostgreSQL the catch-up reader holds back events while
+    /// an older transaction is still open anywhere in the cluster, so one pass is not enough.
+    pub async fn after_write(&self, reservation: Option<Uuid>) -> Result<(), ProjectionError> {
         self.wake.notify_waiters();
-        self.reservations_projection.catch_up().await.map(|_| ())
+        let Some(id) = reservation else {
+            return self.reservations_projection.catch_up().await.map(|_| ());
+        };
+        let written = self
+            .feed
+            .stream(Reservation::TYPE, &id.to_string())
+            .await?
+            .last()
+            .map(|event| event.sequence);
+        let deadline = Instant::now() + READ_YOUR_WRITE_WAIT;
+        loop {
+            self.reservations_projection.catch_up().await?;
+            let applied = self
+                .reservation_rows
+                .get(id)
+                .await?
+                .map(|row| row.last_sequence);
+            if applied >= written || Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     pub fn shutdown(&self) {

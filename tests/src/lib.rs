@@ -11,6 +11,57 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// A clock stopped at one instant, so "today" in a test is whatever the test says.
+pub struct FixedClock(pub chrono::DateTime<chrono::Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
+    }
+}
+
+/// Polls `check` until it holds, failing after 10 s with `what`.
+///
+/// The PostgreSQL catch-up reader holds back events while an older transaction is open anywhere
+/// in the cluster, and the suites run in parallel on one cluster: a read of the global order right
+/// after a write may see it a few milliseconds later. This waits for that, not for speed.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Catches `subscription` up until it has handled at least `events` events; returns how many
+/// it handled. Bounded like [`eventually`], for the same reason.
+pub async fn catch_up_at_least(
+    subscription: &conserje_projections::Subscription,
+    events: u64,
+) -> u64 {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut handled = 0;
+    loop {
+        handled += subscription.catch_up().await.expect("catch-up succeeds");
+        if handled >= events {
+            return handled;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} handled {handled} of {events} events before timing out",
+            subscription.name()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// The admin URL of the test cluster. Tests of the PostgreSQL store fail, not skip, without it.
 pub fn postgres_admin_url() -> String {
     std::env::var("CONSERJE_TEST_DATABASE_URL").expect(

@@ -13,12 +13,14 @@ use conserje_domain::EventMetadata;
 use conserje_gateway::Runtime;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
 use conserje_infra::Database;
-use conserje_tests::{fresh_postgres_url, fresh_store, StoreKind};
+use conserje_tests::{eventually, fresh_postgres_url, fresh_store, StoreKind};
 use cqrs_es::Aggregate;
 use sqlx::{PgPool, Row};
 
 async fn migrated_postgres() -> (Database, PgPool) {
-    let db = Database::connect(&fresh_postgres_url().await).await.unwrap();
+    let db = Database::connect(&fresh_postgres_url().await)
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
     let Database::Postgres(pool) = db.clone() else {
         unreachable!()
@@ -180,7 +182,11 @@ async fn fifty_concurrent_messages_are_all_recorded(kind: StoreKind) {
         .collect();
     assert_eq!(received.len(), 50);
     let sequences: Vec<i64> = events.iter().map(|e| e.sequence).collect();
-    assert_eq!(sequences, (1..=51).collect::<Vec<_>>(), "started + 50, no gaps");
+    assert_eq!(
+        sequences,
+        (1..=51).collect::<Vec<_>>(),
+        "started + 50, no gaps"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -289,7 +295,18 @@ async fn checkpoints_survive_and_resume(kind: StoreKind) {
     }
     let feed = SqlEventFeed::new(runtime.db.clone());
     let checkpoints = SqlCheckpoints::new(runtime.db.clone());
-    assert_eq!(checkpoints.load("probe").await.unwrap(), Checkpoint::default());
+    eventually("the six events to be readable", || async {
+        feed.read_after(Checkpoint::default(), 100)
+            .await
+            .unwrap()
+            .len()
+            == 6
+    })
+    .await;
+    assert_eq!(
+        checkpoints.load("probe").await.unwrap(),
+        Checkpoint::default()
+    );
     let first = feed.read_after(Checkpoint::default(), 3).await.unwrap();
     assert_eq!(first.len(), 3);
     checkpoints

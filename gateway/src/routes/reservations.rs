@@ -180,7 +180,8 @@ pub async fn create(
         special_requests: body.special_requests,
     };
     let outcome = rt.desk.request(input, meta).await;
-    rt.after_write().await?;
+    let written = outcome.as_ref().ok().and_then(|r| r.reservation_id);
+    rt.after_write(written).await?;
     let reservation = outcome?;
     let id = reservation
         .reservation_id
@@ -225,7 +226,7 @@ pub async fn cancel(
         .ok_or_else(|| ApiError::NotFound(format!("reservation {id} not found")))?;
     let meta = metadata(tenant_id, &headers, peer)?;
     let outcome = rt.desk.cancel(id, None, body.reason, meta).await;
-    rt.after_write().await?;
+    rt.after_write(Some(id)).await?;
     Ok(Json(ReservationAnswer::of(id, &outcome?)))
 }
 
@@ -251,7 +252,7 @@ pub async fn modify(
         guests: body.guests,
     };
     let outcome = rt.desk.modify(id, change, meta).await;
-    rt.after_write().await?;
+    rt.after_write(Some(id)).await?;
     let modification = outcome?;
     let difference = modification.price_difference_minor;
     let mut answer = ReservationAnswer::of(id, &modification.reservation);
