@@ -79,4 +79,12 @@ log "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 log "cargo test (PostgreSQL at $CONSERJE_TEST_DATABASE_URL, SQLite in temp dirs)"
-cargo test --workspace --no-fail-fast
+set +e
+cargo test --workspace --no-fail-fast 2>&1 | tee "$RUN_DIR/cargo-test.log"
+test_status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for the whole workspace (cargo prints one per test binary).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\nconserje: %d passed, %d failed\n", passed, failed }' \
+    "$RUN_DIR/cargo-test.log"
+exit "$test_status"
