@@ -7,6 +7,7 @@
 
 pub mod guest;
 pub mod journal;
+pub mod log;
 pub mod metadata;
 pub mod ports;
 pub mod pricing;

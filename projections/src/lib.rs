@@ -7,6 +7,7 @@
 
 pub mod catch_up;
 pub mod error;
+pub mod key_value;
 pub mod reservations;
 
 pub use catch_up::{EventHandler, Subscription};

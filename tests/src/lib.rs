@@ -1,6 +1,8 @@
 //! Shared harness of the end-to-end suites: fresh PostgreSQL databases on the cluster that
 //! `scripts/test.sh` starts, fresh SQLite files, and the real service on a random port.
 
+pub mod log_contract;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
