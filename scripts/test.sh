@@ -3,11 +3,14 @@
 #
 #   scripts/test.sh
 #
-# 1. Installs PostgreSQL from Debian packages when no server binaries are found.
-# 2. Starts a throwaway cluster on 127.0.0.1 in a temporary directory (stopped on exit).
+# 1. Installs what is missing: PostgreSQL and Redis from Debian packages, and the
+#    Kafka-protocol broker tansu from crates.io (a 15-20 minute build the first time; the binary
+#    is kept in ~/.cargo/bin and reused).
+# 2. Starts a throwaway PostgreSQL cluster, Redis and tansu on 127.0.0.1 in a temporary
+#    directory (all stopped on exit).
 # 3. Runs cargo fmt --check, cargo clippy -D warnings, and the whole workspace's tests with
-#    CONSERJE_TEST_DATABASE_URL pointing at that cluster. Nothing is skipped: a test that needs
-#    PostgreSQL fails when it is absent.
+#    CONSERJE_TEST_DATABASE_URL, CONSERJE_TEST_REDIS_URL and CONSERJE_TEST_KAFKA_BROKERS pointing
+#    at them. Nothing is skipped: a test that needs a server fails when it is absent.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -35,6 +38,20 @@ if [ -z "$PGBIN" ]; then
     PGBIN=$(find_pg_bin) || die "PostgreSQL was installed but no initdb/pg_ctl found under /usr/lib/postgresql"
 fi
 
+TANSU_VERSION=0.6.0
+if ! command -v redis-server >/dev/null; then
+    log "installing Redis (Debian package redis-server)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+TANSU="${CARGO_HOME:-$HOME/.cargo}/bin/tansu"
+if ! [ -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+    # The SQLite (libsql) storage keeps data and committed offsets across restarts; the memory
+    # storage lost records on mid-partition resume (see shared/infra-notes.md).
+    log "building the Kafka-protocol broker tansu $TANSU_VERSION from crates.io (first run only, ~15-20 min)"
+    cargo install tansu --version "$TANSU_VERSION" --locked --features libsql
+fi
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
@@ -56,6 +73,8 @@ chmod 700 "$RUN_DIR"
 
 cleanup() {
     local status=$?
+    [ -f "$RUN_DIR/redis.pid" ] && kill "$(cat "$RUN_DIR/redis.pid")" 2>/dev/null || true
+    [ -n "${TANSU_PID:-}" ] && kill "$TANSU_PID" 2>/dev/null && wait "$TANSU_PID" 2>/dev/null || true
     if [ -f "$RUN_DIR/data/postmaster.pid" ]; then
         run_pg "$PGBIN/pg_ctl" -D "$RUN_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
@@ -72,13 +91,37 @@ run_pg "$PGBIN/pg_ctl" -D "$RUN_DIR/data" -l "$RUN_DIR/postgres.log" -w \
     || { cat "$RUN_DIR/postgres.log"; die "PostgreSQL did not start"; }
 export CONSERJE_TEST_DATABASE_URL="postgres://$PG_USER@127.0.0.1:$PG_PORT/postgres"
 
+REDIS_PORT=$(free_port)
+log "starting Redis on 127.0.0.1:$REDIS_PORT"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN_DIR" \
+    --daemonize yes --pidfile "$RUN_DIR/redis.pid" --logfile "$RUN_DIR/redis.log" \
+    || die "Redis did not start"
+export CONSERJE_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
+
+KAFKA_PORT=$(free_port)
+log "starting tansu (Kafka protocol, SQLite storage) on 127.0.0.1:$KAFKA_PORT"
+mkdir -p "$RUN_DIR/tansu"
+# tansu resolves the sqlite:// storage URL against its working directory.
+(cd "$RUN_DIR/tansu" && exec "$TANSU" broker \
+    --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --storage-engine "sqlite://tansu.db" >"$RUN_DIR/tansu.log" 2>&1) &
+TANSU_PID=$!
+for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null && break
+    kill -0 "$TANSU_PID" 2>/dev/null || { cat "$RUN_DIR/tansu.log"; die "tansu exited at start"; }
+    sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null || { cat "$RUN_DIR/tansu.log"; die "tansu is not listening"; }
+export CONSERJE_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
 log "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-log "cargo test (PostgreSQL at $CONSERJE_TEST_DATABASE_URL, SQLite in temp dirs)"
+log "cargo test (PostgreSQL $CONSERJE_TEST_DATABASE_URL, Redis $CONSERJE_TEST_REDIS_URL, Kafka $CONSERJE_TEST_KAFKA_BROKERS, SQLite in temp dirs)"
 set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee "$RUN_DIR/cargo-test.log"
 test_status=${PIPESTATUS[0]}

@@ -7,6 +7,7 @@
 pub mod booking_process;
 pub mod conversations;
 pub mod error;
+pub mod inbound;
 pub mod reservation_desk;
 pub mod retry;
 

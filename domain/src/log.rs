@@ -20,7 +20,37 @@ pub mod topics {
     pub const OUTBOUND: &str = "conserje.outbound.v1";
     /// Side effects that failed, to be redriven.
     pub const DLQ: &str = "conserje.dlq.v1";
-    pub const ALL: [&str; 4] = [INBOUND, EVENTS, OUTBOUND, DLQ];
+}
+
+/// The topic names of one deployment. A prefix lets several deployments (staging beside
+/// production, or parallel test runs) share a broker without reading each other's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    pub inbound: String,
+    pub events: String,
+    pub outbound: String,
+    pub dlq: String,
+}
+
+impl Topics {
+    pub fn prefixed(prefix: &str) -> Self {
+        Self {
+            inbound: format!("{prefix}{}", topics::INBOUND),
+            events: format!("{prefix}{}", topics::EVENTS),
+            outbound: format!("{prefix}{}", topics::OUTBOUND),
+            dlq: format!("{prefix}{}", topics::DLQ),
+        }
+    }
+
+    pub fn all(&self) -> [&str; 4] {
+        [&self.inbound, &self.events, &self.outbound, &self.dlq]
+    }
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Self::prefixed("")
+    }
 }
 
 /// A record to append.

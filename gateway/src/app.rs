@@ -6,13 +6,15 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::routes::{health, reservations};
+use crate::routes::{health, messages, reservations, sessions};
 use crate::Runtime;
 
 pub fn router(runtime: Arc<Runtime>) -> Router {
     Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/api/v1/messages", post(messages::post))
+        .route("/api/v1/sessions", get(sessions::find))
         .route("/api/v1/reservations", post(reservations::create))
         .route("/api/v1/reservations/{id}", get(reservations::get))
         .route(

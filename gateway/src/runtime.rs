@@ -8,20 +8,30 @@ use tokio::time::Instant;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use conserje_commands::inbound::ConversationWorker;
 use conserje_commands::{BookingProcess, Conversations, ReservationDesk};
 use conserje_domain::guest::{Guest, GuestServices};
 use conserje_domain::journal::{AggregateStore, EventFeed, StoredEvent};
+use conserje_domain::log::{MessageLog, Topics};
 use conserje_domain::ports::{Clock, Pms, SystemClock};
 use conserje_domain::reservation::{Reservation, ReservationServices};
 use conserje_domain::session::Session;
 use conserje_domain::values::Phone;
+use conserje_infra::embedded_log::SqliteLog;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
 use conserje_infra::hotels::{ConfigFile, HotelRegistry};
+use conserje_infra::kafka::{KafkaLog, KafkaSettings};
 use conserje_infra::pms_simulator::PmsSimulator;
+use conserje_infra::redis_store::RedisKeyValue;
 use conserje_infra::reservation_rows::SqlReservationRows;
+use conserje_infra::sqlite_kv::SqliteKeyValue;
 use conserje_infra::Database;
+use conserje_projections::key_value::KeyValueStore;
+use conserje_projections::log_subscription::LogSubscription;
+use conserje_projections::relay::{EventRelay, RELAY};
 use conserje_projections::reservations::{self, ReservationRows, ReservationsProjection};
+use conserje_projections::sessions::{self, SessionViews};
 use conserje_projections::{EventHandler, ProjectionError, Subscription};
 use cqrs_es::Aggregate;
 use tokio::sync::{watch, Notify};
@@ -39,13 +49,28 @@ pub const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(2);
 /// How often subscriptions look for events written by other processes.
 const POLL: Duration = Duration::from_millis(500);
 
+/// How often the relay looks for new events: every command of the conversation worker is one,
+/// and the session view waits for it.
+const RELAY_POLL: Duration = Duration::from_millis(50);
+
+/// How often expired rows leave the embedded key-value store.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+
 pub struct Runtime {
     pub db: Database,
     /// The reservation streams themselves, for tools that must bypass the desk (and tests that
     /// simulate a crash between the desk's steps).
     pub reservations: Arc<dyn AggregateStore<Reservation>>,
     pub desk: ReservationDesk,
-    pub conversations: Conversations,
+    pub conversations: Arc<Conversations>,
+    pub log: Arc<dyn MessageLog>,
+    pub topics: Topics,
+    pub session_views: Arc<SessionViews>,
+    pub relay: Arc<Subscription>,
+    pub worker: Arc<ConversationWorker>,
+    pub session_projection: Arc<LogSubscription>,
+    /// The embedded key-value store, whose expired rows a background task purges.
+    embedded_kv: Option<SqliteKeyValue>,
     pub feed: Arc<dyn EventFeed>,
     pub reservation_rows: Arc<dyn ReservationRows>,
     pub reservations_projection: Arc<Subscription>,
@@ -116,11 +141,23 @@ impl Runtime {
         let guests = Arc::new(SqlAggregateStore::<Guest>::new(
             &db,
             GuestServices {
-                clock,
+                clock: clock.clone(),
                 hotels: hotels.clone(),
             },
         ));
         let sessions = Arc::new(SqlAggregateStore::<Session>::new(&db, ()));
+        let conversations = Arc::new(Conversations::new(sessions));
+        let (log, kv, embedded_kv) = open_log_and_key_value(options).await?;
+        let topics = Topics::prefixed(&options.topic_prefix);
+        log.ensure_topics(&topics.all())
+            .await
+            .context("cannot create the topics")?;
+        let session_views = Arc::new(SessionViews::new(
+            kv,
+            &options.key_prefix,
+            Duration::from_secs(u64::from(options.session_ttl_minutes) * 60),
+            clock.clone(),
+        ));
         let process = Arc::new(BookingProcess::new(reservations.clone(), guests, pms));
 
         let feed: Arc<dyn EventFeed> = Arc::new(SqlEventFeed::new(db.clone()));
@@ -136,14 +173,38 @@ impl Runtime {
         let booking_subscription = Arc::new(Subscription::new(
             BOOKING_PROCESS,
             feed.clone(),
-            checkpoints,
+            checkpoints.clone(),
             Arc::new(BookingReactions(process.clone())),
+        ));
+        let relay = Arc::new(Subscription::new(
+            RELAY,
+            feed.clone(),
+            checkpoints,
+            Arc::new(EventRelay::new(log.clone(), &topics.events)),
+        ));
+        let worker = Arc::new(ConversationWorker::new(
+            log.clone(),
+            topics.clone(),
+            conversations.clone(),
+        ));
+        let session_projection = Arc::new(LogSubscription::new(
+            sessions::PROJECTION,
+            &topics.events,
+            log.clone(),
+            session_views.clone(),
         ));
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
             desk: ReservationDesk::new(reservations.clone(), process),
             reservations,
-            conversations: Conversations::new(sessions),
+            conversations,
+            log,
+            topics,
+            session_views,
+            relay,
+            worker,
+            session_projection,
+            embedded_kv,
             db,
             feed,
             reservation_rows,
@@ -156,16 +217,32 @@ impl Runtime {
 
     /// Starts the subscriptions in the background; they stop on [`Runtime::shutdown`].
     pub fn start_background(&self) -> Vec<JoinHandle<()>> {
-        [&self.reservations_projection, &self.booking_subscription]
-            .into_iter()
-            .map(|subscription| {
-                tokio::spawn(subscription.clone().run(
-                    self.wake.clone(),
-                    POLL,
-                    self.shutdown.subscribe(),
-                ))
-            })
-            .collect()
+        let mut tasks: Vec<JoinHandle<()>> = [
+            (&self.reservations_projection, POLL),
+            (&self.booking_subscription, POLL),
+            (&self.relay, RELAY_POLL),
+        ]
+        .into_iter()
+        .map(|(subscription, poll)| {
+            tokio::spawn(subscription.clone().run(
+                self.wake.clone(),
+                poll,
+                self.shutdown.subscribe(),
+            ))
+        })
+        .collect();
+        tasks.push(tokio::spawn(
+            self.worker.clone().run(self.shutdown.subscribe()),
+        ));
+        tasks.push(tokio::spawn(
+            self.session_projection
+                .clone()
+                .run(self.shutdown.subscribe()),
+        ));
+        if let Some(kv) = self.embedded_kv.clone() {
+            tasks.push(tokio::spawn(purge_expired(kv, self.shutdown.subscribe())));
+        }
+        tasks
     }
 
     /// Wakes the background subscriptions and waits (at most [`READ_YOUR_WRITE_WAIT`]) until the
@@ -200,6 +277,74 @@ impl Runtime {
 
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+}
+
+/// The message log and the key-value store the options choose: Kafka and Redis when configured,
+/// otherwise the embedded SQLite file `embedded.db` in the data directory for either.
+async fn open_log_and_key_value(
+    options: &StoreOptions,
+) -> anyhow::Result<(
+    Arc<dyn MessageLog>,
+    Arc<dyn KeyValueStore>,
+    Option<SqliteKeyValue>,
+)> {
+    let embedded = if options.kafka_brokers.is_none() || options.redis_url.is_none() {
+        let path = options.data_dir.join("embedded.db");
+        Some(
+            SqliteLog::open(&path, u32::from(options.partitions))
+                .await
+                .with_context(|| format!("cannot open the embedded log at {}", path.display()))?,
+        )
+    } else {
+        None
+    };
+    let log: Arc<dyn MessageLog> = match (&options.kafka_brokers, &embedded) {
+        (Some(brokers), _) => Arc::new(
+            KafkaLog::connect(KafkaSettings {
+                brokers: brokers.clone(),
+                partitions: i32::from(options.partitions),
+                client_id: "conserje".to_owned(),
+            })
+            .await
+            .with_context(|| format!("cannot reach the Kafka brokers at {brokers}"))?,
+        ),
+        (None, Some(embedded)) => Arc::new(embedded.clone()),
+        (None, None) => unreachable!("the embedded log is opened when no broker is configured"),
+    };
+    let (kv, embedded_kv): (Arc<dyn KeyValueStore>, _) = match (&options.redis_url, &embedded) {
+        (Some(url), _) => (
+            Arc::new(
+                RedisKeyValue::connect(url)
+                    .await
+                    .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
+            ),
+            None,
+        ),
+        (None, Some(embedded)) => {
+            let kv = embedded.key_value();
+            (Arc::new(kv.clone()), Some(kv))
+        }
+        (None, None) => unreachable!("the embedded store is opened when no Redis is configured"),
+    };
+    Ok((log, kv, embedded_kv))
+}
+
+/// Deletes expired rows of the embedded key-value store, so it stays bounded like Redis does.
+async fn purge_expired(kv: SqliteKeyValue, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PURGE_EVERY) => {
+                if let Err(err) = kv.purge_expired().await {
+                    tracing::warn!(error = %err, "purging expired read-model keys failed");
+                }
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
     }
 }
 

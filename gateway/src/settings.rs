@@ -19,6 +19,31 @@ pub struct StoreOptions {
     /// Hotel configuration file (time zones, blacklists, simulator rooms); built-in when absent.
     #[arg(long, env = "CONSERJE_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Kafka-protocol bootstrap servers (host:port,…); the embedded log in the data directory
+    /// when absent.
+    #[arg(long, env = "CONSERJE_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// Partitions of each topic created at start-up (existing topics keep theirs).
+    #[arg(long, env = "CONSERJE_KAFKA_PARTITIONS", default_value_t = 3)]
+    pub partitions: u16,
+
+    /// Prefix of the topic names, so several deployments can share one broker.
+    #[arg(long, env = "CONSERJE_TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+
+    /// Redis for the key-value read models (session view); the embedded store when absent.
+    #[arg(long, env = "CONSERJE_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every read-model key in Redis or the embedded store.
+    #[arg(long, env = "CONSERJE_KEY_PREFIX", default_value = "conserje:")]
+    pub key_prefix: String,
+
+    /// Minutes a conversation stays open after the guest's last message.
+    #[arg(long, env = "CONSERJE_SESSION_TTL_MINUTES", default_value_t = 30)]
+    pub session_ttl_minutes: u32,
 }
 
 impl StoreOptions {

@@ -14,6 +14,13 @@ use crate::ProjectionError;
 #[async_trait]
 pub trait EventHandler: Send + Sync {
     async fn handle(&self, event: &StoredEvent) -> Result<(), ProjectionError>;
+
+    /// Makes the effects of the events handled so far durable; the checkpoint is stored only
+    /// after this succeeds. Handlers that write as they go need nothing here; the relay sends
+    /// its batch to the broker and waits for the acknowledgement.
+    async fn flush(&self) -> Result<(), ProjectionError> {
+        Ok(())
+    }
 }
 
 /// One named consumer of the event feed: its handler, its checkpoint and how it is woken.
@@ -62,6 +69,7 @@ impl Subscription {
             for event in &batch {
                 self.handler.handle(event).await?;
             }
+            self.handler.flush().await?;
             checkpoint = Checkpoint::after(last);
             self.checkpoints.save(&self.name, checkpoint).await?;
             handled += batch.len() as u64;

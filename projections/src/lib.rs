@@ -8,7 +8,10 @@
 pub mod catch_up;
 pub mod error;
 pub mod key_value;
+pub mod log_subscription;
+pub mod relay;
 pub mod reservations;
+pub mod sessions;
 
 pub use catch_up::{EventHandler, Subscription};
 pub use error::ProjectionError;

@@ -1,6 +1,7 @@
 //! Shared harness of the end-to-end suites: fresh PostgreSQL databases on the cluster that
 //! `scripts/test.sh` starts, fresh SQLite files, and the real service on a random port.
 
+pub mod kv_contract;
 pub mod log_contract;
 
 use std::net::SocketAddr;
@@ -88,25 +89,51 @@ pub async fn fresh_postgres_url() -> String {
     format!("{base}/{name}")
 }
 
-/// Which event store a test runs against.
+/// Which profile a test runs against: `Postgres` is the distributed profile (PostgreSQL event
+/// store, Kafka-protocol broker, Redis), `Sqlite` the embedded default (everything in SQLite).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
     Postgres,
     Sqlite,
 }
 
+/// The test broker. Tests of the distributed profile fail, not skip, without it.
+pub fn kafka_brokers() -> String {
+    std::env::var("CONSERJE_TEST_KAFKA_BROKERS").expect(
+        "CONSERJE_TEST_KAFKA_BROKERS is not set: run the suite with scripts/test.sh, which starts \
+         a Kafka-protocol broker and sets it",
+    )
+}
+
+/// The test Redis. Tests of the distributed profile fail, not skip, without it.
+pub fn redis_url() -> String {
+    std::env::var("CONSERJE_TEST_REDIS_URL").expect(
+        "CONSERJE_TEST_REDIS_URL is not set: run the suite with scripts/test.sh, which starts \
+         Redis and sets it",
+    )
+}
+
 /// Store options for a fresh store of `kind`; the data directory lives as long as the `TempDir`.
 pub async fn fresh_store(kind: StoreKind) -> (StoreOptions, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match kind {
-        StoreKind::Postgres => Some(fresh_postgres_url().await),
-        StoreKind::Sqlite => None,
-    };
-    let options = StoreOptions {
+    // Topics and keys of every test get their own namespace on the shared broker and Redis.
+    let namespace = format!("t{}.", uuid::Uuid::now_v7().simple());
+    let mut options = StoreOptions {
         data_dir: dir.path().to_path_buf(),
-        database_url,
+        database_url: None,
         config: None,
+        kafka_brokers: None,
+        partitions: 3,
+        topic_prefix: namespace.clone(),
+        redis_url: None,
+        key_prefix: namespace,
+        session_ttl_minutes: 30,
     };
+    if kind == StoreKind::Postgres {
+        options.database_url = Some(fresh_postgres_url().await);
+        options.kafka_brokers = Some(kafka_brokers());
+        options.redis_url = Some(redis_url());
+    }
     (options, dir)
 }
 

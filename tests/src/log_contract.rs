@@ -117,7 +117,10 @@ pub async fn a_group_resumes_after_its_committed_offsets(log: &dyn MessageLog) {
     let rest = drain(second.as_mut(), 100 - committed.len()).await;
     let rest_ns: BTreeSet<usize> = rest.iter().map(n_of).collect();
     assert_eq!(rest.len(), rest_ns.len(), "no record twice");
-    assert!(committed.is_disjoint(&rest_ns), "committed records are not read again");
+    assert!(
+        committed.is_disjoint(&rest_ns),
+        "committed records are not read again"
+    );
     assert_eq!(
         committed.len() + rest_ns.len(),
         100,

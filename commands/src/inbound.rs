@@ -1,0 +1,195 @@
+//! Guest messages on `conserje.inbound.v1`: how the gateway appends them and how the
+//! conversation worker turns them into `Session` commands.
+//!
+//! The record's key is the session id (`tenant/channel/guest`), so every message of one
+//! conversation lands on one partition, owned by one worker: messages of a conversation are
+//! recorded in the order the log accepted them, by a single writer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, OutgoingRecord, Topics};
+use conserje_domain::metadata::Actor;
+use conserje_domain::session::{session_stream_id, GuestMessage};
+use conserje_domain::EventMetadata;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::{CommandError, Conversations};
+
+/// The consumer group of the conversation workers.
+pub const WORKER_GROUP: &str = "conversation-worker";
+
+/// Version of the inbound record's JSON schema.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// The inbound record for `message`, carrying the request's audit context as headers.
+pub fn inbound_record(
+    message: &GuestMessage,
+    meta: &EventMetadata,
+    topics: &Topics,
+) -> Result<OutgoingRecord, CommandError> {
+    let payload = serde_json::to_vec(message).map_err(|e| CommandError::Store(e.to_string()))?;
+    let mut headers = vec![
+        ("tenant".to_owned(), message.tenant_id.to_string()),
+        ("event_type".to_owned(), "GuestMessage".to_owned()),
+        ("schema_version".to_owned(), SCHEMA_VERSION.to_owned()),
+        ("correlation_id".to_owned(), meta.correlation_id.to_string()),
+    ];
+    if let Some(traceparent) = &meta.traceparent {
+        headers.push(("traceparent".to_owned(), traceparent.clone()));
+    }
+    if let Some(ip) = &meta.source_ip {
+        headers.push(("source_ip".to_owned(), ip.clone()));
+    }
+    Ok(OutgoingRecord {
+        topic: topics.inbound.clone(),
+        key: session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref),
+        headers,
+        payload,
+    })
+}
+
+/// The audit context of a command caused by an inbound record.
+fn metadata(message: &GuestMessage, record: &LogRecord) -> EventMetadata {
+    let mut meta = EventMetadata::new(
+        message.tenant_id.clone(),
+        Actor::guest(message.guest_ref.as_str()),
+        &message.channel,
+    );
+    if let Some(id) = record
+        .header("correlation_id")
+        .and_then(|v| Uuid::parse_str(v).ok())
+    {
+        meta.correlation_id = id;
+        meta.causation_id = id;
+    }
+    meta.traceparent = record.header("traceparent").map(str::to_owned);
+    meta.source_ip = record.header("source_ip").map(str::to_owned);
+    meta
+}
+
+/// Consumes the inbound topic and records each message on its session.
+pub struct ConversationWorker {
+    log: Arc<dyn MessageLog>,
+    topics: Topics,
+    conversations: Arc<Conversations>,
+}
+
+fn log_error(err: conserje_domain::log::LogError) -> CommandError {
+    CommandError::Store(err.to_string())
+}
+
+impl ConversationWorker {
+    pub fn new(
+        log: Arc<dyn MessageLog>,
+        topics: Topics,
+        conversations: Arc<Conversations>,
+    ) -> Self {
+        Self {
+            log,
+            topics,
+            conversations,
+        }
+    }
+
+    pub async fn join(&self) -> Result<Box<dyn LogConsumer>, CommandError> {
+        self.log
+            .consumer(WORKER_GROUP, &self.topics.inbound)
+            .await
+            .map_err(log_error)
+    }
+
+    /// Records one polled batch and commits it; returns how many records it took.
+    ///
+    /// A record that can never succeed (undecodable, or refused by the session) goes to the
+    /// dead-letter topic with the reason, so it cannot block its conversation; a store that
+    /// cannot be reached fails the batch, which is then delivered again.
+    pub async fn step(
+        &self,
+        consumer: &mut dyn LogConsumer,
+        wait: Duration,
+    ) -> Result<usize, CommandError> {
+        let batch = consumer.poll(200, wait).await.map_err(log_error)?;
+        for record in &batch {
+            let outcome = match serde_json::from_slice::<GuestMessage>(&record.payload) {
+                Ok(message) => {
+                    let meta = metadata(&message, record);
+                    self.conversations.record(message, meta).await.map(|_| ())
+                }
+                Err(err) => Err(CommandError::Refused {
+                    code: "undecodable_message",
+                    message: err.to_string(),
+                }),
+            };
+            match outcome {
+                Ok(()) => {}
+                Err(CommandError::Refused { code, message }) => {
+                    self.dead_letter(record, code, &message).await?;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        consumer.commit(&batch).await.map_err(log_error)?;
+        Ok(batch.len())
+    }
+
+    async fn dead_letter(
+        &self,
+        record: &LogRecord,
+        code: &str,
+        message: &str,
+    ) -> Result<(), CommandError> {
+        tracing::warn!(key = %record.key, offset = record.offset, code, message, "inbound record dead-lettered");
+        let mut headers = record.headers.clone();
+        headers.extend([
+            ("dlq_reason".to_owned(), code.to_owned()),
+            ("dlq_detail".to_owned(), message.to_owned()),
+            (
+                "dlq_source".to_owned(),
+                format!("{}/{}@{}", record.topic, record.partition, record.offset),
+            ),
+            ("dlq_consumer".to_owned(), WORKER_GROUP.to_owned()),
+        ]);
+        self.log
+            .append(OutgoingRecord {
+                topic: self.topics.dlq.clone(),
+                key: record.key.clone(),
+                headers,
+                payload: record.payload.clone(),
+            })
+            .await
+            .map(|_| ())
+            .map_err(log_error)
+    }
+
+    /// Runs until `shutdown` turns true; a failed batch is delivered again after a pause.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            match self.join().await {
+                Ok(mut consumer) => loop {
+                    tokio::select! {
+                        outcome = self.step(consumer.as_mut(), Duration::from_millis(200)) => {
+                            if let Err(err) = outcome {
+                                tracing::error!(error = %err, "inbound batch failed; will be redelivered");
+                                break;
+                            }
+                        }
+                        _ = shutdown.changed() => {
+                            if *shutdown.borrow() {
+                                return;
+                            }
+                        }
+                    }
+                },
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot join the inbound topic; retrying")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! `GET /api/v1/sessions`: a guest's conversation, from the session view.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use conserje_domain::session::session_stream_id;
+use conserje_domain::values::{GuestRef, TenantId};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::Runtime;
+
+#[derive(Debug, Deserialize)]
+pub struct SessionQuery {
+    pub tenant: String,
+    pub channel: String,
+    pub guest: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub message_count: u64,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub state: String,
+}
+
+/// `GET /api/v1/sessions?tenant=&channel=&guest=`: the guest's open session on that channel, as
+/// a list (empty when there is none, or it expired).
+pub async fn find(
+    State(rt): State<Arc<Runtime>>,
+    Query(query): Query<SessionQuery>,
+) -> Result<Json<Vec<SessionSummary>>, ApiError> {
+    let tenant = TenantId::parse(&query.tenant)
+        .map_err(|e| ApiError::bad_request("invalid_tenant", e.to_string()))?;
+    let guest = GuestRef::parse(&query.guest)
+        .map_err(|e| ApiError::bad_request("invalid_guest", e.to_string()))?;
+    let id = session_stream_id(&tenant, &query.channel, &guest);
+    let view = rt.session_views.get(&id).await?;
+    Ok(Json(
+        view.into_iter()
+            .map(|v| SessionSummary {
+                session_id: v.session_id,
+                message_count: v.message_count,
+                last_message_at: v.last_message_at,
+                state: v.state,
+            })
+            .collect(),
+    ))
+}

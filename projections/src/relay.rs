@@ -1,0 +1,104 @@
+//! The event relay: every stored event, in the store's global order, onto the events topic
+//! (`conserje.events.v1`).
+//!
+//! It runs as a store [`Subscription`](crate::Subscription) whose checkpoint is stored only after
+//! the broker acknowledged the batch, so a relay restarted at any point republishes at most the
+//! unacknowledged tail. Consumers drop those duplicates by (aggregate_type, aggregate_id,
+//! sequence), which every record carries.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use conserje_domain::journal::StoredEvent;
+use conserje_domain::log::{MessageLog, OutgoingRecord};
+use conserje_domain::metadata::keys;
+use tokio::sync::Mutex;
+
+use crate::{EventHandler, ProjectionError};
+
+/// The consumer name of the relay's store checkpoint.
+pub const RELAY: &str = "event-relay";
+
+/// The record that carries `event` on the events topic: keyed by aggregate id (one partition per
+/// aggregate keeps its events in order), CloudEvents attributes as headers, the stored event as
+/// JSON value.
+pub fn event_record(event: &StoredEvent, topic: &str) -> Result<OutgoingRecord, ProjectionError> {
+    let id = event
+        .meta(keys::EVENT_ID)
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            format!(
+                "{}/{}/{}",
+                event.aggregate_type, event.aggregate_id, event.sequence
+            )
+        });
+    let mut headers = vec![
+        ("ce_specversion".to_owned(), "1.0".to_owned()),
+        ("ce_id".to_owned(), id),
+        ("ce_type".to_owned(), event.event_type.clone()),
+        (
+            "ce_source".to_owned(),
+            format!("/conserje/{}", event.aggregate_type),
+        ),
+        ("ce_subject".to_owned(), event.aggregate_id.clone()),
+        ("ce_time".to_owned(), event.recorded_at.to_rfc3339()),
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("event_type".to_owned(), event.event_type.clone()),
+        ("schema_version".to_owned(), event.event_version.clone()),
+        ("aggregate_type".to_owned(), event.aggregate_type.clone()),
+        ("sequence".to_owned(), event.sequence.to_string()),
+    ];
+    for (header, key) in [
+        ("tenant", keys::TENANT_ID),
+        ("traceparent", keys::TRACEPARENT),
+    ] {
+        if let Some(value) = event.meta(key) {
+            headers.push((header.to_owned(), value.to_owned()));
+        }
+    }
+    let payload = serde_json::to_vec(event).map_err(|e| ProjectionError::Handler(e.to_string()))?;
+    Ok(OutgoingRecord {
+        topic: topic.to_owned(),
+        key: event.aggregate_id.clone(),
+        headers,
+        payload,
+    })
+}
+
+/// Collects a batch of events and publishes it on flush.
+pub struct EventRelay {
+    log: Arc<dyn MessageLog>,
+    topic: String,
+    batch: Mutex<Vec<OutgoingRecord>>,
+}
+
+impl EventRelay {
+    /// Publishes onto `topic` (the deployment's events topic).
+    pub fn new(log: Arc<dyn MessageLog>, topic: &str) -> Self {
+        Self {
+            log,
+            topic: topic.to_owned(),
+            batch: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for EventRelay {
+    async fn handle(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
+        let record = event_record(event, &self.topic)?;
+        self.batch.lock().await.push(record);
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), ProjectionError> {
+        let batch = std::mem::take(&mut *self.batch.lock().await);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.log
+            .append_all(batch)
+            .await
+            .map_err(|e| ProjectionError::Handler(format!("relay: {e}")))
+    }
+}

@@ -1,0 +1,241 @@
+//! The `session-view` read model: each conversation's recent messages and state, by session id,
+//! in the key-value store.
+//!
+//! A view lives as long as its session: its key expires `session_ttl` after the last guest
+//! message, so abandoned conversations leave nothing behind, and a replay does not resurrect
+//! sessions that have already expired.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use conserje_domain::journal::StoredEvent;
+use conserje_domain::ports::Clock;
+use conserje_domain::session::{Session, SessionEvent};
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use crate::key_value::KeyValueStore;
+use crate::{EventHandler, ProjectionError};
+
+/// The consumer group of this projection.
+pub const PROJECTION: &str = "session-view";
+
+/// How many recent messages a view keeps.
+pub const RECENT_MESSAGES: usize = 20;
+
+/// One guest message as the view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageLine {
+    pub provider_message_id: String,
+    pub text: Option<String>,
+    pub media_kind: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A conversation as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub session_id: String,
+    pub tenant_id: String,
+    pub channel: String,
+    pub guest_ref: String,
+    /// `active` until handoff and expiry arrive with the conversation features.
+    pub state: String,
+    pub language: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub message_count: u64,
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub recent_messages: Vec<MessageLine>,
+    /// The last event applied: a redelivered event at or below it is skipped.
+    pub last_sequence: i64,
+}
+
+/// Applies a session event to its view (`None` before `SessionStarted`).
+pub fn apply(
+    view: Option<SessionView>,
+    session_id: &str,
+    event: &SessionEvent,
+    sequence: i64,
+) -> Option<SessionView> {
+    if view.as_ref().is_some_and(|v| sequence <= v.last_sequence) {
+        return view;
+    }
+    let mut view = match (view, event) {
+        (Some(view), _) => view,
+        (
+            None,
+            SessionEvent::SessionStarted {
+                tenant_id,
+                channel,
+                guest_ref,
+                started_at,
+            },
+        ) => SessionView {
+            session_id: session_id.to_owned(),
+            tenant_id: tenant_id.to_string(),
+            channel: channel.clone(),
+            guest_ref: guest_ref.to_string(),
+            state: "active".to_owned(),
+            language: None,
+            started_at: *started_at,
+            message_count: 0,
+            last_message_at: None,
+            recent_messages: Vec::new(),
+            last_sequence: 0,
+        },
+        (None, _) => return None,
+    };
+    if let SessionEvent::GuestMessageReceived {
+        provider_message_id,
+        text,
+        media,
+        received_at,
+    } = event
+    {
+        view.message_count += 1;
+        view.last_message_at = Some(*received_at);
+        view.recent_messages.push(MessageLine {
+            provider_message_id: provider_message_id.clone(),
+            text: text.clone(),
+            media_kind: media.as_ref().map(|m| m.kind.clone()),
+            received_at: *received_at,
+        });
+        let excess = view.recent_messages.len().saturating_sub(RECENT_MESSAGES);
+        view.recent_messages.drain(..excess);
+    }
+    view.last_sequence = sequence;
+    Some(view)
+}
+
+/// Reads and writes session views under a key prefix.
+pub struct SessionViews {
+    store: Arc<dyn KeyValueStore>,
+    prefix: String,
+    session_ttl: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl SessionViews {
+    /// `prefix` namespaces the keys (`conserje:` in production, a unique one in tests).
+    pub fn new(
+        store: Arc<dyn KeyValueStore>,
+        prefix: &str,
+        session_ttl: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            prefix: prefix.to_owned(),
+            session_ttl,
+            clock,
+        }
+    }
+
+    fn key(&self, session_id: &str) -> String {
+        format!("{}session:{session_id}", self.prefix)
+    }
+
+    /// The view of one conversation, if it exists and has not expired.
+    pub async fn get(&self, session_id: &str) -> Result<Option<SessionView>, ProjectionError> {
+        match self.store.get(&self.key(session_id)).await? {
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| ProjectionError::Storage(format!("session view: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Time left before the view expires: the session TTL counted from its last message.
+    fn remaining(&self, view: &SessionView) -> Option<Duration> {
+        let last = view.last_message_at.unwrap_or(view.started_at);
+        let expires = last + chrono::Duration::from_std(self.session_ttl).ok()?;
+        (expires - self.clock.now()).to_std().ok()
+    }
+}
+
+#[async_trait]
+impl EventHandler for SessionViews {
+    async fn handle(&self, stored: &StoredEvent) -> Result<(), ProjectionError> {
+        if stored.aggregate_type != Session::TYPE {
+            return Ok(());
+        }
+        let event = stored
+            .decode::<Session>()
+            .map_err(|e| ProjectionError::Decode {
+                aggregate_type: stored.aggregate_type.clone(),
+                aggregate_id: stored.aggregate_id.clone(),
+                sequence: stored.sequence,
+                reason: e.to_string(),
+            })?;
+        let current = self.get(&stored.aggregate_id).await?;
+        let Some(next) = apply(
+            current.clone(),
+            &stored.aggregate_id,
+            &event,
+            stored.sequence,
+        ) else {
+            return Ok(());
+        };
+        if Some(&next) == current.as_ref() {
+            return Ok(());
+        }
+        match self.remaining(&next) {
+            Some(ttl) if !ttl.is_zero() => {
+                let json = serde_json::to_string(&next)
+                    .map_err(|e| ProjectionError::Storage(e.to_string()))?;
+                self.store
+                    .put(&self.key(&next.session_id), &json, ttl)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use conserje_domain::values::{GuestRef, TenantId};
+
+    fn started() -> SessionEvent {
+        SessionEvent::SessionStarted {
+            tenant_id: TenantId::parse("hotel-sol").unwrap(),
+            channel: "whatsapp".into(),
+            guest_ref: GuestRef::parse("5491155551234").unwrap(),
+            started_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        }
+    }
+
+    fn received(n: u32) -> SessionEvent {
+        SessionEvent::GuestMessageReceived {
+            provider_message_id: format!("wamid.{n}"),
+            text: Some(format!("hola {n}")),
+            media: None,
+            received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, n).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_view_counts_messages_keeps_the_recent_ones_and_ignores_repeats() {
+        let id = "hotel-sol/whatsapp/5491155551234";
+        let mut view = apply(None, id, &started(), 1);
+        for n in 0..25 {
+            view = apply(view, id, &received(n), i64::from(n) + 2);
+        }
+        let again = apply(view.clone(), id, &received(3), 5);
+        assert_eq!(again, view, "a redelivered event changes nothing");
+        let view = view.unwrap();
+        assert_eq!(view.message_count, 25);
+        assert_eq!(view.recent_messages.len(), RECENT_MESSAGES);
+        assert_eq!(view.recent_messages[0].provider_message_id, "wamid.5");
+        assert_eq!(view.last_sequence, 26);
+    }
+
+    #[test]
+    fn no_view_before_the_session_started() {
+        assert_eq!(apply(None, "s", &received(1), 2), None);
+    }
+}
