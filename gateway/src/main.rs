@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
-use conserje_gateway::{app, Runtime};
+use conserje_gateway::{app, operations, Runtime};
 use conserje_infra::Database;
 
 #[derive(Debug, Parser)]
@@ -37,6 +37,22 @@ enum Command {
         #[command(flatten)]
         store: StoreOptions,
     },
+    /// Rebuild a projection from the first stored event into a shadow copy, swap it in
+    /// atomically, then apply what was written meanwhile. Safe beside a running server.
+    Replay {
+        /// reservations, message-stats, session-view or guest-reservations.
+        projection: String,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+    /// List every consumer of the event store and of the events topic with its checkpoint and lag.
+    Projections {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
 }
 
 #[tokio::main]
@@ -50,6 +66,8 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve { listen, store } => serve(listen, store).await,
         Command::Migrate { store } => migrate(store).await,
+        Command::Replay { projection, store } => replay(&projection, store).await,
+        Command::Projections { json, store } => projections(json, store).await,
     }
 }
 
@@ -86,6 +104,41 @@ async fn migrate(store: StoreOptions) -> anyhow::Result<()> {
         redact(&url),
         db.known_migrations().len()
     );
+    Ok(())
+}
+
+async fn replay(projection: &str, store: StoreOptions) -> anyhow::Result<()> {
+    let runtime = Runtime::open(&store).await?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let report = operations::replay(&runtime, projection, progress).await?;
+    println!(
+        "replayed {} events into {} in {:.2} s ({:.0} events/s); {} more applied after the swap",
+        report.events,
+        report.projection,
+        report.elapsed.as_secs_f64(),
+        report.events_per_second(),
+        report.final_pass
+    );
+    Ok(())
+}
+
+async fn projections(json: bool, store: StoreOptions) -> anyhow::Result<()> {
+    let runtime = Runtime::open(&store).await?;
+    let statuses = operations::projections(&runtime).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&statuses)?);
+        return Ok(());
+    }
+    println!(
+        "{:<22} {:<6} {:>8}  checkpoint",
+        "projection", "source", "lag"
+    );
+    for status in statuses {
+        println!(
+            "{:<22} {:<6} {:>8}  {}",
+            status.name, status.source, status.lag, status.checkpoint
+        );
+    }
     Ok(())
 }
 

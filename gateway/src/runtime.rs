@@ -17,6 +17,7 @@ use conserje_domain::ports::{Clock, Pms, SystemClock};
 use conserje_domain::reservation::{Reservation, ReservationServices};
 use conserje_domain::session::Session;
 use conserje_domain::values::Phone;
+use conserje_infra::analytics::SqlMessageFacts;
 use conserje_infra::embedded_log::SqliteLog;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
@@ -27,8 +28,11 @@ use conserje_infra::redis_store::RedisKeyValue;
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::sqlite_kv::SqliteKeyValue;
 use conserje_infra::Database;
+use conserje_projections::guest_reservations::{self, GuestReservations};
+use conserje_projections::key_space::KeySpace;
 use conserje_projections::key_value::KeyValueStore;
 use conserje_projections::log_subscription::LogSubscription;
+use conserje_projections::message_stats::{self, MessageStats};
 use conserje_projections::relay::{EventRelay, RELAY};
 use conserje_projections::reservations::{self, ReservationRows, ReservationsProjection};
 use conserje_projections::sessions::{self, SessionViews};
@@ -66,12 +70,17 @@ pub struct Runtime {
     pub log: Arc<dyn MessageLog>,
     pub topics: Topics,
     pub session_views: Arc<SessionViews>,
+    pub guest_reservations: Arc<GuestReservations>,
     pub relay: Arc<Subscription>,
     pub worker: Arc<ConversationWorker>,
-    pub session_projection: Arc<LogSubscription>,
+    /// The projections fed from the events topic, each its own consumer group.
+    pub log_projections: Vec<Arc<LogSubscription>>,
     /// The embedded key-value store, whose expired rows a background task purges.
     embedded_kv: Option<SqliteKeyValue>,
     pub feed: Arc<dyn EventFeed>,
+    /// The same feed with its operator queries (counts for lag and replay progress).
+    pub store_feed: SqlEventFeed,
+    pub checkpoints: Arc<SqlCheckpoints>,
     pub reservation_rows: Arc<dyn ReservationRows>,
     pub reservations_projection: Arc<Subscription>,
     pub booking_subscription: Arc<Subscription>,
@@ -153,14 +162,19 @@ impl Runtime {
             .await
             .context("cannot create the topics")?;
         let session_views = Arc::new(SessionViews::new(
-            kv,
-            &options.key_prefix,
+            KeySpace::live(kv.clone(), &options.key_prefix, sessions::PROJECTION),
             Duration::from_secs(u64::from(options.session_ttl_minutes) * 60),
             clock.clone(),
         ));
+        let guest_reservations = Arc::new(GuestReservations::new(KeySpace::live(
+            kv,
+            &options.key_prefix,
+            guest_reservations::PROJECTION,
+        )));
         let process = Arc::new(BookingProcess::new(reservations.clone(), guests, pms));
 
-        let feed: Arc<dyn EventFeed> = Arc::new(SqlEventFeed::new(db.clone()));
+        let store_feed = SqlEventFeed::new(db.clone());
+        let feed: Arc<dyn EventFeed> = Arc::new(store_feed.clone());
         let checkpoints = Arc::new(SqlCheckpoints::new(db.clone()));
         let reservation_rows: Arc<dyn ReservationRows> =
             Arc::new(SqlReservationRows::new(db.clone()));
@@ -179,7 +193,7 @@ impl Runtime {
         let relay = Arc::new(Subscription::new(
             RELAY,
             feed.clone(),
-            checkpoints,
+            checkpoints.clone(),
             Arc::new(EventRelay::new(log.clone(), &topics.events)),
         ));
         let worker = Arc::new(ConversationWorker::new(
@@ -187,12 +201,28 @@ impl Runtime {
             topics.clone(),
             conversations.clone(),
         ));
-        let session_projection = Arc::new(LogSubscription::new(
-            sessions::PROJECTION,
-            &topics.events,
-            log.clone(),
-            session_views.clone(),
-        ));
+        let log_projections = vec![
+            Arc::new(LogSubscription::new(
+                sessions::PROJECTION,
+                &topics.events,
+                log.clone(),
+                session_views.clone(),
+            )),
+            Arc::new(LogSubscription::new(
+                guest_reservations::PROJECTION,
+                &topics.events,
+                log.clone(),
+                guest_reservations.clone(),
+            )),
+            Arc::new(LogSubscription::new(
+                message_stats::PROJECTION,
+                &topics.events,
+                log.clone(),
+                Arc::new(MessageStats::new(Arc::new(SqlMessageFacts::new(
+                    db.clone(),
+                )))),
+            )),
+        ];
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
             desk: ReservationDesk::new(reservations.clone(), process),
@@ -200,10 +230,13 @@ impl Runtime {
             conversations,
             log,
             topics,
+            store_feed,
+            checkpoints,
             session_views,
+            guest_reservations,
             relay,
             worker,
-            session_projection,
+            log_projections,
             embedded_kv,
             db,
             feed,
@@ -234,11 +267,11 @@ impl Runtime {
         tasks.push(tokio::spawn(
             self.worker.clone().run(self.shutdown.subscribe()),
         ));
-        tasks.push(tokio::spawn(
-            self.session_projection
-                .clone()
-                .run(self.shutdown.subscribe()),
-        ));
+        for projection in &self.log_projections {
+            tasks.push(tokio::spawn(
+                projection.clone().run(self.shutdown.subscribe()),
+            ));
+        }
         if let Some(kv) = self.embedded_kv.clone() {
             tasks.push(tokio::spawn(purge_expired(kv, self.shutdown.subscribe())));
         }

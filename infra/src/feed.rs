@@ -80,6 +80,29 @@ fn from_sqlite(row: &SqliteRow) -> Result<StoredEvent, sqlx::Error> {
     })
 }
 
+impl SqlEventFeed {
+    /// How many stored events sort after `after`: a store-fed consumer's lag, and the length of a
+    /// replay from the beginning. Counts events still held back behind open transactions too.
+    pub async fn count_after(&self, after: Checkpoint) -> Result<i64, JournalError> {
+        match &self.db {
+            Database::Postgres(pool) => sqlx::query_scalar(
+                "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)",
+            )
+            .bind(after.transaction_id.to_string())
+            .bind(after.position)
+            .fetch_one(pool)
+            .await,
+            Database::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT count(*) FROM events WHERE rowid > ?1")
+                    .bind(after.position)
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+        .map_err(storage)
+    }
+}
+
 #[async_trait]
 impl EventFeed for SqlEventFeed {
     async fn read_after(

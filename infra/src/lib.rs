@@ -2,6 +2,7 @@
 //! PMS simulator and the hotel configuration. Each implements a trait owned by the crate that
 //! calls it (`conserje-domain`, `conserje-projections`), so the layers above never name a database.
 
+pub mod analytics;
 pub mod db;
 pub mod embedded_log;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod kafka;
 pub mod pms_simulator;
 pub mod redis_store;
 pub mod reservation_rows;
+pub mod shadow;
 pub mod sqlite_kv;
 
 pub use db::Database;

@@ -12,11 +12,32 @@ use crate::Database;
 #[derive(Clone, Debug)]
 pub struct SqlReservationRows {
     db: Database,
+    table: &'static str,
 }
 
 impl SqlReservationRows {
+    pub const TABLE: &'static str = "reservations";
+
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self::into_table(db, Self::TABLE)
+    }
+
+    /// Writes into `table` instead: the shadow a replay builds.
+    pub fn into_table(db: Database, table: &'static str) -> Self {
+        Self { db, table }
+    }
+
+    fn select(&self) -> String {
+        format!("SELECT {COLUMNS} FROM {}", self.table)
+    }
+
+    fn upsert(&self, id_placeholder: &str) -> String {
+        format!(
+            "INSERT INTO {table} ({UPSERT_COLUMNS}) VALUES ({}) {UPSERT_UPDATE} \
+             WHERE {table}.last_sequence < excluded.last_sequence",
+            placeholders(id_placeholder),
+            table = self.table
+        )
     }
 }
 
@@ -87,11 +108,10 @@ impl Columns {
     }
 }
 
-const SELECT: &str = "SELECT CAST(reservation_id AS text) AS reservation_id, tenant_id, guest_ref, guest_name, \
+const COLUMNS: &str = "CAST(reservation_id AS text) AS reservation_id, tenant_id, guest_ref, guest_name, \
      guest_email, guest_phone, status, room_type, check_in, check_out, nights, guests, \
      nightly_rate_minor, subtotal_minor, discount_percent, discount_minor, total_minor, currency, \
-     special_requests, pms_ref, rejection_reason, requested_on, created_at, updated_at, last_sequence \
-     FROM reservations";
+     special_requests, pms_ref, rejection_reason, requested_on, created_at, updated_at, last_sequence";
 
 const UPSERT_COLUMNS: &str = "reservation_id, tenant_id, guest_ref, guest_name, guest_email, \
      guest_phone, status, room_type, check_in, check_out, nights, guests, nightly_rate_minor, \
@@ -108,8 +128,7 @@ const UPSERT_UPDATE: &str = "ON CONFLICT (reservation_id) DO UPDATE SET \
      currency = excluded.currency, special_requests = excluded.special_requests, \
      pms_ref = excluded.pms_ref, rejection_reason = excluded.rejection_reason, \
      requested_on = excluded.requested_on, updated_at = excluded.updated_at, \
-     last_sequence = excluded.last_sequence \
-     WHERE reservations.last_sequence < excluded.last_sequence";
+     last_sequence = excluded.last_sequence";
 
 macro_rules! bind_row {
     ($query:expr, $row:expr) => {
@@ -151,13 +170,16 @@ impl ReservationRows for SqlReservationRows {
     async fn get(&self, reservation_id: Uuid) -> Result<Option<ReservationRow>, ProjectionError> {
         let found: Option<Columns> = match &self.db {
             Database::Postgres(pool) => {
-                sqlx::query_as(&format!("{SELECT} WHERE reservation_id = $1::uuid"))
-                    .bind(reservation_id.to_string())
-                    .fetch_optional(pool)
-                    .await
+                sqlx::query_as(&format!(
+                    "{} WHERE reservation_id = $1::uuid",
+                    self.select()
+                ))
+                .bind(reservation_id.to_string())
+                .fetch_optional(pool)
+                .await
             }
             Database::Sqlite(pool) => {
-                sqlx::query_as(&format!("{SELECT} WHERE reservation_id = $1"))
+                sqlx::query_as(&format!("{} WHERE reservation_id = $1", self.select()))
                     .bind(reservation_id.to_string())
                     .fetch_optional(pool)
                     .await
@@ -171,20 +193,14 @@ impl ReservationRows for SqlReservationRows {
         let id = row.reservation_id.to_string();
         match &self.db {
             Database::Postgres(pool) => {
-                let sql = format!(
-                    "INSERT INTO reservations ({UPSERT_COLUMNS}) VALUES ({}) {UPSERT_UPDATE}",
-                    placeholders("$1::uuid")
-                );
+                let sql = self.upsert("$1::uuid");
                 bind_row!(sqlx::query(&sql).bind(id), row)
                     .execute(pool)
                     .await
                     .map(|_| ())
             }
             Database::Sqlite(pool) => {
-                let sql = format!(
-                    "INSERT INTO reservations ({UPSERT_COLUMNS}) VALUES ({}) {UPSERT_UPDATE}",
-                    placeholders("$1")
-                );
+                let sql = self.upsert("$1");
                 bind_row!(sqlx::query(&sql).bind(id), row)
                     .execute(pool)
                     .await
@@ -200,8 +216,10 @@ impl ReservationRows for SqlReservationRows {
         tenant_id: &str,
         guest_ref: &str,
     ) -> Result<Vec<ReservationRow>, ProjectionError> {
-        let sql =
-            format!("{SELECT} WHERE tenant_id = $1 AND guest_ref = $2 ORDER BY created_at DESC");
+        let sql = format!(
+            "{} WHERE tenant_id = $1 AND guest_ref = $2 ORDER BY created_at DESC",
+            self.select()
+        );
         let rows: Vec<Columns> = match &self.db {
             Database::Postgres(pool) => {
                 sqlx::query_as(&sql)

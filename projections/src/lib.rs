@@ -7,9 +7,13 @@
 
 pub mod catch_up;
 pub mod error;
+pub mod guest_reservations;
+pub mod key_space;
 pub mod key_value;
 pub mod log_subscription;
+pub mod message_stats;
 pub mod relay;
+pub mod replay;
 pub mod reservations;
 pub mod sessions;
 

@@ -16,7 +16,7 @@ use conserje_domain::session::{Session, SessionEvent};
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
-use crate::key_value::KeyValueStore;
+use crate::key_space::KeySpace;
 use crate::{EventHandler, ProjectionError};
 
 /// The consumer group of this projection.
@@ -109,37 +109,39 @@ pub fn apply(
     Some(view)
 }
 
-/// Reads and writes session views under a key prefix.
+/// Reads and writes session views in a key space.
 pub struct SessionViews {
-    store: Arc<dyn KeyValueStore>,
-    prefix: String,
+    keys: KeySpace,
     session_ttl: Duration,
     clock: Arc<dyn Clock>,
 }
 
 impl SessionViews {
-    /// `prefix` namespaces the keys (`conserje:` in production, a unique one in tests).
-    pub fn new(
-        store: Arc<dyn KeyValueStore>,
-        prefix: &str,
-        session_ttl: Duration,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(keys: KeySpace, session_ttl: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
-            store,
-            prefix: prefix.to_owned(),
+            keys,
             session_ttl,
             clock,
         }
     }
 
-    fn key(&self, session_id: &str) -> String {
-        format!("{}session:{session_id}", self.prefix)
+    /// The same views written into another key space: what a replay builds.
+    pub fn in_space(&self, keys: KeySpace) -> Self {
+        Self {
+            keys,
+            session_ttl: self.session_ttl,
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub fn keys(&self) -> &KeySpace {
+        &self.keys
     }
 
     /// The view of one conversation, if it exists and has not expired.
     pub async fn get(&self, session_id: &str) -> Result<Option<SessionView>, ProjectionError> {
-        match self.store.get(&self.key(session_id)).await? {
+        let key = self.keys.key(session_id).await?;
+        match self.keys.store().get(&key).await? {
             Some(json) => serde_json::from_str(&json)
                 .map(Some)
                 .map_err(|e| ProjectionError::Storage(format!("session view: {e}"))),
@@ -185,9 +187,8 @@ impl EventHandler for SessionViews {
             Some(ttl) if !ttl.is_zero() => {
                 let json = serde_json::to_string(&next)
                     .map_err(|e| ProjectionError::Storage(e.to_string()))?;
-                self.store
-                    .put(&self.key(&next.session_id), &json, ttl)
-                    .await
+                let key = self.keys.key(&next.session_id).await?;
+                self.keys.store().put(&key, &json, ttl).await
             }
             _ => Ok(()),
         }

@@ -1,0 +1,173 @@
+//! Operator tools: where each projection stands, and rebuilding one by replay.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use conserje_domain::journal::{Checkpoint, CheckpointStore};
+use conserje_infra::analytics::SqlMessageFacts;
+use conserje_infra::reservation_rows::SqlReservationRows;
+use conserje_infra::shadow::ShadowTable;
+use conserje_projections::message_stats::{self, MessageStats};
+use conserje_projections::relay::RELAY;
+use conserje_projections::replay::feed_all;
+use conserje_projections::reservations::{self, ReservationsProjection};
+use conserje_projections::{guest_reservations, sessions, EventHandler};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::runtime::BOOKING_PROCESS;
+use crate::Runtime;
+
+/// The projections `conserje replay` can rebuild.
+pub const REPLAYABLE: [&str; 4] = [
+    reservations::PROJECTION,
+    message_stats::PROJECTION,
+    sessions::PROJECTION,
+    guest_reservations::PROJECTION,
+];
+
+/// Where one consumer of the events stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProjectionStatus {
+    pub name: String,
+    /// `store` (reads the event store's global order) or `log` (a consumer group of the events
+    /// topic).
+    pub source: &'static str,
+    /// The stored checkpoint (store) or the committed offsets (log), readably.
+    pub checkpoint: String,
+    /// Events (store) or records (log) not yet handled.
+    pub lag: i64,
+}
+
+/// Every consumer of the event store and of the events topic, with checkpoint and lag.
+pub async fn projections(rt: &Runtime) -> anyhow::Result<Vec<ProjectionStatus>> {
+    let mut out = Vec::new();
+    for name in [reservations::PROJECTION, BOOKING_PROCESS, RELAY] {
+        let checkpoint = rt.checkpoints.load(name).await?;
+        out.push(ProjectionStatus {
+            name: name.to_owned(),
+            source: "store",
+            checkpoint: format!(
+                "position {} (transaction {})",
+                checkpoint.position, checkpoint.transaction_id
+            ),
+            lag: rt.store_feed.count_after(checkpoint).await?,
+        });
+    }
+    for projection in &rt.log_projections {
+        let partitions = rt
+            .log
+            .lag(projection.group(), &rt.topics.events)
+            .await
+            .with_context(|| format!("cannot read the offsets of {}", projection.group()))?;
+        out.push(ProjectionStatus {
+            name: projection.group().to_owned(),
+            source: "log",
+            checkpoint: partitions
+                .iter()
+                .map(|p| format!("p{}@{}", p.partition, p.committed))
+                .collect::<Vec<_>>()
+                .join(" "),
+            lag: partitions.iter().map(|p| p.lag()).sum(),
+        });
+    }
+    Ok(out)
+}
+
+/// What a replay did.
+#[derive(Debug, Clone)]
+pub struct ReplayReport {
+    pub projection: String,
+    pub events: u64,
+    /// Events applied after the swap, written meanwhile (by a running server, say).
+    pub final_pass: u64,
+    pub elapsed: Duration,
+}
+
+impl ReplayReport {
+    pub fn events_per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+fn progress_bar(total: u64, visible: bool) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} replay [{bar:40}] {pos}/{len} events {per_sec} eta {eta}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Rebuilds `projection` from position 0 into a shadow (table or key generation), swaps it in
+/// atomically, then applies what was written meanwhile. A progress bar is drawn when `progress`.
+pub async fn replay(
+    rt: &Runtime,
+    projection: &str,
+    progress: bool,
+) -> anyhow::Result<ReplayReport> {
+    let total = rt.store_feed.count_after(Checkpoint::default()).await?;
+    let bar = progress_bar(u64::try_from(total).unwrap_or(0), progress);
+    let mut tick = |n: u64| bar.set_position(n);
+    let started = Instant::now();
+    let feed = rt.feed.as_ref();
+    let from = Checkpoint::default();
+
+    let (events, reached, live): (u64, Checkpoint, Arc<dyn EventHandler>) = match projection {
+        reservations::PROJECTION => {
+            let shadow = ShadowTable::create(&rt.db, SqlReservationRows::TABLE).await?;
+            let writer = ReservationsProjection::new(Arc::new(SqlReservationRows::into_table(
+                rt.db.clone(),
+                shadow.name(),
+            )));
+            let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
+            shadow.swap_in().await?;
+            let live = ReservationsProjection::new(rt.reservation_rows.clone());
+            (events, reached, Arc::new(live))
+        }
+        message_stats::PROJECTION => {
+            let shadow = ShadowTable::create(&rt.db, SqlMessageFacts::TABLE).await?;
+            let writer = MessageStats::new(Arc::new(SqlMessageFacts::into_table(
+                rt.db.clone(),
+                shadow.name(),
+            )));
+            let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
+            shadow.swap_in().await?;
+            let live = MessageStats::new(Arc::new(SqlMessageFacts::new(rt.db.clone())));
+            (events, reached, Arc::new(live))
+        }
+        sessions::PROJECTION => {
+            let space = rt.session_views.keys().next_generation();
+            let writer = rt.session_views.in_space(space.clone());
+            let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
+            space.activate().await?;
+            (events, reached, rt.session_views.clone())
+        }
+        guest_reservations::PROJECTION => {
+            let space = rt.guest_reservations.keys().next_generation();
+            let writer = rt.guest_reservations.in_space(space.clone());
+            let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
+            space.activate().await?;
+            (events, reached, rt.guest_reservations.clone())
+        }
+        other => bail!(
+            "no projection called {other:?}; replayable projections: {}",
+            REPLAYABLE.join(", ")
+        ),
+    };
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    let (final_pass, _) = feed_all(feed, reached, live.as_ref(), &mut |_| {}).await?;
+    Ok(ReplayReport {
+        projection: projection.to_owned(),
+        events,
+        final_pass,
+        elapsed,
+    })
+}
