@@ -7,6 +7,7 @@
 pub mod app;
 pub mod error;
 pub mod extract;
+pub mod loadgen;
 pub mod operations;
 pub mod routes;
 pub mod runtime;

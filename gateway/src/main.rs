@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
-use conserje_gateway::{app, operations, Runtime};
+use conserje_gateway::{app, loadgen, operations, Runtime};
 use conserje_infra::Database;
 
 #[derive(Debug, Parser)]
@@ -45,6 +45,9 @@ enum Command {
         #[command(flatten)]
         store: StoreOptions,
     },
+    /// Drive POST /api/v1/messages of a running conserje at a target rate and print throughput,
+    /// latency and ratios to raw broker and database baselines.
+    Loadgen(loadgen::LoadgenArgs),
     /// List every consumer of the event store and of the events topic with its checkpoint and lag.
     Projections {
         /// Print JSON instead of a table.
@@ -68,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { store } => migrate(store).await,
         Command::Replay { projection, store } => replay(&projection, store).await,
         Command::Projections { json, store } => projections(json, store).await,
+        Command::Loadgen(args) => loadgen::run(args).await,
     }
 }
 

@@ -332,8 +332,9 @@ async fn open_log_and_key_value(
     } else {
         None
     };
-    let log: Arc<dyn MessageLog> = match (&options.kafka_brokers, &embedded) {
-        (Some(brokers), _) => Arc::new(
+    let embedded_missing = "the embedded store is opened whenever Kafka or Redis is not configured";
+    let log: Arc<dyn MessageLog> = match &options.kafka_brokers {
+        Some(brokers) => Arc::new(
             KafkaLog::connect(KafkaSettings {
                 brokers: brokers.clone(),
                 partitions: i32::from(options.partitions),
@@ -342,11 +343,10 @@ async fn open_log_and_key_value(
             .await
             .with_context(|| format!("cannot reach the Kafka brokers at {brokers}"))?,
         ),
-        (None, Some(embedded)) => Arc::new(embedded.clone()),
-        (None, None) => unreachable!("the embedded log is opened when no broker is configured"),
+        None => Arc::new(embedded.clone().context(embedded_missing)?),
     };
-    let (kv, embedded_kv): (Arc<dyn KeyValueStore>, _) = match (&options.redis_url, &embedded) {
-        (Some(url), _) => (
+    let (kv, embedded_kv): (Arc<dyn KeyValueStore>, _) = match &options.redis_url {
+        Some(url) => (
             Arc::new(
                 RedisKeyValue::connect(url)
                     .await
@@ -354,11 +354,10 @@ async fn open_log_and_key_value(
             ),
             None,
         ),
-        (None, Some(embedded)) => {
-            let kv = embedded.key_value();
+        None => {
+            let kv = embedded.context(embedded_missing)?.key_value();
             (Arc::new(kv.clone()), Some(kv))
         }
-        (None, None) => unreachable!("the embedded store is opened when no Redis is configured"),
     };
     Ok((log, kv, embedded_kv))
 }

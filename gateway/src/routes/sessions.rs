@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -31,8 +32,10 @@ pub struct SessionSummary {
 /// a list (empty when there is none, or it expired).
 pub async fn find(
     State(rt): State<Arc<Runtime>>,
-    Query(query): Query<SessionQuery>,
+    query: Result<Query<SessionQuery>, QueryRejection>,
 ) -> Result<Json<Vec<SessionSummary>>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::bad_request("malformed_request", e.body_text()))?;
     let tenant = TenantId::parse(&query.tenant)
         .map_err(|e| ApiError::bad_request("invalid_tenant", e.to_string()))?;
     let guest = GuestRef::parse(&query.guest)
