@@ -40,7 +40,7 @@ enum Command {
     /// Rebuild a projection from the first stored event into a shadow copy, swap it in
     /// atomically, then apply what was written meanwhile. Safe beside a running server.
     Replay {
-        /// reservations, message-stats, session-view or guest-reservations.
+        /// reservations, reservation-view, message-stats, session-view or guest-reservations.
         projection: String,
         #[command(flatten)]
         store: StoreOptions,

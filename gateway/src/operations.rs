@@ -19,8 +19,9 @@ use crate::runtime::BOOKING_PROCESS;
 use crate::Runtime;
 
 /// The projections `conserje replay` can rebuild.
-pub const REPLAYABLE: [&str; 4] = [
+pub const REPLAYABLE: [&str; 5] = [
     reservations::PROJECTION,
+    reservations::MIRROR,
     message_stats::PROJECTION,
     sessions::PROJECTION,
     guest_reservations::PROJECTION,
@@ -148,6 +149,13 @@ pub async fn replay(
             let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
             space.activate().await?;
             (events, reached, rt.session_views.clone())
+        }
+        reservations::MIRROR => {
+            let space = rt.reservation_views.keys().next_generation();
+            let writer = rt.reservation_views.in_space(space.clone());
+            let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
+            space.activate().await?;
+            (events, reached, rt.reservation_views.clone())
         }
         guest_reservations::PROJECTION => {
             let space = rt.guest_reservations.keys().next_generation();

@@ -34,7 +34,9 @@ use conserje_projections::key_value::KeyValueStore;
 use conserje_projections::log_subscription::LogSubscription;
 use conserje_projections::message_stats::{self, MessageStats};
 use conserje_projections::relay::{EventRelay, RELAY};
-use conserje_projections::reservations::{self, ReservationRows, ReservationsProjection};
+use conserje_projections::reservations::{
+    self, ReservationRows, ReservationViews, ReservationsProjection,
+};
 use conserje_projections::sessions::{self, SessionViews};
 use conserje_projections::{EventHandler, ProjectionError, Subscription};
 use cqrs_es::Aggregate;
@@ -71,6 +73,7 @@ pub struct Runtime {
     pub topics: Topics,
     pub session_views: Arc<SessionViews>,
     pub guest_reservations: Arc<GuestReservations>,
+    pub reservation_views: Arc<ReservationViews>,
     pub relay: Arc<Subscription>,
     pub worker: Arc<ConversationWorker>,
     /// The projections fed from the events topic, each its own consumer group.
@@ -166,6 +169,11 @@ impl Runtime {
             Duration::from_secs(u64::from(options.session_ttl_minutes) * 60),
             clock.clone(),
         ));
+        let reservation_views = Arc::new(ReservationViews::new(KeySpace::live(
+            kv.clone(),
+            &options.key_prefix,
+            reservations::MIRROR,
+        )));
         let guest_reservations = Arc::new(GuestReservations::new(KeySpace::live(
             kv,
             &options.key_prefix,
@@ -209,6 +217,12 @@ impl Runtime {
                 session_views.clone(),
             )),
             Arc::new(LogSubscription::new(
+                reservations::MIRROR,
+                &topics.events,
+                log.clone(),
+                reservation_views.clone(),
+            )),
+            Arc::new(LogSubscription::new(
                 guest_reservations::PROJECTION,
                 &topics.events,
                 log.clone(),
@@ -234,6 +248,7 @@ impl Runtime {
             checkpoints,
             session_views,
             guest_reservations,
+            reservation_views,
             relay,
             worker,
             log_projections,

@@ -269,3 +269,66 @@ async fn the_relay_publishes_events_with_cloudevents_headers_sqlite() {
 async fn the_relay_publishes_events_with_cloudevents_headers_postgres() {
     the_relay_publishes_events_with_cloudevents_headers(StoreKind::Postgres).await;
 }
+
+/// The late-commit scenario of the event store, end to end through the broker: an event whose
+/// transaction commits after a later one is still published, and each is published once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_relay_publishes_a_late_commit_once_through_the_broker() {
+    let (options, _dir) = fresh_store(StoreKind::Postgres).await;
+    let rt = conserje_gateway::Runtime::open(&options).await.unwrap();
+    let conserje_infra::Database::Postgres(pool) = rt.db.clone() else {
+        unreachable!("the distributed profile runs on PostgreSQL")
+    };
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                  event_version, payload, metadata) \
+                  VALUES ('Probe', $1, 1, 'Probed', '1', '{}', '{\"tenant_id\": \"hotel-sol\"}')";
+    let mut a = pool.begin().await.unwrap();
+    sqlx::query(insert)
+        .bind("late")
+        .execute(&mut *a)
+        .await
+        .unwrap();
+    let mut b = pool.begin().await.unwrap();
+    sqlx::query(insert)
+        .bind("early")
+        .execute(&mut *b)
+        .await
+        .unwrap();
+    b.commit().await.unwrap();
+
+    let before = rt.relay.catch_up().await.unwrap();
+    assert_eq!(before, 0, "B waits behind A's open transaction");
+    a.commit().await.unwrap();
+    conserje_tests::catch_up_at_least(&rt.relay, 2).await;
+    assert_eq!(
+        rt.relay.catch_up().await.unwrap(),
+        0,
+        "nothing published twice"
+    );
+
+    let mut consumer = rt
+        .log
+        .consumer("late-commit-reader", &rt.topics.events)
+        .await
+        .unwrap();
+    let mut subjects = Vec::new();
+    for _ in 0..50 {
+        for record in consumer
+            .poll(100, Duration::from_millis(200))
+            .await
+            .unwrap()
+        {
+            subjects.push(record.header("ce_subject").unwrap().to_owned());
+        }
+        if subjects.len() >= 2 {
+            break;
+        }
+    }
+    let extra = consumer
+        .poll(100, Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert!(extra.is_empty(), "no duplicate on the topic");
+    subjects.sort();
+    assert_eq!(subjects, ["early", "late"], "A and B each once");
+}

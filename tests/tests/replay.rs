@@ -125,6 +125,16 @@ async fn replay_rebuilds_exactly_what_the_live_projections_built(kind: StoreKind
     })
     .await;
 
+    let mut live_mirror = Vec::new();
+    for id in &ids {
+        let mirrored = rt.reservation_views.get(*id).await.unwrap();
+        assert_eq!(
+            mirrored,
+            rt.reservation_rows.get(*id).await.unwrap(),
+            "the key-value mirror equals the SQL row"
+        );
+        live_mirror.push(mirrored);
+    }
     let live_reservations = table_rows(&rt.db, RESERVATION_ROWS).await;
     let live_messages = table_rows(&rt.db, MESSAGE_ROWS).await;
     let live_sessions = session_views(&rt, 4).await;
@@ -147,6 +157,9 @@ async fn replay_rebuilds_exactly_what_the_live_projections_built(kind: StoreKind
     );
     assert_eq!(table_rows(&rt.db, MESSAGE_ROWS).await, live_messages);
     assert_eq!(session_views(&rt, 4).await, live_sessions);
+    for (id, before) in ids.iter().zip(&live_mirror) {
+        assert_eq!(&rt.reservation_views.get(*id).await.unwrap(), before);
+    }
     assert_eq!(
         rt.guest_reservations
             .of_guest("hotel-sol", "guest0@mail.com")
