@@ -1,4 +1,5 @@
-use conserje_domain::journal::JournalError;
+use conserje_domain::journal::{JournalError, StoredEvent};
+use cqrs_es::Aggregate;
 
 /// Why a projection could not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -16,4 +17,16 @@ pub enum ProjectionError {
     },
     #[error("{0}")]
     Handler(String),
+}
+
+impl ProjectionError {
+    /// Decodes `stored` as an event of `A`, naming the event when it cannot be decoded.
+    pub fn decode<A: Aggregate>(stored: &StoredEvent) -> Result<A::Event, Self> {
+        stored.decode::<A>().map_err(|e| Self::Decode {
+            aggregate_type: stored.aggregate_type.clone(),
+            aggregate_id: stored.aggregate_id.clone(),
+            sequence: stored.sequence,
+            reason: e.to_string(),
+        })
+    }
 }

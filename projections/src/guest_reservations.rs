@@ -58,24 +58,16 @@ impl EventHandler for GuestReservations {
         if stored.aggregate_type != Reservation::TYPE {
             return Ok(());
         }
-        let (tenant, guest) = match stored.decode::<Reservation>() {
-            Ok(ReservationEvent::ReservationRequested {
+        let (tenant, guest) = match ProjectionError::decode::<Reservation>(stored)? {
+            ReservationEvent::ReservationRequested {
                 tenant_id, guest, ..
-            }) => (tenant_id.to_string(), guest.guest_ref.to_string()),
-            Ok(ReservationEvent::ReservationRejected {
+            } => (tenant_id.to_string(), guest.guest_ref.to_string()),
+            ReservationEvent::ReservationRejected {
                 tenant_id,
                 guest_ref,
                 ..
-            }) => (tenant_id.to_string(), guest_ref.to_string()),
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                return Err(ProjectionError::Decode {
-                    aggregate_type: stored.aggregate_type.clone(),
-                    aggregate_id: stored.aggregate_id.clone(),
-                    sequence: stored.sequence,
-                    reason: e.to_string(),
-                })
-            }
+            } => (tenant_id.to_string(), guest_ref.to_string()),
+            _ => return Ok(()),
         };
         let key = self.keys.key(&Self::name(&tenant, &guest)).await?;
         self.keys

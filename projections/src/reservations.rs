@@ -201,14 +201,7 @@ impl EventHandler for ReservationsProjection {
         if stored.aggregate_type != Reservation::TYPE {
             return Ok(());
         }
-        let event = stored
-            .decode::<Reservation>()
-            .map_err(|e| ProjectionError::Decode {
-                aggregate_type: stored.aggregate_type.clone(),
-                aggregate_id: stored.aggregate_id.clone(),
-                sequence: stored.sequence,
-                reason: e.to_string(),
-            })?;
+        let event = ProjectionError::decode::<Reservation>(stored)?;
         let id = Uuid::parse_str(&stored.aggregate_id)
             .map_err(|e| ProjectionError::Handler(format!("reservation id: {e}")))?;
         let current = self.rows.get(id).await?;
@@ -216,6 +209,69 @@ impl EventHandler for ReservationsProjection {
         let next = apply(current, &event, stored.sequence, stored.recorded_at);
         match next {
             Some(row) if Some(&row) != unchanged.as_ref() => self.rows.upsert(&row).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The consumer group of the key-value mirror of the reservations read model.
+pub const MIRROR: &str = "reservation-view";
+
+/// How long a mirrored reservation stays after its last change: past any stay it can describe
+/// (booked at most 365 days ahead, at most 90 nights long), so only long-finished stays expire.
+const MIRROR_RETENTION: std::time::Duration = std::time::Duration::from_secs(500 * 24 * 3600);
+
+/// The reservations read model mirrored into the key-value store (Redis), fed from the events
+/// topic, for readers that want a reservation by id without touching the SQL store.
+pub struct ReservationViews {
+    keys: crate::key_space::KeySpace,
+}
+
+impl ReservationViews {
+    pub fn new(keys: crate::key_space::KeySpace) -> Self {
+        Self { keys }
+    }
+
+    /// The same mirror written into another key space: what a replay builds.
+    pub fn in_space(&self, keys: crate::key_space::KeySpace) -> Self {
+        Self { keys }
+    }
+
+    pub fn keys(&self) -> &crate::key_space::KeySpace {
+        &self.keys
+    }
+
+    pub async fn get(
+        &self,
+        reservation_id: Uuid,
+    ) -> Result<Option<ReservationRow>, ProjectionError> {
+        let key = self.keys.key(&reservation_id.to_string()).await?;
+        match self.keys.store().get(&key).await? {
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| ProjectionError::Storage(format!("reservation view: {e}"))),
+            None => Ok(None),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for ReservationViews {
+    async fn handle(&self, stored: &StoredEvent) -> Result<(), ProjectionError> {
+        if stored.aggregate_type != Reservation::TYPE {
+            return Ok(());
+        }
+        let event = ProjectionError::decode::<Reservation>(stored)?;
+        let id = Uuid::parse_str(&stored.aggregate_id)
+            .map_err(|e| ProjectionError::Handler(format!("reservation id: {e}")))?;
+        let current = self.get(id).await?;
+        match apply(current.clone(), &event, stored.sequence, stored.recorded_at) {
+            Some(row) if Some(&row) != current.as_ref() => {
+                let json = serde_json::to_string(&row)
+                    .map_err(|e| ProjectionError::Storage(e.to_string()))?;
+                let key = self.keys.key(&stored.aggregate_id).await?;
+                self.keys.store().put(&key, &json, MIRROR_RETENTION).await
+            }
             _ => Ok(()),
         }
     }
@@ -337,75 +393,5 @@ mod tests {
         assert_eq!(row.status, "rejected");
         assert_eq!(row.rejection_reason.as_deref(), Some("guest_blacklisted"));
         assert_eq!(row.guest_ref, "eve@mail.com");
-    }
-}
-
-/// The consumer group of the key-value mirror of the reservations read model.
-pub const MIRROR: &str = "reservation-view";
-
-/// How long a mirrored reservation stays after its last change: past any stay it can describe
-/// (booked at most 365 days ahead, at most 90 nights long), so only long-finished stays expire.
-const MIRROR_RETENTION: std::time::Duration = std::time::Duration::from_secs(500 * 24 * 3600);
-
-/// The reservations read model mirrored into the key-value store (Redis), fed from the events
-/// topic, for readers that want a reservation by id without touching the SQL store.
-pub struct ReservationViews {
-    keys: crate::key_space::KeySpace,
-}
-
-impl ReservationViews {
-    pub fn new(keys: crate::key_space::KeySpace) -> Self {
-        Self { keys }
-    }
-
-    /// The same mirror written into another key space: what a replay builds.
-    pub fn in_space(&self, keys: crate::key_space::KeySpace) -> Self {
-        Self { keys }
-    }
-
-    pub fn keys(&self) -> &crate::key_space::KeySpace {
-        &self.keys
-    }
-
-    pub async fn get(
-        &self,
-        reservation_id: Uuid,
-    ) -> Result<Option<ReservationRow>, ProjectionError> {
-        let key = self.keys.key(&reservation_id.to_string()).await?;
-        match self.keys.store().get(&key).await? {
-            Some(json) => serde_json::from_str(&json)
-                .map(Some)
-                .map_err(|e| ProjectionError::Storage(format!("reservation view: {e}"))),
-            None => Ok(None),
-        }
-    }
-}
-
-#[async_trait]
-impl EventHandler for ReservationViews {
-    async fn handle(&self, stored: &StoredEvent) -> Result<(), ProjectionError> {
-        if stored.aggregate_type != Reservation::TYPE {
-            return Ok(());
-        }
-        let event = stored
-            .decode::<Reservation>()
-            .map_err(|e| ProjectionError::Decode {
-                aggregate_type: stored.aggregate_type.clone(),
-                aggregate_id: stored.aggregate_id.clone(),
-                sequence: stored.sequence,
-                reason: e.to_string(),
-            })?;
-        let id = Uuid::parse_str(&stored.aggregate_id)
-            .map_err(|e| ProjectionError::Handler(format!("reservation id: {e}")))?;
-        let current = self.get(id).await?;
-        match apply(current.clone(), &event, stored.sequence, stored.recorded_at) {
-            Some(row) if Some(&row) != current.as_ref() => {
-                let json = serde_json::to_string(&row)
-                    .map_err(|e| ProjectionError::Storage(e.to_string()))?;
-                let key = self.keys.key(&stored.aggregate_id).await?;
-                self.keys.store().put(&key, &json, MIRROR_RETENTION).await
-            }
-            _ => Ok(()),
-        }
     }
 }

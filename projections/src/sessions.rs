@@ -163,14 +163,7 @@ impl EventHandler for SessionViews {
         if stored.aggregate_type != Session::TYPE {
             return Ok(());
         }
-        let event = stored
-            .decode::<Session>()
-            .map_err(|e| ProjectionError::Decode {
-                aggregate_type: stored.aggregate_type.clone(),
-                aggregate_id: stored.aggregate_id.clone(),
-                sequence: stored.sequence,
-                reason: e.to_string(),
-            })?;
+        let event = ProjectionError::decode::<Session>(stored)?;
         let current = self.get(&stored.aggregate_id).await?;
         let Some(next) = apply(
             current.clone(),
