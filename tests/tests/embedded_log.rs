@@ -240,3 +240,194 @@ async fn a_commit_never_moves_the_group_backwards() {
     assert_eq!(lag.iter().map(|p| p.committed).sum::<i64>(), 5);
     assert_eq!(lag.iter().map(|p| p.lag()).sum::<i64>(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_share_transactions_and_get_contiguous_offsets() {
+    let (log, _dir) = fresh_log().await;
+    let topic = "group-commit";
+    log.ensure_topics(&[topic]).await.unwrap();
+    let before = log.commits();
+    let appends = (0..500).map(|n| {
+        let log = log.clone();
+        tokio::spawn(async move { log.append(record(topic, &format!("guest-{n}"), n)).await })
+    });
+    let mut by_partition: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for append in futures::future::join_all(appends).await {
+        let position = append.expect("append task").expect("append");
+        by_partition
+            .entry(position.partition)
+            .or_default()
+            .push(position.offset);
+    }
+    assert_eq!(by_partition.values().map(Vec::len).sum::<usize>(), 500);
+    for (partition, mut offsets) in by_partition {
+        offsets.sort_unstable();
+        let expected: Vec<i64> = (0..offsets.len() as i64).collect();
+        assert_eq!(offsets, expected, "partition {partition}");
+    }
+    let lag = log.lag("nobody", topic).await.unwrap();
+    assert_eq!(lag.iter().map(|p| p.end).sum::<i64>(), 500);
+    let transactions = log.commits() - before;
+    assert!(
+        (1..500).contains(&transactions),
+        "500 concurrent appends took {transactions} transactions"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn successive_calls_of_each_task_keep_their_order() {
+    let (log, _dir) = fresh_log().await;
+    let topic = "task-order";
+    log.ensure_topics(&[topic]).await.unwrap();
+    let writers = (0..16).map(|w| {
+        let log = log.clone();
+        tokio::spawn(async move {
+            let key = format!("writer-{w}");
+            let mut offsets = Vec::new();
+            for n in 0..10 {
+                let n = w * 100 + n * 2;
+                let first = log.append(record(topic, &key, n)).await.unwrap();
+                offsets.push(first.offset);
+                log.append_all(vec![record(topic, &key, n + 1)])
+                    .await
+                    .unwrap();
+            }
+            offsets
+        })
+    });
+    for offsets in futures::future::join_all(writers).await {
+        let offsets = offsets.expect("writer finishes");
+        assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
+    }
+    let mut consumer = log.consumer("reader", topic).await.unwrap();
+    let mut read = Vec::new();
+    while read.len() < 320 {
+        let batch = consumer.poll(1000, Duration::from_secs(5)).await.unwrap();
+        assert!(!batch.is_empty(), "every record is there to read");
+        read.extend(batch);
+    }
+    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for r in &read {
+        by_key
+            .entry(r.key.clone())
+            .or_default()
+            .push(r.header("n").unwrap().parse().unwrap());
+    }
+    assert_eq!(by_key.len(), 16);
+    for (key, ns) in by_key {
+        let mut sorted = ns.clone();
+        sorted.sort_unstable();
+        assert_eq!(ns, sorted, "{key} comes back in call order");
+        assert_eq!(ns.len(), 20, "{key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_call_does_not_fail_the_calls_sharing_its_transaction() {
+    let (log, _dir) = fresh_log().await;
+    let topic = "known";
+    log.ensure_topics(&[topic]).await.unwrap();
+    let calls = (0..200).map(|n| {
+        let log = log.clone();
+        tokio::spawn(async move {
+            if n % 4 == 0 {
+                log.append_all(vec![
+                    record(topic, "mixed", n),
+                    record("never.created", "mixed", n),
+                ])
+                .await
+                .map(|()| None)
+            } else {
+                log.append(record(topic, &format!("k{n}"), n))
+                    .await
+                    .map(Some)
+            }
+        })
+    });
+    let mut appended = 0;
+    for (n, outcome) in futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        match outcome.expect("call task") {
+            Ok(_) => {
+                assert_ne!(n % 4, 0, "call {n} names an unknown topic");
+                appended += 1;
+            }
+            Err(err) => {
+                assert_eq!(n % 4, 0, "call {n} failed: {err:?}");
+                assert!(matches!(err, LogError::Refused(_)), "{err:?}");
+            }
+        }
+    }
+    assert_eq!(appended, 150);
+    let lag = log.lag("nobody", topic).await.unwrap();
+    assert_eq!(
+        lag.iter().map(|p| p.end).sum::<i64>(),
+        150,
+        "refused calls append nothing, not even to the known topic"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_appending_to_one_file_never_share_an_offset() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("log.db");
+    // Two opens of the file share nothing in memory, like two processes: two writer tasks.
+    let first = SqliteLog::open(&path, PARTITIONS).await.unwrap();
+    let second = SqliteLog::open(&path, PARTITIONS).await.unwrap();
+    let topic = "shared-file";
+    first.ensure_topics(&[topic]).await.unwrap();
+    let appends = (0..400).map(|n| {
+        let log = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tokio::spawn(async move { log.append(record(topic, &format!("k{}", n % 7), n)).await })
+    });
+    let mut by_partition: BTreeMap<i32, Vec<i64>> = BTreeMap::new();
+    for append in futures::future::join_all(appends).await {
+        let position = append.expect("append task").expect("append");
+        by_partition
+            .entry(position.partition)
+            .or_default()
+            .push(position.offset);
+    }
+    for (partition, mut offsets) in by_partition {
+        offsets.sort_unstable();
+        let expected: Vec<i64> = (0..offsets.len() as i64).collect();
+        assert_eq!(offsets, expected, "partition {partition}");
+    }
+}
+
+#[tokio::test]
+async fn the_writer_lets_go_of_the_file_when_the_last_clone_is_dropped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("log.db");
+    let wal = dir.path().join("log.db-wal");
+    let log = SqliteLog::open(&path, PARTITIONS).await.unwrap();
+    log.ensure_topics(&["t"]).await.unwrap();
+    let clone = log.clone();
+    clone.append(record("t", "k", 0)).await.unwrap();
+    let mut consumer = log.consumer("g", "t").await.unwrap();
+    let read = consumer.poll(10, Duration::from_secs(1)).await.unwrap();
+    consumer.commit(&read).await.unwrap();
+    drop(consumer);
+    assert!(wal.exists(), "the file is open, in WAL mode");
+    drop(log);
+    drop(clone);
+    // SQLite deletes the WAL file when the last connection to the file closes, which happens
+    // only once the writer task, the last holder of the pool, has ended. Polled, not timed.
+    for _ in 0..600 {
+        if !wal.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!wal.exists(), "the writer task still holds the file open");
+    let reopened = SqliteLog::open(&path, PARTITIONS).await.unwrap();
+    let lag = reopened.lag("g", "t").await.unwrap();
+    assert_eq!(lag.iter().map(|p| p.committed).sum::<i64>(), 1);
+}
