@@ -5,6 +5,7 @@
 //! conversation lands on one partition, owned by one worker: messages of a conversation are
 //! recorded in the order the log accepted them, by a single writer.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,6 +103,8 @@ impl ConversationWorker {
 
     /// Records one polled batch and commits it; returns how many records it took.
     ///
+    /// Conversations of the batch are recorded concurrently, each one's messages in log order:
+    /// their streams are independent, and a store commit per message is what bounds the rate.
     /// A record that can never succeed (undecodable, or refused by the session) goes to the
     /// dead-letter topic with the reason, so it cannot block its conversation; a store that
     /// cannot be reached fails the batch, which is then delivered again.
@@ -110,8 +113,25 @@ impl ConversationWorker {
         consumer: &mut dyn LogConsumer,
         wait: Duration,
     ) -> Result<usize, CommandError> {
-        let batch = consumer.poll(200, wait).await.map_err(log_error)?;
+        let batch = consumer.poll(500, wait).await.map_err(log_error)?;
+        let mut conversations: BTreeMap<&str, Vec<&LogRecord>> = BTreeMap::new();
         for record in &batch {
+            conversations.entry(&record.key).or_default().push(record);
+        }
+        let outcomes = futures::future::join_all(
+            conversations
+                .into_values()
+                .map(|records| self.record_in_order(records)),
+        )
+        .await;
+        outcomes.into_iter().collect::<Result<Vec<()>, _>>()?;
+        consumer.commit(&batch).await.map_err(log_error)?;
+        Ok(batch.len())
+    }
+
+    /// Records one conversation's messages of a batch, one after the other.
+    async fn record_in_order(&self, records: Vec<&LogRecord>) -> Result<(), CommandError> {
+        for record in records {
             let outcome = match serde_json::from_slice::<GuestMessage>(&record.payload) {
                 Ok(message) => {
                     let meta = metadata(&message, record);
@@ -130,8 +150,7 @@ impl ConversationWorker {
                 Err(err) => return Err(err),
             }
         }
-        consumer.commit(&batch).await.map_err(log_error)?;
-        Ok(batch.len())
+        Ok(())
     }
 
     async fn dead_letter(
