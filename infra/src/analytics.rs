@@ -35,8 +35,8 @@ impl MessageFacts for SqlMessageFacts {
             self.table
         );
         let day = fact.received_at.date_naive();
-        match &self.db {
-            Database::Postgres(pool) => sqlx::query(&sql)
+        crate::on_pool!(&self.db, pool => {
+            sqlx::query(&sql)
                 .bind(&fact.session_id)
                 .bind(fact.sequence)
                 .bind(&fact.tenant_id)
@@ -45,18 +45,8 @@ impl MessageFacts for SqlMessageFacts {
                 .bind(fact.received_at)
                 .execute(pool)
                 .await
-                .map(|_| ()),
-            Database::Sqlite(pool) => sqlx::query(&sql)
-                .bind(&fact.session_id)
-                .bind(fact.sequence)
-                .bind(&fact.tenant_id)
-                .bind(&fact.channel)
-                .bind(day)
-                .bind(fact.received_at)
-                .execute(pool)
-                .await
-                .map(|_| ()),
-        }
+                .map(|_| ())
+        })
         .map_err(|e| ProjectionError::Storage(e.to_string()))
     }
 }

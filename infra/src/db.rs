@@ -12,6 +12,18 @@ use crate::InfraError;
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
+/// Evaluates `$body` with `$pool` bound to whichever pool `$db` holds. The two pool types differ,
+/// so a query that is the same text in both dialects is written once and expanded per arm.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::Database::Postgres($pool) => $body,
+            $crate::Database::Sqlite($pool) => $body,
+        }
+    };
+}
+
 /// A connection pool to the event store and the read-model tables beside it.
 #[derive(Clone, Debug)]
 pub enum Database {
@@ -61,10 +73,8 @@ impl Database {
     /// Migrations recorded as applied (0 on a store never migrated).
     async fn applied_migrations(&self) -> usize {
         let sql = "SELECT count(*) FROM _sqlx_migrations WHERE success";
-        let count: Result<i64, _> = match self {
-            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-            Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        };
+        let count: Result<i64, _> =
+            on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await);
         count.map_or(0, |n| n as usize)
     }
 
@@ -82,10 +92,7 @@ impl Database {
 
     /// Answers only when the store does: the readiness probe.
     pub async fn ping(&self) -> Result<(), InfraError> {
-        match self {
-            Self::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
-            Self::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
-        }
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?);
         Ok(())
     }
 

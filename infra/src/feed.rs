@@ -207,20 +207,9 @@ impl SqlCheckpoints {
 impl CheckpointStore for SqlCheckpoints {
     async fn load(&self, consumer: &str) -> Result<Checkpoint, JournalError> {
         let sql = "SELECT transaction_id, position FROM projection_checkpoints WHERE consumer = $1";
-        let found: Option<(i64, i64)> = match &self.db {
-            Database::Postgres(pool) => {
-                sqlx::query_as(sql)
-                    .bind(consumer)
-                    .fetch_optional(pool)
-                    .await
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query_as(sql)
-                    .bind(consumer)
-                    .fetch_optional(pool)
-                    .await
-            }
-        }
+        let found: Option<(i64, i64)> = crate::on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(consumer).fetch_optional(pool).await
+        })
         .map_err(storage)?;
         Ok(found
             .map(|(transaction_id, position)| Checkpoint {
@@ -234,22 +223,15 @@ impl CheckpointStore for SqlCheckpoints {
         let sql = "INSERT INTO projection_checkpoints (consumer, transaction_id, position) \
                    VALUES ($1, $2, $3) ON CONFLICT (consumer) DO UPDATE \
                    SET transaction_id = excluded.transaction_id, position = excluded.position";
-        match &self.db {
-            Database::Postgres(pool) => sqlx::query(sql)
+        crate::on_pool!(&self.db, pool => {
+            sqlx::query(sql)
                 .bind(consumer)
                 .bind(checkpoint.transaction_id)
                 .bind(checkpoint.position)
                 .execute(pool)
                 .await
-                .map(|_| ()),
-            Database::Sqlite(pool) => sqlx::query(sql)
-                .bind(consumer)
-                .bind(checkpoint.transaction_id)
-                .bind(checkpoint.position)
-                .execute(pool)
-                .await
-                .map(|_| ()),
-        }
+                .map(|_| ())
+        })
         .map_err(storage)?;
         Ok(())
     }

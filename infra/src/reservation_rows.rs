@@ -220,22 +220,13 @@ impl ReservationRows for SqlReservationRows {
             "{} WHERE tenant_id = $1 AND guest_ref = $2 ORDER BY created_at DESC",
             self.select()
         );
-        let rows: Vec<Columns> = match &self.db {
-            Database::Postgres(pool) => {
-                sqlx::query_as(&sql)
-                    .bind(tenant_id)
-                    .bind(guest_ref)
-                    .fetch_all(pool)
-                    .await
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query_as(&sql)
-                    .bind(tenant_id)
-                    .bind(guest_ref)
-                    .fetch_all(pool)
-                    .await
-            }
-        }
+        let rows: Vec<Columns> = crate::on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(tenant_id)
+                .bind(guest_ref)
+                .fetch_all(pool)
+                .await
+        })
         .map_err(storage)?;
         rows.into_iter().map(Columns::into_row).collect()
     }

@@ -74,24 +74,14 @@ impl ShadowTable {
         let delete = format!("DELETE FROM {table}");
         let copy = format!("INSERT INTO {table} SELECT * FROM {shadow}");
         let drop = format!("DROP TABLE {shadow}");
-        let rows = match &self.db {
-            Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(&delete).execute(&mut *tx).await?;
-                let rows = sqlx::query(&copy).execute(&mut *tx).await?.rows_affected();
-                sqlx::query(&drop).execute(&mut *tx).await?;
-                tx.commit().await?;
-                rows
-            }
-            Database::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(&delete).execute(&mut *tx).await?;
-                let rows = sqlx::query(&copy).execute(&mut *tx).await?.rows_affected();
-                sqlx::query(&drop).execute(&mut *tx).await?;
-                tx.commit().await?;
-                rows
-            }
-        };
+        let rows = crate::on_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(&delete).execute(&mut *tx).await?;
+            let rows = sqlx::query(&copy).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(&drop).execute(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        });
         Ok(rows)
     }
 }
