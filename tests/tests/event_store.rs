@@ -96,7 +96,14 @@ async fn late_commit_scenario(pool: &PgPool, reader: &mut impl Reader) -> (Vec<i
 
     let mut delivered = reader.read().await;
     a.commit().await.unwrap();
-    delivered.extend(reader.read().await);
+    // Other suites share the cluster and its oldest open transaction holds every reader back
+    // for a moment: keep reading for a bounded while, and once more after both arrived, so a
+    // reader that delivers late, twice, or never is what the assertions see.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    while delivered.len() < 2 && tokio::time::Instant::now() < deadline {
+        delivered.extend(reader.read().await);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     delivered.extend(reader.read().await);
     (delivered, position_a, position_b)
 }
