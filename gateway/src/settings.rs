@@ -13,7 +13,7 @@ pub struct StoreOptions {
     pub data_dir: PathBuf,
 
     /// Use this PostgreSQL database instead of the embedded SQLite store (postgres://…).
-    #[arg(long, env = "CONSERJE_DATABASE_URL")]
+    #[arg(long, env = "CONSERJE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Hotel configuration file (time zones, blacklists, simulator rooms); built-in when absent.
@@ -34,7 +34,7 @@ pub struct StoreOptions {
     pub topic_prefix: String,
 
     /// Redis for the key-value read models (session view); the embedded store when absent.
-    #[arg(long, env = "CONSERJE_REDIS_URL")]
+    #[arg(long, env = "CONSERJE_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Prefix of every read-model key in Redis or the embedded store.
