@@ -756,6 +756,39 @@ fn partition_count(topic: &str, count: Option<i64>) -> Result<u32, LogError> {
     }
 }
 
+impl SqliteLog {
+    /// The group's next offset in each of the topic's `partitions` partitions (0 where it never
+    /// committed): where a member starts, and what its lag is measured from.
+    async fn committed_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        partitions: u32,
+    ) -> Result<Vec<i64>, LogError> {
+        let mut offsets = vec![0_i64; partitions as usize];
+        let rows = sqlx::query(
+            "SELECT partition_id, next_offset FROM log_group_offsets \
+             WHERE group_name = ? AND topic = ?",
+        )
+        .bind(group)
+        .bind(topic)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        for row in rows {
+            let partition: i64 = row.try_get("partition_id").map_err(unavailable)?;
+            let next: i64 = row.try_get("next_offset").map_err(unavailable)?;
+            if let Some(offset) = usize::try_from(partition)
+                .ok()
+                .and_then(|p| offsets.get_mut(p))
+            {
+                *offset = next;
+            }
+        }
+        Ok(offsets)
+    }
+}
+
 #[async_trait]
 impl MessageLog for SqliteLog {
     async fn ensure_topics(&self, topics: &[&str]) -> Result<(), LogError> {
@@ -792,26 +825,7 @@ impl MessageLog for SqliteLog {
 
     async fn consumer(&self, group: &str, topic: &str) -> Result<Box<dyn LogConsumer>, LogError> {
         let partitions = self.partitions_of(topic).await?;
-        let mut positions = vec![0_i64; partitions as usize];
-        let committed = sqlx::query(
-            "SELECT partition_id, next_offset FROM log_group_offsets \
-             WHERE group_name = ? AND topic = ?",
-        )
-        .bind(group)
-        .bind(topic)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        for row in committed {
-            let partition: i64 = row.try_get("partition_id").map_err(unavailable)?;
-            let next: i64 = row.try_get("next_offset").map_err(unavailable)?;
-            if let Some(position) = usize::try_from(partition)
-                .ok()
-                .and_then(|p| positions.get_mut(p))
-            {
-                *position = next;
-            }
-        }
+        let positions = self.committed_offsets(group, topic, partitions).await?;
         Ok(Box::new(SqliteConsumer {
             pool: self.pool.clone(),
             appended: self.appended.of(topic),
@@ -845,19 +859,9 @@ impl MessageLog for SqliteLog {
                 lag.end = row.try_get("end_offset").map_err(unavailable)?;
             }
         }
-        let committed = sqlx::query(
-            "SELECT partition_id, next_offset FROM log_group_offsets \
-             WHERE group_name = ? AND topic = ?",
-        )
-        .bind(group)
-        .bind(topic)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        for row in committed {
-            if let Some(lag) = lag_of(&mut lags, &row)? {
-                lag.committed = row.try_get("next_offset").map_err(unavailable)?;
-            }
+        let committed = self.committed_offsets(group, topic, partitions).await?;
+        for (lag, next) in lags.iter_mut().zip(committed) {
+            lag.committed = next;
         }
         Ok(lags)
     }
