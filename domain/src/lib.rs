@@ -5,6 +5,7 @@
 //! outside world — the clock, the hotel's PMS, the blacklist — arrives through the traits in
 //! [`ports`], injected as cqrs-es `Services`, so every rule can be tested with fixed inputs.
 
+pub mod channel;
 pub mod guest;
 pub mod journal;
 pub mod log;
@@ -14,6 +15,7 @@ pub mod pricing;
 pub mod reservation;
 pub mod session;
 pub mod stay;
+pub mod understanding;
 pub mod values;
 
 #[cfg(test)]

@@ -270,6 +270,8 @@ fn sample_record(
 ) -> anyhow::Result<OutgoingRecord> {
     let guest = GuestRef::parse(&guest_name(index, conversations))?;
     let message = GuestMessage {
+        location: None,
+        guest_name: None,
         tenant_id: tenant.clone(),
         channel: CHANNEL.to_owned(),
         guest_ref: guest.clone(),

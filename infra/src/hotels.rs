@@ -11,6 +11,7 @@ use conserje_domain::ports::{GuestScreening, HotelDirectory};
 use conserje_domain::values::{Email, Phone, TenantId};
 use serde::Deserialize;
 
+use crate::channel_accounts::{TelegramBot, WhatsAppAccount};
 use crate::InfraError;
 
 /// The configuration built into the binary, used when no file is given.
@@ -25,6 +26,12 @@ pub struct HotelSettings {
     /// E-mails and E.164 phones the hotel refuses to book.
     #[serde(default)]
     pub blacklist: Vec<String>,
+    /// The hotel's WhatsApp business number (see [`crate::channel_accounts`]).
+    #[serde(default)]
+    pub whatsapp: Option<WhatsAppAccount>,
+    /// The hotel's Telegram bot.
+    #[serde(default)]
+    pub telegram: Option<TelegramBot>,
 }
 
 /// One room type the simulator sells.
@@ -140,6 +147,8 @@ mod tests {
             HotelSettings {
                 time_zone: chrono_tz::UTC,
                 blacklist: vec!["Banned@Hotel.com".into(), "+34 600 123 456".into()],
+                whatsapp: None,
+                telegram: None,
             },
         );
         let registry = HotelRegistry::new(hotels);

@@ -3,6 +3,7 @@
 //! calls it (`conserje-domain`, `conserje-projections`), so the layers above never name a database.
 
 pub mod analytics;
+pub mod channel_accounts;
 pub mod db;
 pub mod embedded_log;
 pub mod error;

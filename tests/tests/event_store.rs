@@ -145,6 +145,8 @@ fn metadata(tenant: &str) -> EventMetadata {
 
 fn message(n: usize) -> GuestMessage {
     GuestMessage {
+        location: None,
+        guest_name: None,
         tenant_id: TenantId::parse("hotel-sol").unwrap(),
         channel: "whatsapp".into(),
         guest_ref: GuestRef::parse("5491155551234").unwrap(),

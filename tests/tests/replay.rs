@@ -25,6 +25,8 @@ fn tenant() -> TenantId {
 
 fn message(guest: usize, n: usize) -> GuestMessage {
     GuestMessage {
+        location: None,
+        guest_name: None,
         tenant_id: tenant(),
         channel: "whatsapp".into(),
         guest_ref: GuestRef::parse(&format!("54911{guest:06}")).unwrap(),

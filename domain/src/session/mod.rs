@@ -25,21 +25,43 @@ pub struct MediaRef {
     /// `audio`, `image`, `document`…
     pub kind: String,
     pub provider_media_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Telegram says how long a voice note is; WhatsApp does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u32>,
+}
+
+/// A place the guest shared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedLocation {
+    pub latitude: f64,
+    pub longitude: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// One message as the guest sent it, after channel normalisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuestMessage {
     pub tenant_id: TenantId,
     pub channel: String,
     pub guest_ref: GuestRef,
     pub provider_message_id: String,
+    /// The guest's words; for a button or list reply, the title of the option chosen.
     pub text: Option<String>,
     pub media: Option<MediaRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<SharedLocation>,
+    /// The name the channel's profile gives (WhatsApp contact name, Telegram first/last name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_name: Option<String>,
     pub received_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SessionCommand {
     RecordGuestMessage(GuestMessage),
 }
@@ -182,6 +204,8 @@ mod tests {
 
     fn message(id: &str) -> GuestMessage {
         GuestMessage {
+            location: None,
+            guest_name: None,
             tenant_id: TenantId::parse("hotel-sol").unwrap(),
             channel: "whatsapp".into(),
             guest_ref: GuestRef::parse("5491155551234").unwrap(),

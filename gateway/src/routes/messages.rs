@@ -77,6 +77,8 @@ pub async fn post(
         return Err(bad("empty_message", "text must not be empty"));
     }
     let message = GuestMessage {
+        location: None,
+        guest_name: None,
         tenant_id: tenant_id.clone(),
         channel: body.channel,
         guest_ref: guest_ref.clone(),

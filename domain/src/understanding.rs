@@ -1,0 +1,182 @@
+//! What conserje understood of one guest message: its language, its intent and the entities in it.
+//!
+//! These are the values the language model hands to the dialogue and that `IntentRecognized`
+//! records; the model itself lives in `conserje-commands`, so the domain stays free of it.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// The languages conserje speaks with guests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Es,
+    En,
+    Pt,
+}
+
+impl Language {
+    pub const ALL: [Language; 3] = [Language::Es, Language::En, Language::Pt];
+
+    /// The ISO 639-1 code, as it appears in events and templates.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Es => "es",
+            Self::En => "en",
+            Self::Pt => "pt",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(code.trim()))
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// What the guest wants from this message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Greeting,
+    Goodbye,
+    CheckAvailability,
+    MakeReservation,
+    ModifyReservation,
+    CancelReservation,
+    AskPrice,
+    HotelInfo,
+    TalkToHuman,
+    Affirm,
+    Deny,
+    OutOfScope,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 12] = [
+        Intent::Greeting,
+        Intent::Goodbye,
+        Intent::CheckAvailability,
+        Intent::MakeReservation,
+        Intent::ModifyReservation,
+        Intent::CancelReservation,
+        Intent::AskPrice,
+        Intent::HotelInfo,
+        Intent::TalkToHuman,
+        Intent::Affirm,
+        Intent::Deny,
+        Intent::OutOfScope,
+    ];
+
+    /// The snake_case name used in events, the CLI and the corpus.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Greeting => "greeting",
+            Self::Goodbye => "goodbye",
+            Self::CheckAvailability => "check_availability",
+            Self::MakeReservation => "make_reservation",
+            Self::ModifyReservation => "modify_reservation",
+            Self::CancelReservation => "cancel_reservation",
+            Self::AskPrice => "ask_price",
+            Self::HotelInfo => "hotel_info",
+            Self::TalkToHuman => "talk_to_human",
+            Self::Affirm => "affirm",
+            Self::Deny => "deny",
+            Self::OutOfScope => "out_of_scope",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|i| i.name() == name.trim())
+    }
+}
+
+impl fmt::Display for Intent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The things named in a message. Dates are resolved against the hotel's today; the room type is
+/// already one of the hotel's codes (`standard`, `double`, `king`, `suite`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entities {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_in: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_out: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guests: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl Entities {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// One message understood: the input of the dialogue policy and the payload of `IntentRecognized`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Understood {
+    pub language: Language,
+    pub intent: Intent,
+    /// In [0, 1]; the dialogue hands off after repeated low confidence.
+    pub confidence: f32,
+    pub entities: Entities,
+}
+
+/// A subject of `hotel_info` the hotel's facts answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HotelTopic {
+    CheckInTime,
+    CheckOutTime,
+    Breakfast,
+    Parking,
+    Wifi,
+    Pets,
+    Location,
+    CancellationPolicy,
+}
+
+impl HotelTopic {
+    pub const ALL: [HotelTopic; 8] = [
+        HotelTopic::CheckInTime,
+        HotelTopic::CheckOutTime,
+        HotelTopic::Breakfast,
+        HotelTopic::Parking,
+        HotelTopic::Wifi,
+        HotelTopic::Pets,
+        HotelTopic::Location,
+        HotelTopic::CancellationPolicy,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CheckInTime => "check_in_time",
+            Self::CheckOutTime => "check_out_time",
+            Self::Breakfast => "breakfast",
+            Self::Parking => "parking",
+            Self::Wifi => "wifi",
+            Self::Pets => "pets",
+            Self::Location => "location",
+            Self::CancellationPolicy => "cancellation_policy",
+        }
+    }
+}
