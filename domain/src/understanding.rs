@@ -123,6 +123,10 @@ pub struct Entities {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// "for three nights" with no dates yet: the dialogue turns it into a check-out once it has a
+    /// check-in. Not part of `conserje nlu parse`'s output, whose entity keys are fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nights: Option<u32>,
 }
 
 impl Entities {

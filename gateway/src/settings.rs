@@ -44,6 +44,60 @@ pub struct StoreOptions {
     /// Minutes a conversation stays open after the guest's last message.
     #[arg(long, env = "CONSERJE_SESSION_TTL_MINUTES", default_value_t = 30)]
     pub session_ttl_minutes: u32,
+
+    #[command(flatten)]
+    pub channels: ChannelOptions,
+}
+
+/// Where conserje reaches the guests' channels and the transcriber. Channel secrets and tokens are
+/// per hotel, in the configuration file (or `CONSERJE_WHATSAPP_*` / `CONSERJE_TELEGRAM_*` for the
+/// `default` hotel); with no API base set, replies stay in the outbox the transcript shows.
+#[derive(Debug, Clone, Args)]
+pub struct ChannelOptions {
+    /// WhatsApp Cloud API base URL (https://graph.facebook.com); replies to WhatsApp guests stay in
+    /// the outbox when absent.
+    #[arg(long, env = "CONSERJE_WHATSAPP_API_BASE")]
+    pub whatsapp_api_base: Option<String>,
+
+    /// Graph API version in WhatsApp URLs.
+    #[arg(long, env = "CONSERJE_WHATSAPP_API_VERSION", default_value = "v21.0")]
+    pub whatsapp_api_version: String,
+
+    /// Telegram Bot API base URL (https://api.telegram.org); replies to Telegram guests stay in the
+    /// outbox when absent.
+    #[arg(long, env = "CONSERJE_TELEGRAM_API_BASE")]
+    pub telegram_api_base: Option<String>,
+
+    /// OpenAI-compatible transcription service base URL (its `/v1/audio/transcriptions` is
+    /// called); voice notes wait in the dead-letter queue when absent.
+    #[arg(long, env = "CONSERJE_TRANSCRIBER_URL")]
+    pub transcriber_url: Option<String>,
+
+    /// Bearer key of the transcription service.
+    #[arg(long, env = "CONSERJE_TRANSCRIBER_API_KEY", hide_env_values = true)]
+    pub transcriber_api_key: Option<String>,
+
+    /// Model name sent to the transcription service.
+    #[arg(long, env = "CONSERJE_TRANSCRIBER_MODEL", default_value = "whisper-1")]
+    pub transcriber_model: String,
+
+    /// Webhook messages accepted per guest per minute; more get `429` with `Retry-After`.
+    #[arg(long, env = "CONSERJE_WEBHOOK_RATE_LIMIT", default_value_t = 120)]
+    pub webhook_rate_limit_per_minute: u32,
+}
+
+impl Default for ChannelOptions {
+    fn default() -> Self {
+        Self {
+            whatsapp_api_base: None,
+            whatsapp_api_version: "v21.0".to_owned(),
+            telegram_api_base: None,
+            transcriber_url: None,
+            transcriber_api_key: None,
+            transcriber_model: "whisper-1".to_owned(),
+            webhook_rate_limit_per_minute: 120,
+        }
+    }
 }
 
 impl StoreOptions {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use conserje_domain::ports::Clock;
-use conserje_gateway::settings::StoreOptions;
+use conserje_gateway::settings::{ChannelOptions, StoreOptions};
 use conserje_gateway::{app, Runtime};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -128,6 +128,7 @@ pub async fn fresh_store(kind: StoreKind) -> (StoreOptions, TempDir) {
         redis_url: None,
         key_prefix: namespace,
         session_ttl_minutes: 30,
+        channels: ChannelOptions::default(),
     };
     if kind == StoreKind::Postgres {
         options.database_url = Some(fresh_postgres_url().await);
