@@ -7,6 +7,7 @@
 
 pub mod channel;
 pub mod guest;
+pub mod hotel;
 pub mod journal;
 pub mod log;
 pub mod metadata;

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono_tz::Tz;
+use conserje_domain::hotel::{BusinessHours, HotelProfile, HotelProfiles, Localized};
 use conserje_domain::ports::{GuestScreening, HotelDirectory};
+use conserje_domain::understanding::{HotelTopic, Language};
 use conserje_domain::values::{Email, Phone, TenantId};
 use serde::Deserialize;
 
@@ -32,6 +34,38 @@ pub struct HotelSettings {
     /// The hotel's Telegram bot.
     #[serde(default)]
     pub telegram: Option<TelegramBot>,
+    /// The name guests know the hotel by.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Front-desk hours in the hotel's zone; 09:00–21:00 when absent.
+    #[serde(default)]
+    pub business_hours: BusinessHours,
+    /// Answers to guests' questions about the hotel, per topic and language.
+    #[serde(default)]
+    pub facts: BTreeMap<HotelTopic, Localized>,
+    /// How to reach a person (phone or e-mail), for when the bot cannot help.
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// The hotel's own wording of bot replies: `[hotels.X.replies.es] greeting = "…"`.
+    #[serde(default)]
+    pub replies: BTreeMap<Language, BTreeMap<String, String>>,
+}
+
+impl HotelSettings {
+    /// Settings with a time zone and nothing else configured.
+    pub fn in_zone(time_zone: Tz) -> Self {
+        Self {
+            time_zone,
+            blacklist: vec![],
+            whatsapp: None,
+            telegram: None,
+            name: None,
+            business_hours: BusinessHours::default(),
+            facts: BTreeMap::new(),
+            contact: None,
+            replies: BTreeMap::new(),
+        }
+    }
 }
 
 /// One room type the simulator sells.
@@ -115,6 +149,19 @@ impl HotelDirectory for HotelRegistry {
     }
 }
 
+impl HotelProfiles for HotelRegistry {
+    fn profile(&self, tenant: &TenantId) -> HotelProfile {
+        let settings = self.settings(tenant);
+        HotelProfile {
+            name: settings.name.clone(),
+            business_hours: settings.business_hours,
+            facts: settings.facts.clone(),
+            contact: settings.contact.clone(),
+            replies: settings.replies.clone(),
+        }
+    }
+}
+
 impl GuestScreening for HotelRegistry {
     fn is_blacklisted(&self, tenant: &TenantId, email: &Email, phone: &Phone) -> bool {
         self.settings(tenant).blacklist.iter().any(|entry| {
@@ -145,10 +192,8 @@ mod tests {
         hotels.insert(
             DEFAULT_HOTEL.to_owned(),
             HotelSettings {
-                time_zone: chrono_tz::UTC,
                 blacklist: vec!["Banned@Hotel.com".into(), "+34 600 123 456".into()],
-                whatsapp: None,
-                telegram: None,
+                ..HotelSettings::in_zone(chrono_tz::UTC)
             },
         );
         let registry = HotelRegistry::new(hotels);

@@ -52,6 +52,11 @@ pub struct SessionView {
     pub last_sequence: i64,
 }
 
+/// The state of a conversation the bot answers.
+pub const ACTIVE: &str = "active";
+/// The state of a conversation staff have taken over.
+pub const HANDED_OFF: &str = "handed_off";
+
 /// Applies a session event to its view (`None` before `SessionStarted`).
 pub fn apply(
     view: Option<SessionView>,
@@ -77,7 +82,7 @@ pub fn apply(
             tenant_id: tenant_id.to_string(),
             channel: channel.clone(),
             guest_ref: guest_ref.to_string(),
-            state: "active".to_owned(),
+            state: ACTIVE.to_owned(),
             language: None,
             started_at: *started_at,
             message_count: 0,
@@ -87,11 +92,20 @@ pub fn apply(
         },
         (None, _) => return None,
     };
+    match event {
+        SessionEvent::IntentRecognized { understood, .. } => {
+            view.language = Some(understood.language.code().to_owned());
+        }
+        SessionEvent::HandoffRequested { .. } => view.state = HANDED_OFF.to_owned(),
+        SessionEvent::HandoffResolved { .. } => view.state = ACTIVE.to_owned(),
+        _ => {}
+    }
     if let SessionEvent::GuestMessageReceived {
         provider_message_id,
         text,
         media,
         received_at,
+        ..
     } = event
     {
         view.message_count += 1;
@@ -208,6 +222,8 @@ mod tests {
             provider_message_id: format!("wamid.{n}"),
             text: Some(format!("hola {n}")),
             media: None,
+            location: None,
+            guest_name: None,
             received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, n).unwrap(),
         }
     }
