@@ -11,12 +11,16 @@ use std::time::Duration;
 
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, OutgoingRecord, Topics};
 use conserje_domain::metadata::Actor;
-use conserje_domain::session::{session_stream_id, GuestMessage};
+use conserje_domain::session::{session_stream_id, GuestMessage, Session, SessionCommand, Turn};
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::dead_letters::dead_letter;
+use crate::dialogue::Receptionist;
+use crate::voice_notes::{VoiceNotes, ATTEMPT_HEADER, TRANSCRIPTION_FAILED};
 use crate::{CommandError, Conversations};
+
 
 /// The consumer group of the conversation workers.
 pub const WORKER_GROUP: &str = "conversation-worker";
@@ -70,11 +74,13 @@ fn metadata(message: &GuestMessage, record: &LogRecord) -> EventMetadata {
     meta
 }
 
-/// Consumes the inbound topic and records each message on its session.
+/// Consumes the inbound topic, records each message on its session and answers it.
 pub struct ConversationWorker {
     log: Arc<dyn MessageLog>,
     topics: Topics,
     conversations: Arc<Conversations>,
+    receptionist: Arc<Receptionist>,
+    voice_notes: Arc<VoiceNotes>,
 }
 
 fn log_error(err: conserje_domain::log::LogError) -> CommandError {
@@ -86,11 +92,15 @@ impl ConversationWorker {
         log: Arc<dyn MessageLog>,
         topics: Topics,
         conversations: Arc<Conversations>,
+        receptionist: Arc<Receptionist>,
+        voice_notes: Arc<VoiceNotes>,
     ) -> Self {
         Self {
             log,
             topics,
             conversations,
+            receptionist,
+            voice_notes,
         }
     }
 
@@ -129,13 +139,16 @@ impl ConversationWorker {
         Ok(batch.len())
     }
 
-    /// Records one conversation's messages of a batch, one after the other.
+    /// Records and answers one conversation's messages of a batch, one after the other.
     async fn record_in_order(&self, records: Vec<&LogRecord>) -> Result<(), CommandError> {
         for record in records {
             let outcome = match serde_json::from_slice::<GuestMessage>(&record.payload) {
                 Ok(message) => {
                     let meta = metadata(&message, record);
-                    self.conversations.record(message, meta).await.map(|_| ())
+                    match self.conversations.record(message.clone(), meta.clone()).await {
+                        Ok(stream) => self.answer(&stream, &message, &meta, record).await,
+                        Err(err) => Err(err),
+                    }
                 }
                 Err(err) => Err(CommandError::Refused {
                     code: "undecodable_message",
@@ -153,6 +166,99 @@ impl ConversationWorker {
         Ok(())
     }
 
+    /// Answers a recorded message once: a redelivered record whose turn is recorded stays silent.
+    /// A voice note is transcribed first; when that fails the guest is told it is being processed
+    /// and the record goes to the dead-letter queue, from where it is retried.
+    async fn answer(
+        &self,
+        stream: &str,
+        message: &GuestMessage,
+        meta: &EventMetadata,
+        record: &LogRecord,
+    ) -> Result<(), CommandError> {
+        let session = self.conversations.session(stream).await?;
+        let key = message.provider_message_id.as_str();
+        if session.answered.contains(key) {
+            return Ok(());
+        }
+        let typed = message.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let is_voice = message.media.as_ref().is_some_and(|m| m.kind == "audio");
+        let text = match (typed, is_voice) {
+            (Some(text), _) => text.to_owned(),
+            (None, true) => match session.transcript(key) {
+                Some(text) => text.to_owned(),
+                None => match self.voice_notes.transcribe(message, session.dialogue.language).await {
+                    Ok(text) => {
+                        let command = SessionCommand::RecordTranscript {
+                            provider_message_id: key.to_owned(),
+                            text: text.clone(),
+                        };
+                        self.conversations.execute(stream, command, meta).await?;
+                        text
+                    }
+                    Err(err) => {
+                        return self
+                            .transcription_failed(stream, key, &session, record, meta, &err.to_string())
+                            .await
+                    }
+                },
+            },
+            (None, false) => {
+                let turn = self.receptionist.notice(&session, key, "media_received", meta)?;
+                return self.record_turn(stream, turn, meta).await;
+            }
+        };
+        let turn = match self.receptionist.answer(&session, key, &text, meta).await {
+            Ok(turn) => turn,
+            Err(CommandError::Store(err)) => return Err(CommandError::Store(err)),
+            Err(err) => {
+                tracing::error!(error = %err, %stream, "answering failed; apologising and handing off");
+                self.receptionist.apology(&session, key, meta)?
+            }
+        };
+        self.record_turn(stream, turn, meta).await
+    }
+
+    async fn transcription_failed(
+        &self,
+        stream: &str,
+        key: &str,
+        session: &Session,
+        record: &LogRecord,
+        meta: &EventMetadata,
+        reason: &str,
+    ) -> Result<(), CommandError> {
+        let attempt = record
+            .header(ATTEMPT_HEADER)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(1);
+        tracing::warn!(%stream, attempt, reason, "voice note not transcribed");
+        let command = SessionCommand::RecordTranscriptionFailure {
+            provider_message_id: key.to_owned(),
+            reason: reason.to_owned(),
+            attempt,
+        };
+        self.conversations.execute(stream, command, meta).await?;
+        let notice_key = format!("{key}:audio-pending");
+        if !session.answered.contains(&notice_key) {
+            let turn = self.receptionist.notice(session, &notice_key, "audio_processing", meta)?;
+            self.record_turn(stream, turn, meta).await?;
+        }
+        let mut dead = dead_letter(record, &self.topics.dlq, TRANSCRIPTION_FAILED, reason, WORKER_GROUP);
+        dead.headers.push((ATTEMPT_HEADER.to_owned(), attempt.to_string()));
+        self.log.append(dead).await.map(|_| ()).map_err(log_error)
+    }
+
+    /// Records a turn; a conversation staff took over in the meantime just stays silent.
+    async fn record_turn(&self, stream: &str, turn: Turn, meta: &EventMetadata) -> Result<(), CommandError> {
+        let mut meta = meta.clone();
+        meta.model_version = turn.model_version.clone();
+        match self.conversations.execute(stream, SessionCommand::RecordTurn(turn), &meta).await {
+            Err(CommandError::Refused { code: "handed_off", .. }) => Ok(()),
+            outcome => outcome,
+        }
+    }
+
     async fn dead_letter(
         &self,
         record: &LogRecord,
@@ -160,23 +266,8 @@ impl ConversationWorker {
         message: &str,
     ) -> Result<(), CommandError> {
         tracing::warn!(key = %record.key, offset = record.offset, code, message, "inbound record dead-lettered");
-        let mut headers = record.headers.clone();
-        headers.extend([
-            ("dlq_reason".to_owned(), code.to_owned()),
-            ("dlq_detail".to_owned(), message.to_owned()),
-            (
-                "dlq_source".to_owned(),
-                format!("{}/{}@{}", record.topic, record.partition, record.offset),
-            ),
-            ("dlq_consumer".to_owned(), WORKER_GROUP.to_owned()),
-        ]);
         self.log
-            .append(OutgoingRecord {
-                topic: self.topics.dlq.clone(),
-                key: record.key.clone(),
-                headers,
-                payload: record.payload.clone(),
-            })
+            .append(dead_letter(record, &self.topics.dlq, code, message, WORKER_GROUP))
             .await
             .map(|_| ())
             .map_err(log_error)

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use conserje_domain::journal::AggregateStore;
 use conserje_domain::reservation::{
     ModificationRequest, Reservation, ReservationCommand, ReservationError, ReservationRequest,
-    ReservationStatus,
+    ReservationStatus, StayTerms,
 };
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_domain::EventMetadata;
@@ -143,19 +143,49 @@ impl ReservationDesk {
         change: ModificationRequest,
         meta: EventMetadata,
     ) -> Result<Modification, CommandError> {
-        let key = id.to_string();
-        let before = self.find(id).await?;
+        let quoted = self.quote_modification(id, change, meta.clone()).await?;
+        let applied = self.confirm_modification(id, meta).await?;
+        Ok(Modification {
+            price_difference_minor: quoted.price_difference_minor,
+            reservation: applied.reservation,
+        })
+    }
+
+    /// Records new terms as quoted, without applying them: a guest in a conversation sees the
+    /// price difference and confirms (or not) in a later message.
+    pub async fn quote_modification(
+        &self,
+        id: Uuid,
+        change: ModificationRequest,
+        meta: EventMetadata,
+    ) -> Result<Modification, CommandError> {
         execute_with_retry(
             self.reservations.as_ref(),
-            &key,
+            &id.to_string(),
             ReservationCommand::RequestModification(change),
             &meta,
         )
         .await
         .map_err(refused)?;
+        let reservation = self.find(id).await?;
+        let total = |terms: Option<&StayTerms>| terms.map_or(0, |t| t.price.total_minor);
+        Ok(Modification {
+            price_difference_minor: total(reservation.pending_modification.as_ref())
+                - total(reservation.terms.as_ref()),
+            reservation,
+        })
+    }
+
+    /// Applies the quoted terms and moves the PMS booking.
+    pub async fn confirm_modification(
+        &self,
+        id: Uuid,
+        meta: EventMetadata,
+    ) -> Result<Modification, CommandError> {
+        let before = self.find(id).await?;
         execute_with_retry(
             self.reservations.as_ref(),
-            &key,
+            &id.to_string(),
             ReservationCommand::ConfirmModification,
             &meta,
         )

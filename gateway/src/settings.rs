@@ -84,6 +84,16 @@ pub struct ChannelOptions {
     /// Webhook messages accepted per guest per minute; more get `429` with `Retry-After`.
     #[arg(long, env = "CONSERJE_WEBHOOK_RATE_LIMIT", default_value_t = 120)]
     pub webhook_rate_limit_per_minute: u32,
+
+    /// Messages understood with less confidence count towards a handoff to staff; two in a row
+    /// hand the conversation over.
+    #[arg(long, env = "CONSERJE_LOW_CONFIDENCE_THRESHOLD", default_value_t = 0.45)]
+    pub low_confidence_threshold: f32,
+
+    /// Milliseconds before a failed voice note is transcribed again; doubles with each attempt
+    /// (five in all, at most a minute apart).
+    #[arg(long, env = "CONSERJE_TRANSCRIPTION_RETRY_MS", default_value_t = 5000)]
+    pub transcription_retry_ms: u64,
 }
 
 impl Default for ChannelOptions {
@@ -96,6 +106,8 @@ impl Default for ChannelOptions {
             transcriber_api_key: None,
             transcriber_model: "whisper-1".to_owned(),
             webhook_rate_limit_per_minute: 120,
+            low_confidence_threshold: 0.45,
+            transcription_retry_ms: 5000,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod key_space;
 pub mod key_value;
 pub mod log_subscription;
 pub mod message_stats;
+pub mod outbound;
 pub mod relay;
 pub mod replay;
 pub mod reservations;

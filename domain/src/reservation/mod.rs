@@ -6,7 +6,7 @@ mod commands;
 mod error;
 mod events;
 
-pub use aggregate::{Reservation, ReservationServices, ReservationStatus};
+pub use aggregate::{Reservation, ReservationServices, ReservationStatus, MAX_GUESTS};
 pub use commands::{ModificationRequest, ReservationCommand, ReservationRequest};
 pub use error::ReservationError;
 pub use events::{GuestDetails, RejectionReason, ReservationEvent, StayTerms};

@@ -268,7 +268,7 @@ pub struct Session {
     pub dialogue: DialogueState,
     /// Set while staff have the conversation.
     pub handoff: Option<HandoffReason>,
-    /// Replies composed, and whether their delivery was recorded.
+    /// Replies composed, and whether they were delivered (sent, or kept in the outbox).
     pub replies: BTreeMap<Uuid, bool>,
 }
 
@@ -488,8 +488,11 @@ impl Aggregate for Session {
                 self.handoff = None;
                 self.dialogue.low_confidence_streak = 0;
             }
-            SessionEvent::ReplyDelivered { reply_id, .. } => {
-                self.replies.insert(reply_id, true);
+            SessionEvent::ReplyDelivered { reply_id, outcome } => {
+                // A failed attempt leaves the reply undelivered, so a redriven send can still
+                // record its success.
+                let delivered = !matches!(outcome, DeliveryOutcome::Failed { .. });
+                self.replies.insert(reply_id, delivered);
             }
         }
     }

@@ -1,0 +1,178 @@
+//! The channel senders' side of `conserje.outbound.v1`: each reply is sent through the guest's
+//! channel, retried while the provider fails for now, and its delivery recorded on the session —
+//! or, when the provider refuses it or keeps failing, recorded as failed and dead-lettered.
+//!
+//! Replies of one conversation are sent in order; conversations of a batch go out concurrently.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use conserje_domain::channel::{ChannelSender, Delivery, OutboundReply, SendError};
+use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, Topics};
+use conserje_domain::metadata::Actor;
+use conserje_domain::session::{session_stream_id, DeliveryOutcome, SessionCommand};
+use conserje_domain::EventMetadata;
+use tokio::sync::watch;
+
+use crate::dead_letters::dead_letter;
+use crate::{CommandError, Conversations};
+
+/// The consumer group of the channel senders.
+pub const SENDER_GROUP: &str = "channel-sender";
+
+/// Why a reply is in the dead-letter queue.
+pub const SEND_FAILED: &str = "send_failed";
+
+/// Sends the replies of the outbound topic.
+pub struct ChannelDispatcher {
+    log: Arc<dyn MessageLog>,
+    topics: Topics,
+    sender: Arc<dyn ChannelSender>,
+    conversations: Arc<Conversations>,
+    /// Attempts of a transiently failing send before it is dead-lettered.
+    pub max_attempts: u32,
+    /// The pause after the first transient failure; it doubles with each attempt.
+    pub base_delay: Duration,
+}
+
+fn log_error(err: conserje_domain::log::LogError) -> CommandError {
+    CommandError::Store(err.to_string())
+}
+
+impl ChannelDispatcher {
+    pub fn new(
+        log: Arc<dyn MessageLog>,
+        topics: Topics,
+        sender: Arc<dyn ChannelSender>,
+        conversations: Arc<Conversations>,
+    ) -> Self {
+        Self {
+            log,
+            topics,
+            sender,
+            conversations,
+            max_attempts: 5,
+            base_delay: Duration::from_millis(200),
+        }
+    }
+
+    /// Sends one polled batch and commits it.
+    pub async fn step(
+        &self,
+        consumer: &mut dyn LogConsumer,
+        wait: Duration,
+    ) -> Result<usize, CommandError> {
+        let batch = consumer.poll(200, wait).await.map_err(log_error)?;
+        let mut conversations: BTreeMap<&str, Vec<&LogRecord>> = BTreeMap::new();
+        for record in &batch {
+            conversations.entry(&record.key).or_default().push(record);
+        }
+        let outcomes = futures::future::join_all(
+            conversations
+                .into_values()
+                .map(|records| self.send_in_order(records)),
+        )
+        .await;
+        outcomes.into_iter().collect::<Result<Vec<()>, _>>()?;
+        consumer.commit(&batch).await.map_err(log_error)?;
+        Ok(batch.len())
+    }
+
+    async fn send_in_order(&self, records: Vec<&LogRecord>) -> Result<(), CommandError> {
+        for record in records {
+            let reply: OutboundReply = match serde_json::from_slice(&record.payload) {
+                Ok(reply) => reply,
+                Err(err) => {
+                    self.give_up(record, "undecodable_reply", &err.to_string())
+                        .await?;
+                    continue;
+                }
+            };
+            self.deliver(record, &reply).await?;
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, record: &LogRecord, reply: &OutboundReply) -> Result<(), CommandError> {
+        let stream = session_stream_id(&reply.tenant_id, &reply.channel, &reply.guest_ref);
+        let session = self.conversations.session(&stream).await?;
+        if session.replies.get(&reply.reply_id) == Some(&true) {
+            return Ok(());
+        }
+        let meta = EventMetadata::new(
+            reply.tenant_id.clone(),
+            Actor::system(SENDER_GROUP),
+            &reply.channel,
+        );
+        let mut attempt = 1;
+        let outcome = loop {
+            match self.sender.send(reply).await {
+                Ok(Delivery::Sent {
+                    provider_message_id,
+                }) => break DeliveryOutcome::Sent {
+                    provider_message_id,
+                },
+                Ok(Delivery::KeptInOutbox) => break DeliveryOutcome::KeptInOutbox,
+                Err(SendError::Transient(reason)) if attempt < self.max_attempts => {
+                    tracing::warn!(%stream, attempt, reason, "send failed for now; retrying");
+                    tokio::time::sleep(self.base_delay * 2u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                Err(err) => break DeliveryOutcome::Failed {
+                    reason: err.to_string(),
+                },
+            }
+        };
+        if let DeliveryOutcome::Failed { reason } = &outcome {
+            self.give_up(record, SEND_FAILED, reason).await?;
+        }
+        self.conversations
+            .execute(
+                &stream,
+                SessionCommand::RecordDelivery {
+                    reply_id: reply.reply_id,
+                    outcome,
+                },
+                &meta,
+            )
+            .await
+    }
+
+    async fn give_up(&self, record: &LogRecord, code: &str, detail: &str) -> Result<(), CommandError> {
+        tracing::error!(key = %record.key, code, detail, "reply dead-lettered");
+        self.log
+            .append(dead_letter(record, &self.topics.dlq, code, detail, SENDER_GROUP))
+            .await
+            .map(|_| ())
+            .map_err(log_error)
+    }
+
+    /// Runs until `shutdown` turns true; a failed batch is delivered again after a pause.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            match self.log.consumer(SENDER_GROUP, &self.topics.outbound).await {
+                Ok(mut consumer) => loop {
+                    tokio::select! {
+                        outcome = self.step(consumer.as_mut(), Duration::from_millis(200)) => {
+                            if let Err(err) = outcome {
+                                tracing::error!(error = %err, "outbound batch failed; will be redelivered");
+                                break;
+                            }
+                        }
+                        _ = shutdown.changed() => {
+                            if *shutdown.borrow() {
+                                return;
+                            }
+                        }
+                    }
+                },
+                Err(err) => tracing::error!(error = %err, "cannot join the outbound topic; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The Telegram Bot API as conserje's [`ChannelSender`] and [`MediaSource`].
+//!
+//! Replies go out with `POST {base}/bot{token}/sendMessage`; voice notes arrive as a `file_id`
+//! that `getFile` turns into a path under `{base}/file/bot{token}/`. Every answer is
+//! `{"ok":…,"result"|"error_code","description"}`; rate limits (429, with `retry_after`) and server
+//! errors are retried, anything else (blocked bot, unknown chat) is dead-lettered. The token is part
+//! of every URL, so error messages never include the URL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use conserje_domain::channel::{
+    AudioClip, ChannelSender, Delivery, MediaError, MediaSource, OutboundReply, SendError,
+};
+use conserje_domain::values::TenantId;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::channel_accounts::ChannelAccounts;
+use crate::channel_router::{
+    excerpt, http_client, is_transient_status, media_transport_error, read_audio,
+    send_transport_error, trim_base, TELEGRAM,
+};
+
+/// How long one Bot API request may take before the send counts as transient.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Telegram Bot API client for every hotel: the bot token is looked up per reply.
+pub struct TelegramBotApi {
+    base: String,
+    accounts: Arc<ChannelAccounts>,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+/// Every Bot API answer.
+#[derive(Debug, Deserialize)]
+struct ApiResponse<T> {
+    ok: bool,
+    result: Option<T>,
+    error_code: Option<u16>,
+    description: Option<String>,
+    parameters: Option<ResponseParameters>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ResponseParameters {
+    retry_after: Option<u64>,
+}
+
+/// The `result` of `sendMessage` (a `Message`; only its id matters here).
+#[derive(Debug, Deserialize)]
+struct SentMessage {
+    message_id: i64,
+}
+
+/// The `result` of `getFile`.
+#[derive(Debug, Deserialize)]
+struct File {
+    file_path: Option<String>,
+}
+
+/// A failed Bot API call: its error code (the body's, else the HTTP status) and description.
+struct ApiFailure {
+    code: u16,
+    text: String,
+}
+
+impl ApiFailure {
+    fn transient(&self) -> bool {
+        reqwest::StatusCode::from_u16(self.code).is_ok_and(is_transient_status)
+    }
+}
+
+/// Reads a Bot API answer: `Ok(result)` when `ok` is true, else the failure.
+async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<Option<T>, ApiFailure> {
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    match serde_json::from_str::<ApiResponse<T>>(&body) {
+        Ok(answer) if answer.ok && status.is_success() => Ok(answer.result),
+        Ok(answer) => {
+            let code = answer.error_code.unwrap_or(status.as_u16());
+            let mut text = format!(
+                "Telegram {code}: {}",
+                answer.description.as_deref().unwrap_or("no description")
+            );
+            if let Some(seconds) = answer.parameters.and_then(|p| p.retry_after) {
+                text.push_str(&format!(" (retry after {seconds} s)"));
+            }
+            Err(ApiFailure { code, text })
+        }
+        Err(_) if status.is_success() => Ok(None),
+        Err(_) => Err(ApiFailure {
+            code: status.as_u16(),
+            text: format!("Telegram HTTP {}: {}", status.as_u16(), excerpt(&body, 300)),
+        }),
+    }
+}
+
+/// The `chat_id` of a guest: Telegram's numeric chat id, or a `@username` as a string.
+fn chat_id(guest_ref: &str) -> Value {
+    match guest_ref.parse::<i64>() {
+        Ok(id) => json!(id),
+        Err(_) => json!(guest_ref),
+    }
+}
+
+/// The MIME type of a downloaded file, from its path: Telegram's `getFile` does not say, and voice
+/// notes are `voice/file_N.oga` (Opus in Ogg).
+fn mime_of(file_path: &str) -> &'static str {
+    let extension = file_path
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "mp3" => "audio/mpeg",
+        "m4a" | "mp4" => "audio/mp4",
+        "wav" => "audio/wav",
+        "webm" => "audio/webm",
+        "flac" => "audio/flac",
+        _ => "audio/ogg",
+    }
+}
+
+impl TelegramBotApi {
+    /// A client of the Bot API at `base_url` (`https://api.telegram.org`), with the hotels' bots
+    /// from `accounts`.
+    pub fn new(base_url: impl Into<String>, accounts: Arc<ChannelAccounts>) -> Self {
+        Self {
+            base: trim_base(base_url),
+            accounts,
+            client: http_client(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Gives up on each request after `timeout` (30 s by default), so a hung API turns into a
+    /// retry instead of a stuck worker.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn token(&self, tenant: &TenantId) -> Option<&str> {
+        self.accounts
+            .telegram(tenant)
+            .and_then(|b| b.bot_token.as_deref())
+            .filter(|t| !t.trim().is_empty())
+    }
+}
+
+#[async_trait]
+impl ChannelSender for TelegramBotApi {
+    async fn send(&self, reply: &OutboundReply) -> Result<Delivery, SendError> {
+        let Some(token) = self.token(&reply.tenant_id) else {
+            return Err(SendError::Permanent(format!(
+                "telegram not configured for tenant {}",
+                reply.tenant_id
+            )));
+        };
+        let body = json!({ "chat_id": chat_id(reply.guest_ref.as_str()), "text": reply.text });
+        let response = self
+            .client
+            .post(format!("{}/bot{token}/sendMessage", self.base))
+            .timeout(self.timeout)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| send_transport_error(TELEGRAM, e))?;
+        match read::<SentMessage>(response).await {
+            Ok(sent) => Ok(Delivery::Sent {
+                provider_message_id: sent.map(|m| m.message_id.to_string()),
+            }),
+            Err(failure) if failure.transient() => Err(SendError::Transient(failure.text)),
+            Err(failure) => Err(SendError::Permanent(failure.text)),
+        }
+    }
+}
+
+#[async_trait]
+impl MediaSource for TelegramBotApi {
+    async fn fetch_audio(
+        &self,
+        tenant: &TenantId,
+        _channel: &str,
+        provider_media_id: &str,
+    ) -> Result<AudioClip, MediaError> {
+        let Some(token) = self.token(tenant) else {
+            return Err(MediaError::Failed(format!(
+                "telegram not configured for tenant {tenant}"
+            )));
+        };
+        let response = self
+            .client
+            .post(format!("{}/bot{token}/getFile", self.base))
+            .timeout(self.timeout)
+            .json(&json!({ "file_id": provider_media_id }))
+            .send()
+            .await
+            .map_err(|e| media_transport_error(TELEGRAM, self.timeout, e))?;
+        let file = match read::<File>(response).await {
+            Ok(file) => file,
+            // An unknown or expired file_id is "400 Bad Request: invalid file_id".
+            Err(failure) if failure.code == 400 || failure.code == 404 => {
+                return Err(MediaError::NotFound(failure.text))
+            }
+            Err(failure) => return Err(MediaError::Failed(failure.text)),
+        };
+        let Some(file_path) = file.and_then(|f| f.file_path) else {
+            // Telegram leaves out file_path for files over the Bot API's 20 MB download limit.
+            return Err(MediaError::Failed(format!(
+                "telegram gave no download path for file {provider_media_id}"
+            )));
+        };
+        let download = self
+            .client
+            .get(format!(
+                "{}/file/bot{token}/{}",
+                self.base,
+                file_path.trim_start_matches('/')
+            ))
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| media_transport_error(TELEGRAM, self.timeout, e))?;
+        let status = download.status();
+        if !status.is_success() {
+            let text = format!(
+                "Telegram file download HTTP {}: {}",
+                status.as_u16(),
+                excerpt(&download.text().await.unwrap_or_default(), 300)
+            );
+            return Err(if status == reqwest::StatusCode::NOT_FOUND {
+                MediaError::NotFound(text)
+            } else {
+                MediaError::Failed(text)
+            });
+        }
+        let bytes = read_audio(TELEGRAM, self.timeout, download).await?;
+        Ok(AudioClip {
+            bytes,
+            mime_type: mime_of(&file_path).to_owned(),
+            duration_seconds: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_guests_are_chat_ids_and_others_usernames() {
+        assert_eq!(chat_id("123456789"), json!(123456789));
+        assert_eq!(chat_id("-1001234"), json!(-1001234));
+        assert_eq!(chat_id("@hotel_guest"), json!("@hotel_guest"));
+    }
+
+    #[test]
+    fn voice_notes_are_ogg_and_other_files_go_by_extension() {
+        assert_eq!(mime_of("voice/file_3.oga"), "audio/ogg");
+        assert_eq!(mime_of("music/file_4.MP3"), "audio/mpeg");
+        assert_eq!(mime_of("audio/file_5.m4a"), "audio/mp4");
+    }
+}

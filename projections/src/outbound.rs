@@ -1,0 +1,126 @@
+//! Outbound replies: every `ReplyComposed` becomes a record on `conserje.outbound.v1`, where the
+//! channel senders pick it up.
+//!
+//! This runs as a consumer group on the events topic, so a reply composed and committed is never
+//! lost to a crash before sending: the relay carries it from the store, and this projection
+//! turns it into a send job at least once. The sender drops duplicates by reply id.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use conserje_domain::channel::OutboundReply;
+use conserje_domain::journal::StoredEvent;
+use conserje_domain::log::{MessageLog, OutgoingRecord};
+use conserje_domain::metadata::keys;
+use conserje_domain::session::{Session, SessionEvent};
+use conserje_domain::values::{GuestRef, TenantId};
+use cqrs_es::Aggregate;
+use tokio::sync::Mutex;
+
+use crate::{EventHandler, ProjectionError};
+
+/// The consumer group that turns composed replies into send jobs.
+pub const PROJECTION: &str = "outbound-replies";
+
+/// The tenant, channel and guest of a session stream id (`tenant/channel/guest`).
+pub fn conversation_of(session_id: &str) -> Option<(TenantId, String, GuestRef)> {
+    let mut parts = session_id.splitn(3, '/');
+    let tenant = TenantId::parse(parts.next()?).ok()?;
+    let channel = parts.next()?.to_owned();
+    let guest = GuestRef::parse(parts.next()?).ok()?;
+    Some((tenant, channel, guest))
+}
+
+/// Collects the replies of a batch and appends them on flush.
+pub struct OutboundReplies {
+    log: Arc<dyn MessageLog>,
+    topic: String,
+    batch: Mutex<Vec<OutgoingRecord>>,
+}
+
+impl OutboundReplies {
+    /// Appends onto `topic` (the deployment's outbound topic).
+    pub fn new(log: Arc<dyn MessageLog>, topic: &str) -> Self {
+        Self {
+            log,
+            topic: topic.to_owned(),
+            batch: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for OutboundReplies {
+    async fn handle(&self, stored: &StoredEvent) -> Result<(), ProjectionError> {
+        if stored.aggregate_type != Session::TYPE {
+            return Ok(());
+        }
+        let SessionEvent::ReplyComposed { reply, .. } = ProjectionError::decode::<Session>(stored)?
+        else {
+            return Ok(());
+        };
+        let Some((tenant_id, channel, guest_ref)) = conversation_of(&stored.aggregate_id) else {
+            return Err(ProjectionError::Handler(format!(
+                "session id {:?} is not tenant/channel/guest",
+                stored.aggregate_id
+            )));
+        };
+        let outbound = OutboundReply {
+            reply_id: reply.reply_id,
+            tenant_id,
+            channel,
+            guest_ref,
+            text: reply.text,
+            language: reply.language,
+        };
+        let mut headers = vec![
+            ("reply_id".to_owned(), outbound.reply_id.to_string()),
+            ("tenant".to_owned(), outbound.tenant_id.to_string()),
+            ("event_type".to_owned(), "OutboundReply".to_owned()),
+            ("schema_version".to_owned(), "1".to_owned()),
+        ];
+        for (header, key) in [
+            ("traceparent", keys::TRACEPARENT),
+            ("correlation_id", keys::CORRELATION_ID),
+        ] {
+            if let Some(value) = stored.meta(key) {
+                headers.push((header.to_owned(), value.to_owned()));
+            }
+        }
+        let payload =
+            serde_json::to_vec(&outbound).map_err(|e| ProjectionError::Handler(e.to_string()))?;
+        self.batch.lock().await.push(OutgoingRecord {
+            topic: self.topic.clone(),
+            key: stored.aggregate_id.clone(),
+            headers,
+            payload,
+        });
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), ProjectionError> {
+        let batch = std::mem::take(&mut *self.batch.lock().await);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.log
+            .append_all(batch)
+            .await
+            .map_err(|e| ProjectionError::Handler(format!("outbound replies: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_id_names_its_conversation_even_with_slashes_in_the_guest() {
+        let (tenant, channel, guest) = conversation_of("hotel-sol/telegram/-100/42").unwrap();
+        assert_eq!(
+            (tenant.as_str(), channel.as_str(), guest.as_str()),
+            ("hotel-sol", "telegram", "-100/42")
+        );
+        assert!(conversation_of("no-slashes").is_none());
+    }
+}
