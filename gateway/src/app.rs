@@ -2,19 +2,46 @@
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::routes::{health, messages, reservations, sessions};
+use crate::routes::{conversation, health, messages, metrics, reservations, sessions, webhooks};
 use crate::Runtime;
 
 pub fn router(runtime: Arc<Runtime>) -> Router {
+    // The providers' webhooks, with their own body limit (the rejection is `413` in the API's
+    // error shape, see `webhooks::RawBody`).
+    let webhook_routes = Router::new()
+        .route(
+            "/webhooks/whatsapp",
+            get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive),
+        )
+        .route(
+            "/webhooks/telegram/{tenant}",
+            post(webhooks::telegram::receive),
+        )
+        .layer(DefaultBodyLimit::max(webhooks::BODY_LIMIT));
     Router::new()
+        .merge(webhook_routes)
+        .route("/metrics", get(metrics::get))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/api/v1/messages", post(messages::post))
         .route("/api/v1/sessions", get(sessions::find))
+        .route(
+            "/api/v1/sessions/{id}/transcript",
+            get(conversation::transcript),
+        )
+        .route(
+            "/api/v1/sessions/{id}/handoff/resolve",
+            post(conversation::resolve_handoff),
+        )
+        .route(
+            "/api/v1/sessions/{id}/replies",
+            post(conversation::staff_reply),
+        )
         .route("/api/v1/reservations", post(reservations::create))
         .route("/api/v1/reservations/{id}", get(reservations::get))
         .route(

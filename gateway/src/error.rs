@@ -1,7 +1,7 @@
 //! Every failure the API can answer with, mapped to an HTTP status and a JSON body
 //! `{"error": "<code>", "message": "..."}` in one place.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use conserje_commands::CommandError;
@@ -20,6 +20,19 @@ pub enum ApiError {
     Conflict,
     #[error("{0}")]
     Unavailable(String),
+    /// The caller could not prove who it is (a webhook's signature or secret token).
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// The caller is known not to be allowed (a wrong verification token).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// The body is larger than the endpoint accepts.
+    #[error("the request body is larger than {limit_bytes} bytes")]
+    PayloadTooLarge { limit_bytes: usize },
+    /// The source sent more than its share; it may try again after `retry_after_seconds`
+    /// (also sent as `Retry-After`).
+    #[error("too many messages from this sender; retry after {retry_after_seconds} s")]
+    TooManyRequests { retry_after_seconds: u64 },
     #[error("{0}")]
     Internal(String),
 }
@@ -39,6 +52,10 @@ impl ApiError {
             Self::Refused { code, .. } => (refusal_status(code), code),
             Self::Conflict => (StatusCode::CONFLICT, "conflict"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, code),
+            Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -52,7 +69,8 @@ fn refusal_status(code: &str) -> StatusCode {
         | "already_exists"
         | "already_confirmed"
         | "not_modifiable"
-        | "no_pending_modification" => StatusCode::CONFLICT,
+        | "no_pending_modification"
+        | "not_handed_off" => StatusCode::CONFLICT,
         "not_your_reservation" => StatusCode::FORBIDDEN,
         "pms_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -65,11 +83,20 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (
+        let mut response = (
             status,
             Json(json!({ "error": code, "message": self.to_string() })),
         )
-            .into_response()
+            .into_response();
+        if let Self::TooManyRequests {
+            retry_after_seconds,
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        response
     }
 }
 
@@ -80,6 +107,7 @@ impl From<CommandError> for ApiError {
             CommandError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             CommandError::Conflict { .. } => Self::Conflict,
             CommandError::Store(e) => Self::Unavailable(format!("event store: {e}")),
+            CommandError::Model(e) => Self::Unavailable(format!("language model: {e}")),
         }
     }
 }

@@ -8,10 +8,12 @@ pub mod app;
 pub mod error;
 pub mod extract;
 pub mod loadgen;
+pub mod nlu;
 pub mod operations;
 pub mod routes;
 pub mod runtime;
 pub mod settings;
+pub mod webhook_guard;
 
 pub use runtime::Runtime;
 pub use settings::Settings;

@@ -8,16 +8,24 @@ use tokio::time::Instant;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use conserje_commands::dialogue::{DialogueSettings, GuestBookings, Receptionist};
 use conserje_commands::inbound::ConversationWorker;
-use conserje_commands::{BookingProcess, Conversations, ReservationDesk};
+use conserje_commands::outbound::ChannelDispatcher;
+use conserje_commands::replies::ReplyBook;
+use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes};
+use conserje_commands::{BookingProcess, CommandError, Conversations, ReservationDesk, Understanding};
+use conserje_domain::channel::Transcriber;
 use conserje_domain::guest::{Guest, GuestServices};
 use conserje_domain::journal::{AggregateStore, EventFeed, StoredEvent};
 use conserje_domain::log::{MessageLog, Topics};
 use conserje_domain::ports::{Clock, Pms, SystemClock};
 use conserje_domain::reservation::{Reservation, ReservationServices};
 use conserje_domain::session::Session;
-use conserje_domain::values::Phone;
+use conserje_domain::values::{GuestRef, Phone, TenantId};
 use conserje_infra::analytics::SqlMessageFacts;
+use conserje_infra::channel_accounts::ChannelAccounts;
+use conserje_infra::channel_router::ChannelRouter;
+use conserje_infra::transcriber::OpenAiTranscriber;
 use conserje_infra::embedded_log::SqliteLog;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
@@ -33,6 +41,7 @@ use conserje_projections::key_space::KeySpace;
 use conserje_projections::key_value::KeyValueStore;
 use conserje_projections::log_subscription::LogSubscription;
 use conserje_projections::message_stats::{self, MessageStats};
+use conserje_projections::outbound::{self, OutboundReplies};
 use conserje_projections::relay::{EventRelay, RELAY};
 use conserje_projections::reservations::{
     self, ReservationRows, ReservationViews, ReservationsProjection,
@@ -45,6 +54,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::settings::StoreOptions;
+use crate::webhook_guard::WebhookGuard;
 
 /// The consumer name of the booking process's recovery subscription.
 pub const BOOKING_PROCESS: &str = "booking-process";
@@ -67,7 +77,7 @@ pub struct Runtime {
     /// The reservation streams themselves, for tools that must bypass the desk (and tests that
     /// simulate a crash between the desk's steps).
     pub reservations: Arc<dyn AggregateStore<Reservation>>,
-    pub desk: ReservationDesk,
+    pub desk: Arc<ReservationDesk>,
     pub conversations: Arc<Conversations>,
     pub log: Arc<dyn MessageLog>,
     pub topics: Topics,
@@ -76,6 +86,12 @@ pub struct Runtime {
     pub reservation_views: Arc<ReservationViews>,
     pub relay: Arc<Subscription>,
     pub worker: Arc<ConversationWorker>,
+    /// Sends the replies of the outbound topic through the guests' channels.
+    pub dispatcher: Arc<ChannelDispatcher>,
+    /// Sends failed voice notes back for another transcription attempt.
+    pub transcription_retry: Arc<TranscriptionRetry>,
+    /// The language model, for tools that parse without a conversation.
+    pub understanding: Arc<Understanding>,
     /// The projections fed from the events topic, each its own consumer group.
     pub log_projections: Vec<Arc<LogSubscription>>,
     /// The embedded key-value store, whose expired rows a background task purges.
@@ -87,6 +103,10 @@ pub struct Runtime {
     pub reservation_rows: Arc<dyn ReservationRows>,
     pub reservations_projection: Arc<Subscription>,
     pub booking_subscription: Arc<Subscription>,
+    /// Each hotel's WhatsApp and Telegram accounts: webhook secrets and send tokens.
+    pub channel_accounts: Arc<ChannelAccounts>,
+    /// The webhooks' per-guest rate limit and counters.
+    pub webhooks: Arc<WebhookGuard>,
     wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
 }
@@ -101,6 +121,25 @@ impl EventHandler for BookingReactions {
             .react(event)
             .await
             .map_err(|e| ProjectionError::Handler(e.to_string()))
+    }
+}
+
+/// The guest-reservations read model, as the dialogue asks it: which reservations a guest has.
+struct GuestBookingsView(Arc<GuestReservations>);
+
+#[async_trait]
+impl GuestBookings for GuestBookingsView {
+    async fn of_guest(
+        &self,
+        tenant: &TenantId,
+        guest: &GuestRef,
+    ) -> Result<Vec<Uuid>, CommandError> {
+        let ids = self
+            .0
+            .of_guest(tenant.as_str(), guest.as_str())
+            .await
+            .map_err(|e| CommandError::Store(e.to_string()))?;
+        Ok(ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect())
     }
 }
 
@@ -135,6 +174,17 @@ impl Runtime {
             .context("cannot migrate the event store")?;
         Phone::warm_up();
 
+        let channel_accounts = Arc::new(ChannelAccounts::from_env(&config.hotels));
+        let webhooks = Arc::new(WebhookGuard::new(
+            options.channels.webhook_rate_limit_per_minute,
+            config
+                .hotels
+                .keys()
+                .filter_map(|tenant| TenantId::parse(tenant).ok())
+                .filter_map(|tenant| channel_accounts.whatsapp(&tenant)?.verify_token.clone())
+                .filter(|token| !token.is_empty())
+                .collect(),
+        ));
         let hotels = Arc::new(HotelRegistry::new(config.hotels));
         let pms: Arc<dyn Pms> = Arc::new(PmsSimulator::persistent(
             config.pms_simulator,
@@ -179,7 +229,41 @@ impl Runtime {
             &options.key_prefix,
             guest_reservations::PROJECTION,
         )));
-        let process = Arc::new(BookingProcess::new(reservations.clone(), guests, pms));
+        let process = Arc::new(BookingProcess::new(
+            reservations.clone(),
+            guests,
+            pms.clone(),
+        ));
+        let desk = Arc::new(ReservationDesk::new(reservations.clone(), process.clone()));
+        let understanding =
+            Arc::new(Understanding::load().context("cannot build the language model")?);
+        let receptionist = Arc::new(Receptionist::new(
+            understanding.clone(),
+            ReplyBook::built_in().context("cannot load the reply templates")?,
+            pms.clone(),
+            hotels.clone(),
+            hotels.clone(),
+            clock.clone(),
+            desk.clone(),
+            Arc::new(GuestBookingsView(guest_reservations.clone())),
+            DialogueSettings {
+                low_confidence_threshold: options.channels.low_confidence_threshold,
+            },
+        ));
+        let channels = Arc::new(ChannelRouter::from_options(
+            options.channels.whatsapp_api_base.clone(),
+            options.channels.whatsapp_api_version.clone(),
+            options.channels.telegram_api_base.clone(),
+            channel_accounts.clone(),
+        ));
+        let transcriber = options.channels.transcriber_url.as_ref().map(|url| {
+            Arc::new(OpenAiTranscriber::new(
+                url.clone(),
+                options.channels.transcriber_api_key.clone(),
+                options.channels.transcriber_model.clone(),
+            )) as Arc<dyn Transcriber>
+        });
+        let voice_notes = Arc::new(VoiceNotes::new(channels.clone(), transcriber));
 
         let store_feed = SqlEventFeed::new(db.clone());
         let feed: Arc<dyn EventFeed> = Arc::new(store_feed.clone());
@@ -208,6 +292,19 @@ impl Runtime {
             log.clone(),
             topics.clone(),
             conversations.clone(),
+            receptionist,
+            voice_notes,
+        ));
+        let dispatcher = Arc::new(ChannelDispatcher::new(
+            log.clone(),
+            topics.clone(),
+            channels,
+            conversations.clone(),
+        ));
+        let transcription_retry = Arc::new(TranscriptionRetry::new(
+            log.clone(),
+            topics.clone(),
+            Duration::from_millis(options.channels.transcription_retry_ms),
         ));
         let log_projections = vec![
             Arc::new(LogSubscription::new(
@@ -236,10 +333,19 @@ impl Runtime {
                     db.clone(),
                 )))),
             )),
+            Arc::new(LogSubscription::new(
+                outbound::PROJECTION,
+                &topics.events,
+                log.clone(),
+                Arc::new(OutboundReplies::new(log.clone(), &topics.outbound)),
+            )),
         ];
         let (shutdown, _) = watch::channel(false);
         Ok(Self {
-            desk: ReservationDesk::new(reservations.clone(), process),
+            desk,
+            dispatcher,
+            transcription_retry,
+            understanding,
             reservations,
             conversations,
             log,
@@ -258,6 +364,8 @@ impl Runtime {
             reservation_rows,
             reservations_projection,
             booking_subscription,
+            channel_accounts,
+            webhooks,
             wake: Arc::new(Notify::new()),
             shutdown,
         })
@@ -281,6 +389,14 @@ impl Runtime {
         .collect();
         tasks.push(tokio::spawn(
             self.worker.clone().run(self.shutdown.subscribe()),
+        ));
+        tasks.push(tokio::spawn(
+            self.dispatcher.clone().run(self.shutdown.subscribe()),
+        ));
+        tasks.push(tokio::spawn(
+            self.transcription_retry
+                .clone()
+                .run(self.shutdown.subscribe()),
         ));
         for projection in &self.log_projections {
             tasks.push(tokio::spawn(

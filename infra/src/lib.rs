@@ -1,9 +1,11 @@
 //! Adapters: the PostgreSQL and SQLite event stores, the catch-up reader, read-model tables, the
-//! PMS simulator and the hotel configuration. Each implements a trait owned by the crate that
-//! calls it (`conserje-domain`, `conserje-projections`), so the layers above never name a database.
+//! PMS simulator, the hotel configuration and the HTTP clients of WhatsApp, Telegram and the
+//! transcriber. Each implements a trait owned by the crate that calls it (`conserje-domain`,
+//! `conserje-projections`), so the layers above never name a database or a provider.
 
 pub mod analytics;
 pub mod channel_accounts;
+pub mod channel_router;
 pub mod db;
 pub mod embedded_log;
 pub mod error;
@@ -16,6 +18,9 @@ pub mod redis_store;
 pub mod reservation_rows;
 pub mod shadow;
 pub mod sqlite_kv;
+pub mod telegram;
+pub mod transcriber;
+pub mod whatsapp;
 
 pub use db::Database;
 pub use error::InfraError;

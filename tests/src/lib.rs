@@ -1,8 +1,10 @@
 //! Shared harness of the end-to-end suites: fresh PostgreSQL databases on the cluster that
 //! `scripts/test.sh` starts, fresh SQLite files, and the real service on a random port.
 
+pub mod channels;
 pub mod kv_contract;
 pub mod log_contract;
+pub mod simulators;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -449,7 +449,11 @@ impl Receptionist {
                             .filter(|t| scene.profile.fact(*t, talk.language).is_some())
                             .map(|t| talk.word(&format!("topic_{}", t.name()), json!({})))
                             .collect::<Result<Vec<_>, _>>()?;
-                        talk.say("hotel_info_menu", json!({ "topics": topics.join(", ") }))?;
+                        if topics.is_empty() {
+                            talk.say("no_facts", json!({ "contact": scene.profile.contact }))?;
+                        } else {
+                            talk.say("hotel_info_menu", json!({ "topics": topics.join(", ") }))?;
+                        }
                     }
                 }
                 Ok(None)

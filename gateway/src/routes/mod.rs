@@ -1,6 +1,9 @@
 //! One module per resource.
 
+pub mod conversation;
 pub mod health;
 pub mod messages;
+pub mod metrics;
 pub mod reservations;
 pub mod sessions;
+pub mod webhooks;

@@ -1,0 +1,89 @@
+//! What the guests' channels deliver to the webhooks, turned into channel-neutral messages.
+//!
+//! Pure functions over the providers' payloads: no I/O, no secrets, no tenant lookup. The gateway
+//! authenticates a delivery, resolves its hotel and appends what these functions return; keeping
+//! the payload shapes here lets them be tested against the providers' documented examples alone.
+//!
+//! Anything a channel may send that conserje has nothing to record for (reactions, stickers,
+//! edited messages, delivery statuses…) is counted, never an error: a provider retries a webhook
+//! that is not answered `200`, so refusing a shape we do not use would only make it retry forever.
+
+pub mod telegram;
+pub mod whatsapp;
+
+use chrono::{DateTime, Utc};
+use conserje_domain::session::{GuestMessage, MediaRef, SharedLocation};
+use conserje_domain::values::{GuestRef, TenantId};
+
+use crate::CommandError;
+
+/// The `channel` of messages that came through the WhatsApp Cloud API webhook.
+pub const WHATSAPP: &str = "whatsapp";
+
+/// The `channel` of messages that came through the Telegram Bot API webhook.
+pub const TELEGRAM: &str = "telegram";
+
+/// The refusal code of a payload that is not JSON of the provider's shape (the gateway answers
+/// it with `400`).
+pub const MALFORMED: &str = "malformed_request";
+
+/// One guest message as a channel delivered it, before its hotel is known: WhatsApp finds the
+/// hotel from the business number of the payload, Telegram from the webhook's URL, so the
+/// tenant is added by the gateway with [`ChannelMessage::into_guest_message`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelMessage {
+    /// The WhatsApp `wa_id` or the Telegram chat id.
+    pub guest: GuestRef,
+    /// The name the channel's profile gives.
+    pub guest_name: Option<String>,
+    /// The provider's id of the message: redeliveries carry the same one, so they dedupe.
+    pub provider_message_id: String,
+    /// The guest's words: text, a caption, or the title of the option a button or list chose.
+    pub text: Option<String>,
+    pub media: Option<MediaRef>,
+    pub location: Option<SharedLocation>,
+    /// When the provider says the guest sent it.
+    pub received_at: DateTime<Utc>,
+}
+
+impl ChannelMessage {
+    /// The message of `tenant`'s conversation on `channel`.
+    pub fn into_guest_message(self, tenant_id: TenantId, channel: &str) -> GuestMessage {
+        GuestMessage {
+            tenant_id,
+            channel: channel.to_owned(),
+            guest_ref: self.guest,
+            provider_message_id: self.provider_message_id,
+            text: self.text,
+            media: self.media,
+            location: self.location,
+            guest_name: self.guest_name,
+            received_at: self.received_at,
+        }
+    }
+}
+
+/// A payload that did not decode, as the crate's error.
+fn malformed(err: &serde_json::Error) -> CommandError {
+    CommandError::Refused {
+        code: MALFORMED,
+        message: format!("the webhook body is not a valid payload: {err}"),
+    }
+}
+
+/// `Some(text)` unless it is empty or blank.
+fn non_blank(text: Option<&str>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty()).map(str::to_owned)
+}
+
+/// A display name from its parts, skipping the missing and blank ones.
+fn full_name<'a>(parts: impl IntoIterator<Item = Option<&'a str>>) -> Option<String> {
+    let name = parts
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
+}

@@ -1,0 +1,120 @@
+//! The providers' webhooks: WhatsApp Cloud API and Telegram Bot API.
+//!
+//! Each delivery is authenticated first (nothing from an unauthenticated body is used beyond
+//! choosing which hotel's secret checks it), then normalised by `conserje_commands::channels`,
+//! rate-limited per guest, and appended to the inbound topic. The answer comes once every record
+//! is durable in the log; recording on the session is the conversation worker's job, and a
+//! redelivery is a no-op there because the provider message id is recorded once.
+
+pub mod telegram;
+pub mod whatsapp;
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode};
+use conserje_commands::inbound::inbound_record;
+use conserje_commands::CommandError;
+use conserje_domain::metadata::Actor;
+use conserje_domain::session::{session_stream_id, GuestMessage};
+use conserje_domain::EventMetadata;
+
+use crate::error::ApiError;
+use crate::webhook_guard::{count, ChannelCounters};
+use crate::Runtime;
+
+/// The largest webhook body accepted: Meta batches at most a few messages per delivery and
+/// Telegram one update, so anything near this is not a provider.
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// The raw body, exactly as signed: the signature covers these bytes, not a re-serialisation.
+/// A body over the route's limit is `413 payload_too_large` in the API's error shape.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge {
+                    limit_bytes: BODY_LIMIT,
+                })
+            }
+            Err(rejection) => Err(ApiError::bad_request(
+                "malformed_request",
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+/// Where a delivery came from, for the records' audit headers.
+pub struct Origin {
+    /// The connecting address (the provider's, or a proxy's).
+    pub peer: SocketAddr,
+    /// The W3C trace context, when the caller sent one.
+    pub traceparent: Option<String>,
+}
+
+impl Origin {
+    /// The origin of a request from `peer` with `headers`.
+    pub fn new(peer: SocketAddr, headers: &HeaderMap) -> Self {
+        Self {
+            peer,
+            traceparent: headers
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// A payload the channel module could not decode, as `400`.
+fn malformed(err: CommandError) -> ApiError {
+    ApiError::bad_request("malformed_request", err.to_string())
+}
+
+/// Admits `messages` through the per-guest limit (all or none) and appends them to the inbound
+/// topic, returning once they are durable.
+async fn record(
+    rt: &Runtime,
+    counters: &ChannelCounters,
+    messages: Vec<GuestMessage>,
+    origin: &Origin,
+) -> Result<(), ApiError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = messages
+        .iter()
+        .map(|m| session_stream_id(&m.tenant_id, &m.channel, &m.guest_ref))
+        .collect();
+    if let Err(refusal) = rt.webhooks.admit(&keys) {
+        count(&counters.rate_limited, 1);
+        return Err(refusal);
+    }
+    let records = messages
+        .iter()
+        .map(|message| {
+            let mut meta = EventMetadata::new(
+                message.tenant_id.clone(),
+                Actor::guest(message.guest_ref.as_str()),
+                &message.channel,
+            )
+            .with_source_ip(Some(origin.peer.ip().to_string()));
+            meta.traceparent.clone_from(&origin.traceparent);
+            inbound_record(message, &meta, &rt.topics)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let appended = records.len() as u64;
+    let outcome = match <[_; 1]>::try_from(records) {
+        Ok([one]) => rt.log.append(one).await.map(|_| ()),
+        Err(many) => rt.log.append_all(many).await,
+    };
+    outcome.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    count(&counters.accepted, appended);
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! `POST /webhooks/telegram/{tenant}`: a hotel's bot's updates, authenticated by the secret token
+//! set with `setWebhook`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use chrono::Utc;
+use conserje_commands::channels::{telegram, TELEGRAM};
+use conserje_domain::values::TenantId;
+use serde_json::{json, Value};
+
+use super::{malformed, record, Origin, RawBody};
+use crate::error::ApiError;
+use crate::webhook_guard::{count, secret_matches};
+use crate::Runtime;
+
+/// The header Telegram presents the webhook's secret token in.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// `POST /webhooks/telegram/{tenant}`: appends the update's message (or button press) to the
+/// hotel's conversation with the chat, answering `200 {}` (an update with nothing to record is
+/// acknowledged and counted); `401` for a missing or wrong secret token, `400` for a body that is
+/// not an update, `429` when the chat passed the rate limit.
+pub async fn receive(
+    State(rt): State<Arc<Runtime>>,
+    tenant: Result<Path<String>, PathRejection>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, ApiError> {
+    let counters = &rt.webhooks.counters;
+    let tenant = tenant
+        .ok()
+        .and_then(|Path(raw)| TenantId::parse(&raw).ok())
+        .ok_or_else(|| ApiError::NotFound("no such hotel".into()))?;
+    let expected = rt
+        .channel_accounts
+        .telegram(&tenant)
+        .and_then(|bot| bot.secret_token.as_deref())
+        .filter(|secret| !secret.is_empty());
+    let Some(expected) = expected else {
+        count(&counters.telegram.signature_failures, 1);
+        return Err(ApiError::Unauthorized {
+            code: "channel_not_configured",
+            message: format!("hotel {tenant} has no Telegram secret token configured"),
+        });
+    };
+    let presented = headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok());
+    if !secret_matches(expected, presented) {
+        count(&counters.telegram.signature_failures, 1);
+        return Err(ApiError::Unauthorized {
+            code: "invalid_secret_token",
+            message: "X-Telegram-Bot-Api-Secret-Token is missing or wrong".into(),
+        });
+    }
+
+    let update = telegram::parse(&body).map_err(malformed)?;
+    match telegram::normalise(&update, Utc::now()) {
+        Some(message) => {
+            let message = message.into_guest_message(tenant, TELEGRAM);
+            record(
+                &rt,
+                &counters.telegram,
+                vec![message],
+                &Origin::new(peer, &headers),
+            )
+            .await?;
+        }
+        None => count(&counters.telegram.ignored, 1),
+    }
+    Ok(Json(json!({})))
+}

@@ -1,0 +1,148 @@
+//! `GET /webhooks/whatsapp` (Meta's verification handshake) and `POST /webhooks/whatsapp`
+//! (deliveries signed with `X-Hub-Signature-256`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use conserje_commands::channels::{whatsapp, WHATSAPP};
+use conserje_domain::values::TenantId;
+use conserje_infra::hotels::DEFAULT_HOTEL;
+use serde_json::{json, Value};
+
+use super::{malformed, record, Origin, RawBody};
+use crate::error::ApiError;
+use crate::webhook_guard::{count, whatsapp_signature_is_valid};
+use crate::Runtime;
+
+/// The header Meta signs deliveries with.
+pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
+
+/// `GET /webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`: echoes the
+/// challenge as plain text when the token is any configured hotel's verification token, so
+/// Meta accepts the callback URL; `403` otherwise.
+pub async fn verify(
+    State(rt): State<Arc<Runtime>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) =
+        query.map_err(|e| ApiError::bad_request("malformed_request", e.body_text()))?;
+    let subscribing = params.get("hub.mode").map(String::as_str) == Some("subscribe");
+    let token_ok = rt
+        .webhooks
+        .is_verify_token(params.get("hub.verify_token").map(String::as_str));
+    if !(subscribing && token_ok) {
+        return Err(ApiError::Forbidden {
+            code: "verification_failed",
+            message: "hub.mode must be subscribe and hub.verify_token a configured token".into(),
+        });
+    }
+    let challenge = params
+        .get("hub.challenge")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad_request("malformed_request", "hub.challenge is missing"))?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        challenge.clone(),
+    )
+        .into_response())
+}
+
+/// `POST /webhooks/whatsapp`: authenticates the delivery with the app secret of every hotel
+/// it names, then appends its messages, each to its hotel's conversation.
+///
+/// Answers `200` with what it accepted; `401` for a missing or wrong signature (or a hotel with
+/// no app secret) whatever the body, `400` for a signed body that is not a delivery, `429` when a
+/// guest passed the rate limit; nothing is appended unless the answer is `200`.
+pub async fn receive(
+    State(rt): State<Arc<Runtime>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, ApiError> {
+    let counters = &rt.webhooks.counters;
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    // Read leniently from the unverified body only to choose the secrets; every hotel named must
+    // have signed it, so a payload cannot borrow another hotel's secret.
+    let mut signers: Vec<TenantId> = Vec::new();
+    for id in whatsapp::phone_number_ids(&body).unwrap_or_default() {
+        let tenant = rt.channel_accounts.whatsapp_tenant(&id).tenant;
+        if !signers.contains(&tenant) {
+            signers.push(tenant);
+        }
+    }
+    if signers.is_empty() {
+        signers.push(default_tenant()?);
+    }
+    for tenant in &signers {
+        let secret = rt
+            .channel_accounts
+            .whatsapp(tenant)
+            .and_then(|account| account.app_secret.as_deref())
+            .filter(|secret| !secret.is_empty());
+        let Some(secret) = secret else {
+            count(&counters.whatsapp.signature_failures, 1);
+            return Err(ApiError::Unauthorized {
+                code: "channel_not_configured",
+                message: format!("hotel {tenant} has no WhatsApp app secret configured"),
+            });
+        };
+        if !whatsapp_signature_is_valid(secret, &body, signature) {
+            count(&counters.whatsapp.signature_failures, 1);
+            return Err(ApiError::Unauthorized {
+                code: "invalid_signature",
+                message: "X-Hub-Signature-256 is missing or does not match the body".into(),
+            });
+        }
+    }
+
+    let webhook = whatsapp::parse(&body).map_err(malformed)?;
+    let delivery = whatsapp::normalise(&webhook, Utc::now());
+    let mut messages = Vec::with_capacity(delivery.message_count());
+    let mut unknown_number = false;
+    for batch in delivery.batches {
+        let resolved = rt.channel_accounts.whatsapp_tenant(&batch.phone_number_id);
+        if !resolved.known {
+            unknown_number = true;
+            tracing::warn!(
+                phone_number_id = %batch.phone_number_id,
+                "WhatsApp delivery for an unconfigured number, routed to the default hotel"
+            );
+        }
+        messages.extend(
+            batch
+                .messages
+                .into_iter()
+                .map(|m| m.into_guest_message(resolved.tenant.clone(), WHATSAPP)),
+        );
+    }
+    let accepted = messages.len();
+    record(
+        &rt,
+        &counters.whatsapp,
+        messages,
+        &Origin::new(peer, &headers),
+    )
+    .await?;
+    count(&counters.whatsapp_statuses_ignored, delivery.statuses);
+    count(&counters.whatsapp.ignored, delivery.ignored);
+    if unknown_number {
+        count(&counters.whatsapp_unknown_numbers, 1);
+    }
+    Ok(Json(json!({
+        "accepted": accepted,
+        "ignored": delivery.ignored,
+        "statuses": delivery.statuses,
+    })))
+}
+
+fn default_tenant() -> Result<TenantId, ApiError> {
+    TenantId::parse(DEFAULT_HOTEL).map_err(|e| ApiError::Internal(e.to_string()))
+}

@@ -1,0 +1,608 @@
+//! Guests talking to the hotel end to end: real-shaped WhatsApp and Telegram webhooks in, the
+//! language model and the dialogue, the reservation booked in the PMS, and the replies out through
+//! local simulators of the WhatsApp Cloud API, the Telegram Bot API and the transcriber.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use conserje_domain::reservation::{Reservation, ReservationStatus};
+use conserje_domain::session::Session;
+use conserje_domain::understanding::Language;
+use conserje_tests::channels::{
+    channel_config, post_telegram, post_whatsapp, whatsapp_text, whatsapp_voice,
+    DEFAULT_APP_SECRET, DEFAULT_PHONE_NUMBER_ID, DEFAULT_TELEGRAM_SECRET,
+};
+use conserje_tests::simulators::{TelegramSimulator, TranscriberSimulator, WhatsAppSimulator};
+use conserje_tests::{eventually, fresh_store, FixedClock, StoreKind, TestApp};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const WHATSAPP_TOKEN: &str = "EAAG-test-access-token";
+const TELEGRAM_TOKEN: &str = "7000000:AAH-test-bot-token";
+
+/// Sunday 22 November 2026, 12:00 in Madrid: the front desk is open.
+fn midday() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 11, 0, 0).unwrap()
+}
+
+/// The same Sunday at 23:30 in Madrid: the desk is closed until 09:00.
+fn late_night() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 22, 30, 0).unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// The test configuration with send tokens for the default hotel.
+fn config_with_tokens(dir: &Path) -> PathBuf {
+    let path = channel_config(dir);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replacen(
+            &format!("app_secret = \"{DEFAULT_APP_SECRET}\""),
+            &format!("app_secret = \"{DEFAULT_APP_SECRET}\"\naccess_token = \"{WHATSAPP_TOKEN}\""),
+            1,
+        )
+        .replacen(
+            &format!("secret_token = \"{DEFAULT_TELEGRAM_SECRET}\""),
+            &format!("secret_token = \"{DEFAULT_TELEGRAM_SECRET}\"\nbot_token = \"{TELEGRAM_TOKEN}\""),
+            1,
+        );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// conserje with every channel pointed at a simulator.
+struct Hotel {
+    app: TestApp,
+    whatsapp: WhatsAppSimulator,
+    telegram: TelegramSimulator,
+    transcriber: TranscriberSimulator,
+    _dir: TempDir,
+}
+
+impl Hotel {
+    async fn open(kind: StoreKind, now: DateTime<Utc>) -> Self {
+        let whatsapp = WhatsAppSimulator::start(WHATSAPP_TOKEN).await;
+        let telegram = TelegramSimulator::start(TELEGRAM_TOKEN).await;
+        let transcriber = TranscriberSimulator::start(None).await;
+        let (mut options, dir) = fresh_store(kind).await;
+        options.config = Some(config_with_tokens(dir.path()));
+        options.channels.whatsapp_api_base = Some(whatsapp.base_url());
+        options.channels.telegram_api_base = Some(telegram.base_url());
+        options.channels.transcriber_url = Some(transcriber.base_url());
+        options.channels.transcription_retry_ms = 100;
+        let app = TestApp::spawn_with_clock(&options, Arc::new(FixedClock(now))).await;
+        Self {
+            app,
+            whatsapp,
+            telegram,
+            transcriber,
+            _dir: dir,
+        }
+    }
+
+    /// Waits until the guest has received more than `before` replies, and a moment longer for the
+    /// rest of the turn; returns the new ones.
+    async fn new_replies(&self, sent: impl Fn() -> Vec<String>, before: usize) -> Vec<String> {
+        eventually("the bot's reply reaches the channel", || {
+            let count = sent().len();
+            async move { count > before }
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sent()[before..].to_vec()
+    }
+
+    /// A WhatsApp guest writes `text`; returns the replies the turn sent back.
+    async fn whatsapp_says(&self, wa_id: &str, message_id: &str, text: &str) -> Vec<String> {
+        let before = self.whatsapp.sent_to(wa_id).len();
+        let payload = whatsapp_text(DEFAULT_PHONE_NUMBER_ID, wa_id, "Ana Pérez", message_id, text);
+        let response = post_whatsapp(&self.app, &payload).await;
+        assert_eq!(response.status(), 200, "webhook accepted");
+        self.new_replies(|| self.whatsapp.sent_to(wa_id), before)
+            .await
+    }
+
+    /// A Telegram guest in private chat `chat_id` writes `text`.
+    async fn telegram_says(&self, chat_id: i64, update_id: i64, text: &str) -> Vec<String> {
+        let chat = chat_id.to_string();
+        let before = self.telegram.sent_to(&chat).len();
+        let update = conserje_tests::channels::telegram_text(update_id, chat_id, "Bob", text);
+        let response = post_telegram(&self.app, "default", &update).await;
+        assert_eq!(response.status(), 200, "webhook accepted");
+        self.new_replies(|| self.telegram.sent_to(&chat), before)
+            .await
+    }
+
+    async fn session(&self, channel: &str, guest: &str) -> Session {
+        self.app
+            .runtime
+            .conversations
+            .session(&format!("default/{channel}/{guest}"))
+            .await
+            .unwrap()
+    }
+
+    /// The reservation the conversation last booked or talked about.
+    async fn last_booking(&self, channel: &str, guest: &str) -> Reservation {
+        let id = self
+            .session(channel, guest)
+            .await
+            .dialogue
+            .last_booking
+            .expect("the conversation names a booking");
+        self.app.runtime.desk.find(id).await.unwrap()
+    }
+
+    async fn transcript(&self, channel: &str, guest: &str) -> Value {
+        self.app
+            .http
+            .get(self.app.url(&format!(
+                "/api/v1/sessions/default%2F{channel}%2F{guest}/transcript"
+            )))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+fn joined(replies: &[String]) -> String {
+    replies.join("\n")
+}
+
+/// Books a double room for 20–25 December over WhatsApp, in the language of `lines`.
+async fn book_over_whatsapp(hotel: &Hotel, wa_id: &str, lines: [&str; 4], expect: [&str; 4]) {
+    for (n, (line, expected)) in lines.iter().zip(expect).enumerate() {
+        let replies = hotel
+            .whatsapp_says(wa_id, &format!("wamid.{wa_id}.{n}"), line)
+            .await;
+        assert!(
+            joined(&replies).contains(expected),
+            "to {line:?} the bot answered {replies:?}, expected {expected:?}"
+        );
+    }
+    let reservation = hotel.last_booking("whatsapp", wa_id).await;
+    assert_eq!(reservation.status, ReservationStatus::Confirmed);
+    let terms = reservation.terms.unwrap();
+    assert_eq!(terms.room_type.as_str(), "double");
+    assert_eq!(
+        (terms.stay.check_in, terms.stay.check_out),
+        (day("2026-12-20"), day("2026-12-25"))
+    );
+    assert_eq!(terms.guests, 2);
+    assert_eq!(terms.price.total_minor, 60_000);
+    assert!(reservation.pms_ref.is_some(), "booked in the PMS");
+}
+
+async fn books_in_three_languages(kind: StoreKind) {
+    let hotel = Hotel::open(kind, midday()).await;
+    book_over_whatsapp(
+        &hotel,
+        "34600111001",
+        [
+            "Hola, buenas tardes",
+            "Quiero reservar una habitación doble del 20 al 25 de diciembre para 2 personas",
+            "sí",
+            "ana@example.com",
+        ],
+        [
+            "¡Hola, Ana Pérez!",
+            "Total: 600,00 EUR. ¿Quieres que la reserve?",
+            "correo electrónico",
+            "¡Reserva confirmada!",
+        ],
+    )
+    .await;
+    book_over_whatsapp(
+        &hotel,
+        "447911123456",
+        [
+            "Hi there",
+            "I'd like to book a double room from Dec 20 to 25 for 2 guests",
+            "yes please",
+            "john.smith@example.com",
+        ],
+        [
+            "Hello, Ana Pérez!",
+            "Total: EUR 600.00. Shall I book it?",
+            "e-mail address",
+            "Booking confirmed!",
+        ],
+    )
+    .await;
+    book_over_whatsapp(
+        &hotel,
+        "5511912340003",
+        [
+            "Olá, bom dia",
+            "Quero reservar um quarto duplo de 20 a 25 de dezembro para 2 pessoas",
+            "sim",
+            "maria.silva@example.com.br",
+        ],
+        [
+            "Olá, Ana Pérez!",
+            "Total: 600,00 EUR. Quer que eu reserve?",
+            "preciso do seu e-mail",
+            "Reserva confirmada!",
+        ],
+    )
+    .await;
+    for (guest, language) in [
+        ("34600111001", Language::Es),
+        ("447911123456", Language::En),
+        ("5511912340003", Language::Pt),
+    ] {
+        let transcript = hotel.transcript("whatsapp", guest).await;
+        let turns = transcript["turns"].as_array().unwrap();
+        let bot: Vec<&Value> = turns.iter().filter(|t| t["role"] == "bot").collect();
+        assert!(bot.len() >= 4);
+        for reply in bot {
+            assert_eq!(reply["language"], language.code(), "{reply}");
+            assert_eq!(reply["delivery"], "sent", "{reply}");
+        }
+        let guest_turns: Vec<&Value> = turns.iter().filter(|t| t["role"] == "guest").collect();
+        assert_eq!(guest_turns.len(), 4);
+        assert_eq!(guest_turns[1]["intent"], "make_reservation");
+        assert!(guest_turns[1]["model_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("nlu-")));
+    }
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn guests_book_over_whatsapp_in_spanish_english_and_portuguese_embedded() {
+    books_in_three_languages(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn guests_book_over_whatsapp_in_spanish_english_and_portuguese_distributed() {
+    books_in_three_languages(StoreKind::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_telegram_guest_books_then_changes_and_cancels_after_confirming() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let chat = 555_001;
+    let steps = [
+        (
+            "Hello, I want to book a suite from December 20 to 23 for 2 people",
+            "Total: EUR 900.00",
+        ),
+        ("yes", "e-mail address"),
+        ("bob@example.com", "contact phone number"),
+        ("+44 7911 123457", "Booking confirmed!"),
+    ];
+    for (n, (text, expected)) in steps.into_iter().enumerate() {
+        let replies = hotel.telegram_says(chat, 100 + n as i64, text).await;
+        assert!(joined(&replies).contains(expected), "{text:?} → {replies:?}");
+    }
+    let booked = hotel.last_booking("telegram", "555001").await;
+    assert_eq!(booked.status, ReservationStatus::Confirmed);
+
+    let replies = hotel
+        .telegram_says(chat, 110, "I need to change my booking to December 21 to 24")
+        .await;
+    assert!(
+        joined(&replies).contains("The price stays the same. Do you confirm the change?"),
+        "{replies:?}"
+    );
+    let unchanged = hotel.last_booking("telegram", "555001").await;
+    assert_eq!(
+        unchanged.terms.as_ref().unwrap().stay.check_in,
+        day("2026-12-20"),
+        "nothing changes before the guest confirms"
+    );
+    let replies = hotel.telegram_says(chat, 111, "yes").await;
+    assert!(joined(&replies).contains("Done: your booking"), "{replies:?}");
+    let moved = hotel.last_booking("telegram", "555001").await;
+    let stay = moved.terms.unwrap().stay;
+    assert_eq!(
+        (stay.check_in, stay.check_out),
+        (day("2026-12-21"), day("2026-12-24"))
+    );
+
+    let replies = hotel
+        .telegram_says(chat, 112, "please cancel my reservation")
+        .await;
+    assert!(
+        joined(&replies).contains("Do you confirm you want to cancel booking"),
+        "{replies:?}"
+    );
+    assert_eq!(
+        hotel.last_booking("telegram", "555001").await.status,
+        ReservationStatus::Confirmed,
+        "nothing is cancelled before the guest confirms"
+    );
+    let replies = hotel.telegram_says(chat, 113, "yes").await;
+    assert!(joined(&replies).contains("is cancelled"), "{replies:?}");
+    assert_eq!(
+        hotel.last_booking("telegram", "555001").await.status,
+        ReservationStatus::Cancelled
+    );
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_91_night_stay_is_explained_not_booked() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let replies = hotel
+        .whatsapp_says(
+            "34600111091",
+            "wamid.long",
+            "Quiero una habitación estándar del 1 de enero al 2 de abril para 2 personas",
+        )
+        .await;
+    let text = joined(&replies);
+    assert!(
+        text.contains("90 noches como máximo") && text.contains("91"),
+        "{replies:?}"
+    );
+    let session = hotel.session("whatsapp", "34600111091").await;
+    assert_eq!(session.dialogue.pending, None, "nothing is quoted");
+    assert_eq!(session.dialogue.last_booking, None, "nothing is booked");
+    assert_eq!(session.handoff, None, "a broken rule is explained, not escalated");
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_messages_from_one_guest_are_recorded_in_order_and_answered() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let wa_id = "34600111020";
+    let posts = (0..20).map(|n| {
+        let payload = whatsapp_text(
+            DEFAULT_PHONE_NUMBER_ID,
+            wa_id,
+            "Ana",
+            &format!("wamid.burst.{n}"),
+            &format!("¿A qué hora es el desayuno? ({n})"),
+        );
+        let app = &hotel.app;
+        async move { post_whatsapp(app, &payload).await.status() }
+    });
+    for status in futures::future::join_all(posts).await {
+        assert_eq!(status, 200);
+    }
+    let logged = conserje_tests::channels::inbound_messages(&hotel.app, 20).await;
+    let log_order: Vec<String> = logged
+        .iter()
+        .filter(|m| m.guest_ref.as_str() == wa_id)
+        .map(|m| m.provider_message_id.clone())
+        .collect();
+    assert_eq!(log_order.len(), 20);
+    eventually("every message is answered", || {
+        let sent = hotel.whatsapp.sent_to(wa_id).len();
+        async move { sent >= 20 }
+    })
+    .await;
+    let transcript = hotel.transcript("whatsapp", wa_id).await;
+    let guest_ids: Vec<String> = transcript["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["role"] == "guest")
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(guest_ids, log_order, "recorded in the order the log took them");
+    let session = hotel.session("whatsapp", wa_id).await;
+    for id in &log_order {
+        assert!(session.answered.contains(id), "{id} answered");
+    }
+    assert!(hotel
+        .whatsapp
+        .sent_to(wa_id)
+        .iter()
+        .all(|reply| reply.contains("7:00 a 10:30")));
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_voice_note_is_transcribed_and_answered_and_a_failed_one_is_retried() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let wa_id = "34600111077";
+    let first = b"OggS voice note one".to_vec();
+    hotel
+        .whatsapp
+        .add_media("1000000000000001", first.clone(), "audio/ogg");
+    hotel
+        .transcriber
+        .add_transcript(first, "Hola, ¿a qué hora es el desayuno?");
+    let voice = whatsapp_voice(
+        DEFAULT_PHONE_NUMBER_ID,
+        wa_id,
+        "Ana",
+        "wamid.voice.1",
+        "1000000000000001",
+    );
+    assert_eq!(post_whatsapp(&hotel.app, &voice).await.status(), 200);
+    let replies = hotel.new_replies(|| hotel.whatsapp.sent_to(wa_id), 0).await;
+    assert!(joined(&replies).contains("7:00 a 10:30"), "{replies:?}");
+
+    let second = b"OggS voice note two".to_vec();
+    hotel
+        .whatsapp
+        .add_media("1000000000000002", second.clone(), "audio/ogg");
+    hotel
+        .transcriber
+        .add_transcript(second, "¿Tenéis parking?");
+    hotel.transcriber.fail_next(1, 503);
+    let voice = whatsapp_voice(
+        DEFAULT_PHONE_NUMBER_ID,
+        wa_id,
+        "Ana",
+        "wamid.voice.2",
+        "1000000000000002",
+    );
+    assert_eq!(post_whatsapp(&hotel.app, &voice).await.status(), 200);
+    eventually("the retried voice note is answered", || {
+        let sent = hotel.whatsapp.sent_to(wa_id);
+        async move { sent.iter().any(|r| r.contains("parking cubierto")) }
+    })
+    .await;
+    let sent = hotel.whatsapp.sent_to(wa_id);
+    let notice = sent
+        .iter()
+        .position(|r| r.contains("lo estoy procesando"))
+        .expect("the guest is told the audio is being processed");
+    let answer = sent
+        .iter()
+        .position(|r| r.contains("parking cubierto"))
+        .unwrap();
+    assert!(notice < answer);
+    assert!(hotel.transcriber.calls() >= 3, "the failed note was tried again");
+    let transcript = hotel.transcript("whatsapp", wa_id).await;
+    let voice_turn = transcript["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "wamid.voice.2")
+        .unwrap()
+        .clone();
+    assert_eq!(voice_turn["transcribed"], true);
+    assert_eq!(voice_turn["text"], "¿Tenéis parking?");
+    assert_eq!(voice_turn["media_kind"], "audio");
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_take_over_on_request_reply_in_person_and_hand_back() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let wa_id = "34600111055";
+    let replies = hotel
+        .whatsapp_says(wa_id, "wamid.h1", "Quiero hablar con una persona, por favor")
+        .await;
+    assert!(joined(&replies).contains("Te paso con una persona"), "{replies:?}");
+    let payload = whatsapp_text(
+        DEFAULT_PHONE_NUMBER_ID,
+        wa_id,
+        "Ana",
+        "wamid.h2",
+        "¿Hola? ¿Hay alguien?",
+    );
+    post_whatsapp(&hotel.app, &payload).await;
+    eventually("the message is recorded", || async {
+        hotel
+            .session("whatsapp", wa_id)
+            .await
+            .seen_message_ids
+            .contains("wamid.h2")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        hotel.whatsapp.sent_to(wa_id).len(),
+        1,
+        "the bot is silent while staff have the conversation"
+    );
+
+    let session_path = format!("/api/v1/sessions/default%2Fwhatsapp%2F{wa_id}");
+    let response = hotel
+        .app
+        .http
+        .post(hotel.app.url(&format!("{session_path}/replies")))
+        .json(&serde_json::json!({"staff": "lucia", "text": "Hola Ana, soy Lucía de recepción. ¿En qué te ayudo?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let replies = hotel.new_replies(|| hotel.whatsapp.sent_to(wa_id), 1).await;
+    assert_eq!(
+        replies,
+        vec!["Hola Ana, soy Lucía de recepción. ¿En qué te ayudo?".to_owned()]
+    );
+
+    let resolve = |staff: &'static str| {
+        hotel
+            .app
+            .http
+            .post(hotel.app.url(&format!("{session_path}/handoff/resolve")))
+            .json(&serde_json::json!({ "staff": staff }))
+            .send()
+    };
+    assert_eq!(resolve("lucia").await.unwrap().status(), 204);
+    let again = resolve("lucia").await.unwrap();
+    assert_eq!(again.status(), 409);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["error"], "not_handed_off");
+
+    let replies = hotel
+        .whatsapp_says(wa_id, "wamid.h3", "¿Tenéis wifi?")
+        .await;
+    assert!(joined(&replies).contains("wifi es gratuito"), "{replies:?}");
+    let transcript = hotel.transcript("whatsapp", wa_id).await;
+    let roles: Vec<&str> = transcript["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["guest", "bot", "system", "guest", "staff", "system", "guest", "bot"]
+    );
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn after_hours_the_guest_is_told_when_staff_are_back_and_urgent_escalates() {
+    let hotel = Hotel::open(StoreKind::Sqlite, late_night()).await;
+    let replies = hotel
+        .whatsapp_says("34600111066", "wamid.n1", "Hola")
+        .await;
+    assert!(
+        joined(&replies).contains("vuelve mañana a las 09:00"),
+        "{replies:?}"
+    );
+    let replies = hotel
+        .whatsapp_says(
+            "34600111066",
+            "wamid.n2",
+            "Quiero reservar una suite del 20 al 22 de diciembre para 2 personas",
+        )
+        .await;
+    assert!(
+        joined(&replies).contains("¿Quieres que la reserve?"),
+        "bookings work after hours: {replies:?}"
+    );
+    let replies = hotel
+        .whatsapp_says("44770090066", "wamid.n3", "Urgent: I'm locked out of my room")
+        .await;
+    assert!(
+        joined(&replies).contains("alerting the staff on duty"),
+        "{replies:?}"
+    );
+    assert!(hotel.session("whatsapp", "44770090066").await.handoff.is_some());
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reply_the_channel_refuses_is_recorded_as_failed_and_dead_lettered() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    hotel.whatsapp.fail_next(1, 400);
+    let wa_id = "34600111044";
+    let payload = whatsapp_text(DEFAULT_PHONE_NUMBER_ID, wa_id, "Ana", "wamid.f1", "Hola");
+    post_whatsapp(&hotel.app, &payload).await;
+    eventually("the failed delivery is recorded", || async {
+        let transcript = hotel.transcript("whatsapp", wa_id).await;
+        transcript["turns"]
+            .as_array()
+            .is_some_and(|turns| turns.iter().any(|t| t["delivery"] == "failed"))
+    })
+    .await;
+    let dlq = hotel
+        .app
+        .runtime
+        .log
+        .lag("conserje-tests-nobody", &hotel.app.runtime.topics.dlq)
+        .await
+        .unwrap();
+    assert!(dlq.iter().map(|p| p.end).sum::<i64>() >= 1);
+    hotel.app.stop().await;
+}
