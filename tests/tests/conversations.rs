@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use conserje_domain::reservation::{Reservation, ReservationStatus};
 use conserje_domain::session::Session;
 use conserje_domain::understanding::Language;
+use conserje_gateway::dead_letters;
 use conserje_tests::channels::{
     channel_config, post_telegram, post_whatsapp, whatsapp_text, whatsapp_voice,
     DEFAULT_APP_SECRET, DEFAULT_PHONE_NUMBER_ID, DEFAULT_TELEGRAM_SECRET,
@@ -583,7 +584,7 @@ async fn after_hours_the_guest_is_told_when_staff_are_back_and_urgent_escalates(
 }
 
 #[tokio::test]
-async fn a_reply_the_channel_refuses_is_recorded_as_failed_and_dead_lettered() {
+async fn a_reply_the_channel_refuses_is_dead_lettered_and_delivered_on_redrive() {
     let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
     hotel.whatsapp.fail_next(1, 400);
     let wa_id = "34600111044";
@@ -604,5 +605,36 @@ async fn a_reply_the_channel_refuses_is_recorded_as_failed_and_dead_lettered() {
         .await
         .unwrap();
     assert!(dlq.iter().map(|p| p.end).sum::<i64>() >= 1);
+    let rt = &hotel.app.runtime;
+    let letters = dead_letters::list(rt, Some("send_failed")).await.unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].key, format!("default/whatsapp/{wa_id}"));
+    assert!(letters[0].source.contains("outbound"));
+    assert_eq!(dead_letters::redrive(rt, Some("send_failed")).await.unwrap(), 1);
+    eventually("the redriven reply is delivered", || async {
+        hotel.whatsapp.sent_to(wa_id).len() == 1
+    })
+    .await;
+    let transcript = hotel.transcript("whatsapp", wa_id).await;
+    let reply = transcript["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["role"] == "bot")
+        .unwrap()
+        .clone();
+    assert_eq!(reply["delivery"], "sent");
+    assert_eq!(reply["delivered"], true);
+    assert_eq!(
+        dead_letters::redrive(rt, Some("send_failed")).await.unwrap(),
+        1,
+        "the dead letter stays listed"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        hotel.whatsapp.sent_to(wa_id).len(),
+        1,
+        "a reply already delivered is not sent twice"
+    );
     hotel.app.stop().await;
 }
