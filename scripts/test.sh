@@ -127,7 +127,17 @@ cargo test --workspace --no-fail-fast 2>&1 | tee "$RUN_DIR/cargo-test.log"
 test_status=${PIPESTATUS[0]}
 set -e
 
+# The language model's held-out evaluation (commands/nlu/heldout.jsonl, never used for training):
+# prints accuracy, per-intent precision/recall, entity exact-match and latency, and fails below
+# the goals (intent accuracy >= 95 % overall and >= 90 % in every language).
+log "conserje nlu eval (held-out set; goals: intent accuracy >= 95%, every language >= 90%)"
+nlu_status=0
+cargo run --quiet -p conserje-gateway --bin conserje -- nlu eval commands/nlu/heldout.jsonl \
+    --min-accuracy 0.95 --min-language-accuracy 0.90 || nlu_status=$?
+
 # One closing line for the whole workspace (cargo prints one per test binary).
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\nconserje: %d passed, %d failed\n", passed, failed }' \
     "$RUN_DIR/cargo-test.log"
-exit "$test_status"
+[ "$test_status" -ne 0 ] && exit "$test_status"
+[ "$nlu_status" -ne 0 ] && die "the language model misses its held-out goals (see conserje nlu eval above)"
+exit 0

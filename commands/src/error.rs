@@ -11,6 +11,10 @@ pub enum CommandError {
     Conflict { attempts: u32 },
     #[error("event store: {0}")]
     Store(String),
+    /// The language-understanding corpus or model could not be loaded: the service must not
+    /// start without it.
+    #[error("language model: {0}")]
+    Model(String),
 }
 
 impl CommandError {

@@ -5,13 +5,21 @@
 //! rules themselves stay in `conserje-domain`.
 
 pub mod booking_process;
+pub mod channels;
 pub mod conversations;
+pub mod dead_letters;
+pub mod dialogue;
 pub mod error;
 pub mod inbound;
+pub mod outbound;
+pub mod replies;
 pub mod reservation_desk;
 pub mod retry;
+pub mod voice_notes;
+pub mod understanding;
 
 pub use booking_process::BookingProcess;
 pub use conversations::Conversations;
 pub use error::CommandError;
 pub use reservation_desk::ReservationDesk;
+pub use understanding::{ParseContext, Understanding};

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
-use conserje_gateway::{app, loadgen, operations, Runtime};
+use conserje_gateway::{app, dead_letters, loadgen, nlu, operations, Runtime};
 use conserje_infra::Database;
 
 #[derive(Debug, Parser)]
@@ -48,11 +48,44 @@ enum Command {
     /// Drive POST /api/v1/messages of a running conserje at a target rate and print throughput,
     /// latency and ratios to raw broker and database baselines.
     Loadgen(loadgen::LoadgenArgs),
+    /// Language understanding from the command line: `nlu parse` turns JSON lines {"text": ...}
+    /// on stdin into language, intent, confidence and entities; `nlu eval FILE.jsonl` scores the
+    /// model on a labelled file (accuracy, per-intent precision/recall, entities, latency).
+    Nlu(nlu::NluArgs),
+    /// The dead-letter queue: replies a channel refused, voice notes not transcribed, messages
+    /// that could not be read. List them, or send them back to be handled again.
+    #[command(subcommand)]
+    Dlq(DlqAction),
     /// List every consumer of the event store and of the events topic with its checkpoint and lag.
     Projections {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+}
+
+/// What to do with the dead-letter queue.
+#[derive(Debug, Subcommand)]
+enum DlqAction {
+    /// Show each dead letter: why it failed, where it came from, whose conversation it is.
+    List {
+        /// Only this reason (send_failed, transcription_failed, undecodable_message…).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
+    /// Send dead letters back to the topic they came from, to be handled again. Safe to repeat:
+    /// a message already recorded or a reply already delivered is not done twice.
+    Redrive {
+        /// Only this reason.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         store: StoreOptions,
     },
@@ -72,6 +105,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Replay { projection, store } => replay(&projection, store).await,
         Command::Projections { json, store } => projections(json, store).await,
         Command::Loadgen(args) => loadgen::run(args).await,
+        Command::Nlu(args) => nlu::run(args),
+        Command::Dlq(action) => dlq(action).await,
     }
 }
 
@@ -142,6 +177,40 @@ async fn projections(json: bool, store: StoreOptions) -> anyhow::Result<()> {
             "{:<22} {:<6} {:>8}  {}",
             status.name, status.source, status.lag, status.checkpoint
         );
+    }
+    Ok(())
+}
+
+async fn dlq(action: DlqAction) -> anyhow::Result<()> {
+    match action {
+        DlqAction::List {
+            reason,
+            json,
+            store,
+        } => {
+            let runtime = Runtime::open(&store).await?;
+            let letters = dead_letters::list(&runtime, reason.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&letters)?);
+                return Ok(());
+            }
+            println!(
+                "{:<10} {:<22} {:<40} {:<36} detail",
+                "position", "reason", "source", "key"
+            );
+            for letter in &letters {
+                println!(
+                    "{:<10} {:<22} {:<40} {:<36} {}",
+                    letter.position, letter.reason, letter.source, letter.key, letter.detail
+                );
+            }
+            println!("{} dead letter(s)", letters.len());
+        }
+        DlqAction::Redrive { reason, store } => {
+            let runtime = Runtime::open(&store).await?;
+            let sent = dead_letters::redrive(&runtime, reason.as_deref()).await?;
+            println!("{sent} dead letter(s) sent back to their topics");
+        }
     }
     Ok(())
 }

@@ -4,6 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use conserje_commands::inbound::WORKER_GROUP;
+use conserje_commands::outbound::SENDER_GROUP;
+use conserje_commands::voice_notes::RETRY_GROUP;
 use conserje_domain::journal::{Checkpoint, CheckpointStore};
 use conserje_infra::analytics::SqlMessageFacts;
 use conserje_infra::reservation_rows::SqlReservationRows;
@@ -31,8 +34,8 @@ pub const REPLAYABLE: [&str; 5] = [
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ProjectionStatus {
     pub name: String,
-    /// `store` (reads the event store's global order) or `log` (a consumer group of the events
-    /// topic).
+    /// `store` (reads the event store's global order) or `log` (a consumer group of one of the
+    /// topics: events, inbound, outbound or dead letters).
     pub source: &'static str,
     /// The stored checkpoint (store) or the committed offsets (log), readably.
     pub checkpoint: String,
@@ -55,14 +58,23 @@ pub async fn projections(rt: &Runtime) -> anyhow::Result<Vec<ProjectionStatus>> 
             lag: rt.store_feed.count_after(checkpoint).await?,
         });
     }
-    for projection in &rt.log_projections {
+    let groups = rt
+        .log_projections
+        .iter()
+        .map(|p| (p.group(), &rt.topics.events))
+        .chain([
+            (WORKER_GROUP, &rt.topics.inbound),
+            (SENDER_GROUP, &rt.topics.outbound),
+            (RETRY_GROUP, &rt.topics.dlq),
+        ]);
+    for (group, topic) in groups {
         let partitions = rt
             .log
-            .lag(projection.group(), &rt.topics.events)
+            .lag(group, topic)
             .await
-            .with_context(|| format!("cannot read the offsets of {}", projection.group()))?;
+            .with_context(|| format!("cannot read the offsets of {group}"))?;
         out.push(ProjectionStatus {
-            name: projection.group().to_owned(),
+            name: group.to_owned(),
             source: "log",
             checkpoint: partitions
                 .iter()

@@ -1,7 +1,7 @@
 //! One running conserje: the store, the aggregates, the booking process and the projections,
 //! assembled from settings. `serve`, the CLI tools and the end-to-end tests all build it here.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -124,6 +124,17 @@ impl EventHandler for BookingReactions {
     }
 }
 
+/// The language model, trained once per process: it is the same for every runtime (the corpus
+/// is built in), and tools and tests that open several runtimes would otherwise train it again.
+fn language_model() -> anyhow::Result<Arc<Understanding>> {
+    static MODEL: OnceLock<Arc<Understanding>> = OnceLock::new();
+    if let Some(model) = MODEL.get() {
+        return Ok(model.clone());
+    }
+    let model = Arc::new(Understanding::load().context("cannot build the language model")?);
+    Ok(MODEL.get_or_init(|| model).clone())
+}
+
 /// The guest-reservations read model, as the dialogue asks it: which reservations a guest has.
 struct GuestBookingsView(Arc<GuestReservations>);
 
@@ -235,8 +246,7 @@ impl Runtime {
             pms.clone(),
         ));
         let desk = Arc::new(ReservationDesk::new(reservations.clone(), process.clone()));
-        let understanding =
-            Arc::new(Understanding::load().context("cannot build the language model")?);
+        let understanding = language_model()?;
         let receptionist = Arc::new(Receptionist::new(
             understanding.clone(),
             ReplyBook::built_in().context("cannot load the reply templates")?,
