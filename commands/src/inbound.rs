@@ -21,7 +21,6 @@ use crate::dialogue::Receptionist;
 use crate::voice_notes::{VoiceNotes, ATTEMPT_HEADER, TRANSCRIPTION_FAILED};
 use crate::{CommandError, Conversations};
 
-
 /// The consumer group of the conversation workers.
 pub const WORKER_GROUP: &str = "conversation-worker";
 
@@ -145,7 +144,11 @@ impl ConversationWorker {
             let outcome = match serde_json::from_slice::<GuestMessage>(&record.payload) {
                 Ok(message) => {
                     let meta = metadata(&message, record);
-                    match self.conversations.record(message.clone(), meta.clone()).await {
+                    match self
+                        .conversations
+                        .record(message.clone(), meta.clone())
+                        .await
+                    {
                         Ok(stream) => self.answer(&stream, &message, &meta, record).await,
                         Err(err) => Err(err),
                     }
@@ -181,13 +184,21 @@ impl ConversationWorker {
         if session.answered.contains(key) {
             return Ok(());
         }
-        let typed = message.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let typed = message
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
         let is_voice = message.media.as_ref().is_some_and(|m| m.kind == "audio");
         let text = match (typed, is_voice) {
             (Some(text), _) => text.to_owned(),
             (None, true) => match session.transcript(key) {
                 Some(text) => text.to_owned(),
-                None => match self.voice_notes.transcribe(message, session.dialogue.language).await {
+                None => match self
+                    .voice_notes
+                    .transcribe(message, session.dialogue.language)
+                    .await
+                {
                     Ok(text) => {
                         let command = SessionCommand::RecordTranscript {
                             provider_message_id: key.to_owned(),
@@ -198,13 +209,22 @@ impl ConversationWorker {
                     }
                     Err(err) => {
                         return self
-                            .transcription_failed(stream, key, &session, record, meta, &err.to_string())
+                            .transcription_failed(
+                                stream,
+                                key,
+                                &session,
+                                record,
+                                meta,
+                                &err.to_string(),
+                            )
                             .await
                     }
                 },
             },
             (None, false) => {
-                let turn = self.receptionist.notice(&session, key, "media_received", meta)?;
+                let turn = self
+                    .receptionist
+                    .notice(&session, key, "media_received", meta)?;
                 return self.record_turn(stream, turn, meta).await;
             }
         };
@@ -241,20 +261,40 @@ impl ConversationWorker {
         self.conversations.execute(stream, command, meta).await?;
         let notice_key = format!("{key}:audio-pending");
         if !session.answered.contains(&notice_key) {
-            let turn = self.receptionist.notice(session, &notice_key, "audio_processing", meta)?;
+            let turn = self
+                .receptionist
+                .notice(session, &notice_key, "audio_processing", meta)?;
             self.record_turn(stream, turn, meta).await?;
         }
-        let mut dead = dead_letter(record, &self.topics.dlq, TRANSCRIPTION_FAILED, reason, WORKER_GROUP);
-        dead.headers.push((ATTEMPT_HEADER.to_owned(), attempt.to_string()));
+        let mut dead = dead_letter(
+            record,
+            &self.topics.dlq,
+            TRANSCRIPTION_FAILED,
+            reason,
+            WORKER_GROUP,
+        );
+        dead.headers
+            .push((ATTEMPT_HEADER.to_owned(), attempt.to_string()));
         self.log.append(dead).await.map(|_| ()).map_err(log_error)
     }
 
     /// Records a turn; a conversation staff took over in the meantime just stays silent.
-    async fn record_turn(&self, stream: &str, turn: Turn, meta: &EventMetadata) -> Result<(), CommandError> {
+    async fn record_turn(
+        &self,
+        stream: &str,
+        turn: Turn,
+        meta: &EventMetadata,
+    ) -> Result<(), CommandError> {
         let mut meta = meta.clone();
         meta.model_version = turn.model_version.clone();
-        match self.conversations.execute(stream, SessionCommand::RecordTurn(turn), &meta).await {
-            Err(CommandError::Refused { code: "handed_off", .. }) => Ok(()),
+        match self
+            .conversations
+            .execute(stream, SessionCommand::RecordTurn(turn), &meta)
+            .await
+        {
+            Err(CommandError::Refused {
+                code: "handed_off", ..
+            }) => Ok(()),
             outcome => outcome,
         }
     }
@@ -267,7 +307,13 @@ impl ConversationWorker {
     ) -> Result<(), CommandError> {
         tracing::warn!(key = %record.key, offset = record.offset, code, message, "inbound record dead-lettered");
         self.log
-            .append(dead_letter(record, &self.topics.dlq, code, message, WORKER_GROUP))
+            .append(dead_letter(
+                record,
+                &self.topics.dlq,
+                code,
+                message,
+                WORKER_GROUP,
+            ))
             .await
             .map(|_| ())
             .map_err(log_error)

@@ -15,8 +15,8 @@ pub mod outbound;
 pub mod replies;
 pub mod reservation_desk;
 pub mod retry;
-pub mod voice_notes;
 pub mod understanding;
+pub mod voice_notes;
 
 pub use booking_process::BookingProcess;
 pub use conversations::Conversations;

@@ -110,18 +110,22 @@ impl ChannelDispatcher {
             match self.sender.send(reply).await {
                 Ok(Delivery::Sent {
                     provider_message_id,
-                }) => break DeliveryOutcome::Sent {
-                    provider_message_id,
-                },
+                }) => {
+                    break DeliveryOutcome::Sent {
+                        provider_message_id,
+                    }
+                }
                 Ok(Delivery::KeptInOutbox) => break DeliveryOutcome::KeptInOutbox,
                 Err(SendError::Transient(reason)) if attempt < self.max_attempts => {
                     tracing::warn!(%stream, attempt, reason, "send failed for now; retrying");
                     tokio::time::sleep(self.base_delay * 2u32.pow(attempt - 1)).await;
                     attempt += 1;
                 }
-                Err(err) => break DeliveryOutcome::Failed {
-                    reason: err.to_string(),
-                },
+                Err(err) => {
+                    break DeliveryOutcome::Failed {
+                        reason: err.to_string(),
+                    }
+                }
             }
         };
         if let DeliveryOutcome::Failed { reason } = &outcome {
@@ -139,10 +143,21 @@ impl ChannelDispatcher {
             .await
     }
 
-    async fn give_up(&self, record: &LogRecord, code: &str, detail: &str) -> Result<(), CommandError> {
+    async fn give_up(
+        &self,
+        record: &LogRecord,
+        code: &str,
+        detail: &str,
+    ) -> Result<(), CommandError> {
         tracing::error!(key = %record.key, code, detail, "reply dead-lettered");
         self.log
-            .append(dead_letter(record, &self.topics.dlq, code, detail, SENDER_GROUP))
+            .append(dead_letter(
+                record,
+                &self.topics.dlq,
+                code,
+                detail,
+                SENDER_GROUP,
+            ))
             .await
             .map(|_| ())
             .map_err(log_error)
@@ -167,7 +182,9 @@ impl ChannelDispatcher {
                         }
                     }
                 },
-                Err(err) => tracing::error!(error = %err, "cannot join the outbound topic; retrying"),
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot join the outbound topic; retrying")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}

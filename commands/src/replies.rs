@@ -95,7 +95,8 @@ mod tests {
         );
         let context = serde_json::json!({"name": "Ana"});
         assert_eq!(
-            book.render(&profile, Language::Pt, "goodbye", &context).unwrap(),
+            book.render(&profile, Language::Pt, "goodbye", &context)
+                .unwrap(),
             "Até logo, Ana!"
         );
         assert!(book

@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn the_timeout_grows_with_the_audio_and_stops_at_five_minutes() {
-        assert_eq!(transcription_timeout(Duration::ZERO), Duration::from_secs(30));
+        assert_eq!(
+            transcription_timeout(Duration::ZERO),
+            Duration::from_secs(30)
+        );
         assert_eq!(
             transcription_timeout(Duration::from_secs(120)),
             Duration::from_secs(120)

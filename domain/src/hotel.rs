@@ -128,7 +128,8 @@ mod tests {
 
     fn at(hour: u32, minute: u32) -> DateTime<Utc> {
         // Madrid is UTC+1 in November.
-        Utc.with_ymd_and_hms(2026, 11, 22, hour - 1, minute, 0).unwrap()
+        Utc.with_ymd_and_hms(2026, 11, 22, hour - 1, minute, 0)
+            .unwrap()
     }
 
     #[test]
@@ -149,8 +150,8 @@ mod tests {
 
     #[test]
     fn night_hours_span_midnight() {
-        let hours: BusinessHours = serde_json::from_str(r#"{"opens":"22:00","closes":"06:00"}"#)
-            .expect("valid hours");
+        let hours: BusinessHours =
+            serde_json::from_str(r#"{"opens":"22:00","closes":"06:00"}"#).expect("valid hours");
         let madrid = chrono_tz::Europe::Madrid;
         assert_eq!(hours.status(at(23, 0), madrid), DeskStatus::Open);
         assert_eq!(hours.status(at(5, 0), madrid), DeskStatus::Open);

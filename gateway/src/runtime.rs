@@ -13,7 +13,9 @@ use conserje_commands::inbound::ConversationWorker;
 use conserje_commands::outbound::ChannelDispatcher;
 use conserje_commands::replies::ReplyBook;
 use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes};
-use conserje_commands::{BookingProcess, CommandError, Conversations, ReservationDesk, Understanding};
+use conserje_commands::{
+    BookingProcess, CommandError, Conversations, ReservationDesk, Understanding,
+};
 use conserje_domain::channel::Transcriber;
 use conserje_domain::guest::{Guest, GuestServices};
 use conserje_domain::journal::{AggregateStore, EventFeed, StoredEvent};
@@ -25,7 +27,6 @@ use conserje_domain::values::{GuestRef, Phone, TenantId};
 use conserje_infra::analytics::SqlMessageFacts;
 use conserje_infra::channel_accounts::ChannelAccounts;
 use conserje_infra::channel_router::ChannelRouter;
-use conserje_infra::transcriber::OpenAiTranscriber;
 use conserje_infra::embedded_log::SqliteLog;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
@@ -35,6 +36,7 @@ use conserje_infra::pms_simulator::PmsSimulator;
 use conserje_infra::redis_store::RedisKeyValue;
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::sqlite_kv::SqliteKeyValue;
+use conserje_infra::transcriber::OpenAiTranscriber;
 use conserje_infra::Database;
 use conserje_projections::guest_reservations::{self, GuestReservations};
 use conserje_projections::key_space::KeySpace;
@@ -68,6 +70,9 @@ const POLL: Duration = Duration::from_millis(500);
 /// How often the relay looks for new events: every command of the conversation worker is one,
 /// and the session view waits for it.
 const RELAY_POLL: Duration = Duration::from_millis(50);
+
+/// Events between snapshots of a conversation (see `SqlAggregateStore::with_snapshots`).
+const SESSION_SNAPSHOT_EVERY: usize = 50;
 
 /// How often expired rows leave the embedded key-value store.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -150,7 +155,10 @@ impl GuestBookings for GuestBookingsView {
             .of_guest(tenant.as_str(), guest.as_str())
             .await
             .map_err(|e| CommandError::Store(e.to_string()))?;
-        Ok(ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| Uuid::parse_str(id).ok())
+            .collect())
     }
 }
 
@@ -218,7 +226,11 @@ impl Runtime {
                 hotels: hotels.clone(),
             },
         ));
-        let sessions = Arc::new(SqlAggregateStore::<Session>::new(&db, ()));
+        let sessions = Arc::new(SqlAggregateStore::<Session>::with_snapshots(
+            &db,
+            (),
+            SESSION_SNAPSHOT_EVERY,
+        ));
         let conversations = Arc::new(Conversations::new(sessions));
         let (log, kv, embedded_kv) = open_log_and_key_value(options).await?;
         let topics = Topics::prefixed(&options.topic_prefix);

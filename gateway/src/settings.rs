@@ -87,7 +87,11 @@ pub struct ChannelOptions {
 
     /// Messages understood with less confidence count towards a handoff to staff; two in a row
     /// hand the conversation over.
-    #[arg(long, env = "CONSERJE_LOW_CONFIDENCE_THRESHOLD", default_value_t = 0.45)]
+    #[arg(
+        long,
+        env = "CONSERJE_LOW_CONFIDENCE_THRESHOLD",
+        default_value_t = 0.45
+    )]
     pub low_confidence_threshold: f32,
 
     /// Milliseconds before a failed voice note is transcribed again; doubles with each attempt

@@ -84,9 +84,18 @@ impl ChannelAccounts {
             .whatsapp
             .entry(DEFAULT_HOTEL.to_owned())
             .or_default();
-        fill(&mut whatsapp.app_secret, non_empty(env::WHATSAPP_APP_SECRET));
-        fill(&mut whatsapp.verify_token, non_empty(env::WHATSAPP_VERIFY_TOKEN));
-        fill(&mut whatsapp.access_token, non_empty(env::WHATSAPP_ACCESS_TOKEN));
+        fill(
+            &mut whatsapp.app_secret,
+            non_empty(env::WHATSAPP_APP_SECRET),
+        );
+        fill(
+            &mut whatsapp.verify_token,
+            non_empty(env::WHATSAPP_VERIFY_TOKEN),
+        );
+        fill(
+            &mut whatsapp.access_token,
+            non_empty(env::WHATSAPP_ACCESS_TOKEN),
+        );
         fill(
             &mut whatsapp.phone_number_id,
             non_empty(env::WHATSAPP_PHONE_NUMBER_ID),
@@ -95,7 +104,10 @@ impl ChannelAccounts {
             .telegram
             .entry(DEFAULT_HOTEL.to_owned())
             .or_default();
-        fill(&mut telegram.secret_token, non_empty(env::TELEGRAM_SECRET_TOKEN));
+        fill(
+            &mut telegram.secret_token,
+            non_empty(env::TELEGRAM_SECRET_TOKEN),
+        );
         fill(&mut telegram.bot_token, non_empty(env::TELEGRAM_BOT_TOKEN));
         accounts.tenant_by_phone_number_id = accounts
             .whatsapp
@@ -180,7 +192,10 @@ mod tests {
         let sol = accounts.whatsapp_tenant("106540352242922");
         assert_eq!((sol.tenant.as_str(), sol.known), ("hotel-sol", true));
         let stranger = accounts.whatsapp_tenant("999");
-        assert_eq!((stranger.tenant.as_str(), stranger.known), ("default", false));
+        assert_eq!(
+            (stranger.tenant.as_str(), stranger.known),
+            ("default", false)
+        );
     }
 
     #[test]

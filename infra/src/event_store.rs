@@ -123,6 +123,7 @@ pub struct SqlAggregateStore<A: Aggregate> {
 }
 
 impl<A: Aggregate> SqlAggregateStore<A> {
+    /// Every load replays the aggregate's whole stream: right for short streams (a reservation).
     pub fn new(db: &Database, services: A::Services) -> Self {
         Self {
             cqrs: CqrsFramework::new(
@@ -131,6 +132,21 @@ impl<A: Aggregate> SqlAggregateStore<A> {
                 services,
             ),
             store: PersistedEventStore::new_event_store(EventRepository::new(db)),
+        }
+    }
+
+    /// Loads start from a snapshot of the aggregate saved every `every` events, then apply the
+    /// events after it: a long conversation is loaded several times per guest message, and
+    /// replaying hundreds of events each time made the worker quadratic in the conversation's
+    /// length. The events stay the source of truth; the snapshot is only a shortcut.
+    pub fn with_snapshots(db: &Database, services: A::Services, every: usize) -> Self {
+        Self {
+            cqrs: CqrsFramework::new(
+                PersistedEventStore::new_snapshot_store(EventRepository::new(db), every),
+                vec![],
+                services,
+            ),
+            store: PersistedEventStore::new_snapshot_store(EventRepository::new(db), every),
         }
     }
 }

@@ -49,7 +49,9 @@ fn config_with_tokens(dir: &Path) -> PathBuf {
         )
         .replacen(
             &format!("secret_token = \"{DEFAULT_TELEGRAM_SECRET}\""),
-            &format!("secret_token = \"{DEFAULT_TELEGRAM_SECRET}\"\nbot_token = \"{TELEGRAM_TOKEN}\""),
+            &format!(
+                "secret_token = \"{DEFAULT_TELEGRAM_SECRET}\"\nbot_token = \"{TELEGRAM_TOKEN}\""
+            ),
             1,
         );
     std::fs::write(&path, text).unwrap();
@@ -101,7 +103,13 @@ impl Hotel {
     /// A WhatsApp guest writes `text`; returns the replies the turn sent back.
     async fn whatsapp_says(&self, wa_id: &str, message_id: &str, text: &str) -> Vec<String> {
         let before = self.whatsapp.sent_to(wa_id).len();
-        let payload = whatsapp_text(DEFAULT_PHONE_NUMBER_ID, wa_id, "Ana Pérez", message_id, text);
+        let payload = whatsapp_text(
+            DEFAULT_PHONE_NUMBER_ID,
+            wa_id,
+            "Ana Pérez",
+            message_id,
+            text,
+        );
         let response = post_whatsapp(&self.app, &payload).await;
         assert_eq!(response.status(), 200, "webhook accepted");
         self.new_replies(|| self.whatsapp.sent_to(wa_id), before)
@@ -283,13 +291,20 @@ async fn a_telegram_guest_books_then_changes_and_cancels_after_confirming() {
     ];
     for (n, (text, expected)) in steps.into_iter().enumerate() {
         let replies = hotel.telegram_says(chat, 100 + n as i64, text).await;
-        assert!(joined(&replies).contains(expected), "{text:?} → {replies:?}");
+        assert!(
+            joined(&replies).contains(expected),
+            "{text:?} → {replies:?}"
+        );
     }
     let booked = hotel.last_booking("telegram", "555001").await;
     assert_eq!(booked.status, ReservationStatus::Confirmed);
 
     let replies = hotel
-        .telegram_says(chat, 110, "I need to change my booking to December 21 to 24")
+        .telegram_says(
+            chat,
+            110,
+            "I need to change my booking to December 21 to 24",
+        )
         .await;
     assert!(
         joined(&replies).contains("The price stays the same. Do you confirm the change?"),
@@ -302,7 +317,10 @@ async fn a_telegram_guest_books_then_changes_and_cancels_after_confirming() {
         "nothing changes before the guest confirms"
     );
     let replies = hotel.telegram_says(chat, 111, "yes").await;
-    assert!(joined(&replies).contains("Done: your booking"), "{replies:?}");
+    assert!(
+        joined(&replies).contains("Done: your booking"),
+        "{replies:?}"
+    );
     let moved = hotel.last_booking("telegram", "555001").await;
     let stay = moved.terms.unwrap().stay;
     assert_eq!(
@@ -349,7 +367,10 @@ async fn a_91_night_stay_is_explained_not_booked() {
     let session = hotel.session("whatsapp", "34600111091").await;
     assert_eq!(session.dialogue.pending, None, "nothing is quoted");
     assert_eq!(session.dialogue.last_booking, None, "nothing is booked");
-    assert_eq!(session.handoff, None, "a broken rule is explained, not escalated");
+    assert_eq!(
+        session.handoff, None,
+        "a broken rule is explained, not escalated"
+    );
     hotel.app.stop().await;
 }
 
@@ -391,7 +412,10 @@ async fn twenty_concurrent_messages_from_one_guest_are_recorded_in_order_and_ans
         .filter(|t| t["role"] == "guest")
         .map(|t| t["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(guest_ids, log_order, "recorded in the order the log took them");
+    assert_eq!(
+        guest_ids, log_order,
+        "recorded in the order the log took them"
+    );
     let session = hotel.session("whatsapp", wa_id).await;
     for id in &log_order {
         assert!(session.answered.contains(id), "{id} answered");
@@ -430,9 +454,7 @@ async fn a_voice_note_is_transcribed_and_answered_and_a_failed_one_is_retried() 
     hotel
         .whatsapp
         .add_media("1000000000000002", second.clone(), "audio/ogg");
-    hotel
-        .transcriber
-        .add_transcript(second, "¿Tenéis parking?");
+    hotel.transcriber.add_transcript(second, "¿Tenéis parking?");
     hotel.transcriber.fail_next(1, 503);
     let voice = whatsapp_voice(
         DEFAULT_PHONE_NUMBER_ID,
@@ -457,7 +479,10 @@ async fn a_voice_note_is_transcribed_and_answered_and_a_failed_one_is_retried() 
         .position(|r| r.contains("parking cubierto"))
         .unwrap();
     assert!(notice < answer);
-    assert!(hotel.transcriber.calls() >= 3, "the failed note was tried again");
+    assert!(
+        hotel.transcriber.calls() >= 3,
+        "the failed note was tried again"
+    );
     let transcript = hotel.transcript("whatsapp", wa_id).await;
     let voice_turn = transcript["turns"]
         .as_array()
@@ -477,9 +502,16 @@ async fn staff_take_over_on_request_reply_in_person_and_hand_back() {
     let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
     let wa_id = "34600111055";
     let replies = hotel
-        .whatsapp_says(wa_id, "wamid.h1", "Quiero hablar con una persona, por favor")
+        .whatsapp_says(
+            wa_id,
+            "wamid.h1",
+            "Quiero hablar con una persona, por favor",
+        )
         .await;
-    assert!(joined(&replies).contains("Te paso con una persona"), "{replies:?}");
+    assert!(
+        joined(&replies).contains("Te paso con una persona"),
+        "{replies:?}"
+    );
     let payload = whatsapp_text(
         DEFAULT_PHONE_NUMBER_ID,
         wa_id,
@@ -554,9 +586,7 @@ async fn staff_take_over_on_request_reply_in_person_and_hand_back() {
 #[tokio::test]
 async fn after_hours_the_guest_is_told_when_staff_are_back_and_urgent_escalates() {
     let hotel = Hotel::open(StoreKind::Sqlite, late_night()).await;
-    let replies = hotel
-        .whatsapp_says("34600111066", "wamid.n1", "Hola")
-        .await;
+    let replies = hotel.whatsapp_says("34600111066", "wamid.n1", "Hola").await;
     assert!(
         joined(&replies).contains("vuelve mañana a las 09:00"),
         "{replies:?}"
@@ -573,13 +603,21 @@ async fn after_hours_the_guest_is_told_when_staff_are_back_and_urgent_escalates(
         "bookings work after hours: {replies:?}"
     );
     let replies = hotel
-        .whatsapp_says("44770090066", "wamid.n3", "Urgent: I'm locked out of my room")
+        .whatsapp_says(
+            "44770090066",
+            "wamid.n3",
+            "Urgent: I'm locked out of my room",
+        )
         .await;
     assert!(
         joined(&replies).contains("alerting the staff on duty"),
         "{replies:?}"
     );
-    assert!(hotel.session("whatsapp", "44770090066").await.handoff.is_some());
+    assert!(hotel
+        .session("whatsapp", "44770090066")
+        .await
+        .handoff
+        .is_some());
     hotel.app.stop().await;
 }
 
@@ -610,7 +648,12 @@ async fn a_reply_the_channel_refuses_is_dead_lettered_and_delivered_on_redrive()
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0].key, format!("default/whatsapp/{wa_id}"));
     assert!(letters[0].source.contains("outbound"));
-    assert_eq!(dead_letters::redrive(rt, Some("send_failed")).await.unwrap(), 1);
+    assert_eq!(
+        dead_letters::redrive(rt, Some("send_failed"))
+            .await
+            .unwrap(),
+        1
+    );
     eventually("the redriven reply is delivered", || async {
         hotel.whatsapp.sent_to(wa_id).len() == 1
     })
@@ -626,7 +669,9 @@ async fn a_reply_the_channel_refuses_is_dead_lettered_and_delivered_on_redrive()
     assert_eq!(reply["delivery"], "sent");
     assert_eq!(reply["delivered"], true);
     assert_eq!(
-        dead_letters::redrive(rt, Some("send_failed")).await.unwrap(),
+        dead_letters::redrive(rt, Some("send_failed"))
+            .await
+            .unwrap(),
         1,
         "the dead letter stays listed"
     );

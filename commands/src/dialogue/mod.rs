@@ -41,8 +41,11 @@ use crate::{CommandError, ReservationDesk};
 /// Finds a guest's reservations, so "cancel 56789ABC" can name one by its short number.
 #[async_trait]
 pub trait GuestBookings: Send + Sync {
-    async fn of_guest(&self, tenant: &TenantId, guest: &GuestRef)
-        -> Result<Vec<Uuid>, CommandError>;
+    async fn of_guest(
+        &self,
+        tenant: &TenantId,
+        guest: &GuestRef,
+    ) -> Result<Vec<Uuid>, CommandError>;
 }
 
 /// Tunables of the dialogue.
@@ -397,7 +400,9 @@ impl Receptionist {
                 _ => false,
             };
             if answered || understood.intent == Intent::Deny {
-                return self.settle(scene, understood.intent, pending, state, talk).await;
+                return self
+                    .settle(scene, understood.intent, pending, state, talk)
+                    .await;
             }
         }
 
@@ -614,7 +619,10 @@ impl Receptionist {
         {
             Ok(room) if room.available_units > 0 => {
                 let quote = PriceQuote::for_stay(&room.nightly_rate, stay.nights());
-                talk.say("quote", talk.stay(room_type.as_str(), &stay, guests, &quote))?;
+                talk.say(
+                    "quote",
+                    talk.stay(room_type.as_str(), &stay, guests, &quote),
+                )?;
                 state.pending = Some(Pending::BookingConfirmation {
                     room_type: room_type.to_string(),
                     quote,
@@ -648,11 +656,7 @@ impl Receptionist {
         };
         let mut free = vec![];
         for (room, _) in rates.iter().filter(|(r, _)| Some(r.as_str()) != except) {
-            if let Ok(available) = self
-                .pms
-                .availability(&scene.tenant, room, stay, None)
-                .await
-            {
+            if let Ok(available) = self.pms.availability(&scene.tenant, room, stay, None).await {
                 if available.available_units > 0 {
                     let price = talk.money(
                         available.nightly_rate.minor,
@@ -942,9 +946,10 @@ impl Receptionist {
 
     fn explain_stay(&self, err: StayError, talk: &mut Talk<'_>) -> Result<(), CommandError> {
         match err {
-            StayError::StayTooLong { nights, max } => {
-                talk.say("rule_stay_too_long", json!({ "nights": nights, "max": max }))
-            }
+            StayError::StayTooLong { nights, max } => talk.say(
+                "rule_stay_too_long",
+                json!({ "nights": nights, "max": max }),
+            ),
             StayError::CheckInInPast(_) => talk.say("rule_check_in_in_past", json!({})),
             StayError::CheckOutNotAfterCheckIn => {
                 talk.say("rule_check_out_not_after_check_in", json!({}))
@@ -965,7 +970,10 @@ impl Receptionist {
     ) -> Result<Option<HandoffReason>, CommandError> {
         tracing::warn!(error = %err, tenant = %scene.tenant, "PMS unavailable during a conversation");
         state.pending = None;
-        talk.say("pms_unavailable", json!({ "contact": scene.profile.contact }))?;
+        talk.say(
+            "pms_unavailable",
+            json!({ "contact": scene.profile.contact }),
+        )?;
         Ok(Some(HandoffReason::Error))
     }
 }

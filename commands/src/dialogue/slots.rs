@@ -22,8 +22,7 @@ pub fn merge(slots: &mut Slots, entities: &Entities) {
             slots.check_out = None;
         }
     }
-    if let (Some(check_in), None, Some(nights)) = (slots.check_in, slots.check_out, slots.nights)
-    {
+    if let (Some(check_in), None, Some(nights)) = (slots.check_in, slots.check_out, slots.nights) {
         slots.check_out = check_in.checked_add_days(Days::new(u64::from(nights)));
     }
     if let Some(guests) = entities.guests {
@@ -42,10 +41,7 @@ pub fn merge(slots: &mut Slots, entities: &Entities) {
 
 /// A message that is only a number ("2", "dos", "two", "duas"): the answer to "how many guests?".
 pub fn bare_count(text: &str) -> Option<u32> {
-    let word = text
-        .trim()
-        .trim_end_matches(['.', '!', ' '])
-        .to_lowercase();
+    let word = text.trim().trim_end_matches(['.', '!', ' ']).to_lowercase();
     if let Ok(n) = word.parse::<u32>() {
         return (1..=20).contains(&n).then_some(n);
     }

@@ -48,7 +48,10 @@ pub enum Flow {
 #[serde(tag = "awaiting", rename_all = "snake_case")]
 pub enum Pending {
     /// A quote was given; "yes" books it.
-    BookingConfirmation { room_type: String, quote: PriceQuote },
+    BookingConfirmation {
+        room_type: String,
+        quote: PriceQuote,
+    },
     /// A change to a reservation was quoted on the reservation itself; "yes" applies it.
     ModificationConfirmation {
         reservation_id: Uuid,

@@ -348,11 +348,15 @@ impl Session {
         if let Some(state) = turn.dialogue.filter(|s| s != &self.dialogue) {
             events.push(SessionEvent::SlotsUpdated { state });
         }
-        events.extend(turn.replies.into_iter().map(|reply| SessionEvent::ReplyComposed {
-            turn_key: Some(turn.turn_key.clone()),
-            author: "bot".to_owned(),
-            reply,
-        }));
+        events.extend(
+            turn.replies
+                .into_iter()
+                .map(|reply| SessionEvent::ReplyComposed {
+                    turn_key: Some(turn.turn_key.clone()),
+                    author: "bot".to_owned(),
+                    reply,
+                }),
+        );
         if let Some(reason) = turn.handoff.filter(|_| self.handoff.is_none()) {
             events.push(SessionEvent::HandoffRequested { reason });
         }

@@ -249,8 +249,8 @@ fn staff_metadata(id: &str, staff: &str) -> Result<EventMetadata, ApiError> {
             "staff must be 1-100 printable characters",
         ));
     }
-    let (tenant, _, _) = conversation_of(id)
-        .ok_or_else(|| ApiError::NotFound(format!("session {id} not found")))?;
+    let (tenant, _, _) =
+        conversation_of(id).ok_or_else(|| ApiError::NotFound(format!("session {id} not found")))?;
     Ok(EventMetadata::new(tenant, Actor::staff(staff), "api"))
 }
 
