@@ -30,12 +30,23 @@ impl Clock for FixedClock {
 /// The PostgreSQL catch-up reader holds back events while an older transaction is open anywhere
 /// in the cluster, and the suites run in parallel on one cluster: a read of the global order right
 /// after a write may see it a few milliseconds later. This waits for that, not for speed.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    eventually_within(what, std::time::Duration::from_secs(10), check).await;
+}
+
+/// [`eventually`] with a longer patience, for a backlog the worker drains message by message
+/// (each one understood and answered) while the other suites share the machine's two cores. What
+/// such a test proves is order and completeness; speed is the benchmark's business.
+pub async fn eventually_within<F, Fut>(what: &str, patience: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,

@@ -16,7 +16,7 @@ use conserje_tests::channels::{
     DEFAULT_APP_SECRET, DEFAULT_PHONE_NUMBER_ID, DEFAULT_TELEGRAM_SECRET,
 };
 use conserje_tests::simulators::{TelegramSimulator, TranscriberSimulator, WhatsAppSimulator};
-use conserje_tests::{eventually, fresh_store, FixedClock, StoreKind, TestApp};
+use conserje_tests::{eventually, eventually_within, fresh_store, FixedClock, StoreKind, TestApp};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -399,7 +399,7 @@ async fn twenty_concurrent_messages_from_one_guest_are_recorded_in_order_and_ans
         .map(|m| m.provider_message_id.clone())
         .collect();
     assert_eq!(log_order.len(), 20);
-    eventually("every message is answered", || {
+    eventually_within("every message is answered", Duration::from_secs(60), || {
         let sent = hotel.whatsapp.sent_to(wa_id).len();
         async move { sent >= 20 }
     })

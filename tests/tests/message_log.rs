@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use conserje_domain::session::Session;
-use conserje_tests::{eventually, fresh_store, StoreKind, TestApp};
+use conserje_tests::{eventually, eventually_within, fresh_store, StoreKind, TestApp};
 use cqrs_es::Aggregate;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -174,14 +174,18 @@ async fn two_hundred_concurrent_messages_are_recorded_in_log_order(kind: StoreKi
 
     let stream_id = format!("hotel-sol/whatsapp/{guest}");
     let feed = &app.runtime.feed;
-    eventually("all 200 messages to be recorded", || async {
-        let events = feed.stream(Session::TYPE, &stream_id).await.unwrap();
-        events
-            .iter()
-            .filter(|e| e.event_type == "GuestMessageReceived")
-            .count()
-            == 200
-    })
+    eventually_within(
+        "all 200 messages to be recorded",
+        Duration::from_secs(90),
+        || async {
+            let events = feed.stream(Session::TYPE, &stream_id).await.unwrap();
+            events
+                .iter()
+                .filter(|e| e.event_type == "GuestMessageReceived")
+                .count()
+                == 200
+        },
+    )
     .await;
     let recorded: Vec<i64> = feed
         .stream(Session::TYPE, &stream_id)
