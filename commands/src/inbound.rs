@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, OutgoingRecord, Topics};
 use conserje_domain::metadata::Actor;
 use conserje_domain::session::{session_stream_id, GuestMessage, Session, SessionCommand, Turn};
@@ -16,6 +17,7 @@ use conserje_domain::EventMetadata;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::consumer_group::{self, BatchHandler, GroupSpec};
 use crate::dead_letters::dead_letter;
 use crate::dialogue::Receptionist;
 use crate::voice_notes::{VoiceNotes, ATTEMPT_HEADER, TRANSCRIPTION_FAILED};
@@ -103,13 +105,6 @@ impl ConversationWorker {
         }
     }
 
-    pub async fn join(&self) -> Result<Box<dyn LogConsumer>, CommandError> {
-        self.log
-            .consumer(WORKER_GROUP, &self.topics.inbound)
-            .await
-            .map_err(log_error)
-    }
-
     /// Records one polled batch and commits it; returns how many records it took.
     ///
     /// Conversations of the batch are recorded concurrently, each one's messages in log order:
@@ -117,7 +112,7 @@ impl ConversationWorker {
     /// A record that can never succeed (undecodable, or refused by the session) goes to the
     /// dead-letter topic with the reason, so it cannot block its conversation; a store that
     /// cannot be reached fails the batch, which is then delivered again.
-    pub async fn step(
+    async fn handle_batch(
         &self,
         consumer: &mut dyn LogConsumer,
         wait: Duration,
@@ -320,32 +315,25 @@ impl ConversationWorker {
     }
 
     /// Runs until `shutdown` turns true; a failed batch is delivered again after a pause.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
-            match self.join().await {
-                Ok(mut consumer) => loop {
-                    tokio::select! {
-                        outcome = self.step(consumer.as_mut(), Duration::from_millis(200)) => {
-                            if let Err(err) = outcome {
-                                tracing::error!(error = %err, "inbound batch failed; will be redelivered");
-                                break;
-                            }
-                        }
-                        _ = shutdown.changed() => {
-                            if *shutdown.borrow() {
-                                return;
-                            }
-                        }
-                    }
-                },
-                Err(err) => {
-                    tracing::error!(error = %err, "cannot join the inbound topic; retrying")
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let log = self.log.clone();
+        let topic = self.topics.inbound.clone();
+        let spec = GroupSpec {
+            group: WORKER_GROUP,
+            topic: &topic,
+            wait: Duration::from_millis(200),
+        };
+        consumer_group::run(log, spec, self, shutdown).await;
+    }
+}
+
+#[async_trait]
+impl BatchHandler for ConversationWorker {
+    async fn step(
+        &self,
+        consumer: &mut dyn LogConsumer,
+        wait: Duration,
+    ) -> Result<usize, CommandError> {
+        self.handle_batch(consumer, wait).await
     }
 }

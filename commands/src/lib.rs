@@ -6,6 +6,7 @@
 
 pub mod booking_process;
 pub mod channels;
+pub mod consumer_group;
 pub mod conversations;
 pub mod dead_letters;
 pub mod dialogue;

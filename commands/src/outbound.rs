@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use conserje_domain::channel::{ChannelSender, Delivery, OutboundReply, SendError};
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, Topics};
 use conserje_domain::metadata::Actor;
@@ -15,6 +16,7 @@ use conserje_domain::session::{session_stream_id, DeliveryOutcome, SessionComman
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
 
+use crate::consumer_group::{self, BatchHandler, GroupSpec};
 use crate::dead_letters::dead_letter;
 use crate::{CommandError, Conversations};
 
@@ -58,7 +60,7 @@ impl ChannelDispatcher {
     }
 
     /// Sends one polled batch and commits it.
-    pub async fn step(
+    async fn handle_batch(
         &self,
         consumer: &mut dyn LogConsumer,
         wait: Duration,
@@ -164,32 +166,25 @@ impl ChannelDispatcher {
     }
 
     /// Runs until `shutdown` turns true; a failed batch is delivered again after a pause.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
-            match self.log.consumer(SENDER_GROUP, &self.topics.outbound).await {
-                Ok(mut consumer) => loop {
-                    tokio::select! {
-                        outcome = self.step(consumer.as_mut(), Duration::from_millis(200)) => {
-                            if let Err(err) = outcome {
-                                tracing::error!(error = %err, "outbound batch failed; will be redelivered");
-                                break;
-                            }
-                        }
-                        _ = shutdown.changed() => {
-                            if *shutdown.borrow() {
-                                return;
-                            }
-                        }
-                    }
-                },
-                Err(err) => {
-                    tracing::error!(error = %err, "cannot join the outbound topic; retrying")
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let log = self.log.clone();
+        let topic = self.topics.outbound.clone();
+        let spec = GroupSpec {
+            group: SENDER_GROUP,
+            topic: &topic,
+            wait: Duration::from_millis(200),
+        };
+        consumer_group::run(log, spec, self, shutdown).await;
+    }
+}
+
+#[async_trait]
+impl BatchHandler for ChannelDispatcher {
+    async fn step(
+        &self,
+        consumer: &mut dyn LogConsumer,
+        wait: Duration,
+    ) -> Result<usize, CommandError> {
+        self.handle_batch(consumer, wait).await
     }
 }

@@ -7,12 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use conserje_domain::channel::{transcription_timeout, MediaError, MediaSource, Transcriber};
 use conserje_domain::log::{LogConsumer, MessageLog, Topics};
 use conserje_domain::session::GuestMessage;
 use conserje_domain::understanding::Language;
 use tokio::sync::watch;
 
+use crate::consumer_group::{self, BatchHandler, GroupSpec};
 use crate::dead_letters::{self, headers};
 use crate::CommandError;
 
@@ -105,7 +107,7 @@ impl TranscriptionRetry {
     }
 
     /// Handles one polled batch of the dead-letter topic.
-    pub async fn step(
+    async fn handle_batch(
         &self,
         consumer: &mut dyn LogConsumer,
         wait: Duration,
@@ -134,31 +136,26 @@ impl TranscriptionRetry {
         Ok(batch.len())
     }
 
-    /// Runs until `shutdown` turns true.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
-            match self.log.consumer(RETRY_GROUP, &self.topics.dlq).await {
-                Ok(mut consumer) => loop {
-                    tokio::select! {
-                        outcome = self.step(consumer.as_mut(), Duration::from_millis(500)) => {
-                            if let Err(err) = outcome {
-                                tracing::error!(error = %err, "transcription retry failed; will retry");
-                                break;
-                            }
-                        }
-                        _ = shutdown.changed() => {
-                            if *shutdown.borrow() {
-                                return;
-                            }
-                        }
-                    }
-                },
-                Err(err) => tracing::error!(error = %err, "cannot join the dead-letter topic"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
+    /// Runs until `shutdown` turns true; a failed batch is delivered again after a pause.
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let log = self.log.clone();
+        let topic = self.topics.dlq.clone();
+        let spec = GroupSpec {
+            group: RETRY_GROUP,
+            topic: &topic,
+            wait: Duration::from_millis(500),
+        };
+        consumer_group::run(log, spec, self, shutdown).await;
+    }
+}
+
+#[async_trait]
+impl BatchHandler for TranscriptionRetry {
+    async fn step(
+        &self,
+        consumer: &mut dyn LogConsumer,
+        wait: Duration,
+    ) -> Result<usize, CommandError> {
+        self.handle_batch(consumer, wait).await
     }
 }

@@ -15,8 +15,8 @@ use conserje_domain::metadata::keys;
 use conserje_domain::session::{Session, SessionEvent};
 use conserje_domain::values::{GuestRef, TenantId};
 use cqrs_es::Aggregate;
-use tokio::sync::Mutex;
 
+use crate::relay::PendingAppends;
 use crate::{EventHandler, ProjectionError};
 
 /// The consumer group that turns composed replies into send jobs.
@@ -33,18 +33,16 @@ pub fn conversation_of(session_id: &str) -> Option<(TenantId, String, GuestRef)>
 
 /// Collects the replies of a batch and appends them on flush.
 pub struct OutboundReplies {
-    log: Arc<dyn MessageLog>,
     topic: String,
-    batch: Mutex<Vec<OutgoingRecord>>,
+    pending: PendingAppends,
 }
 
 impl OutboundReplies {
     /// Appends onto `topic` (the deployment's outbound topic).
     pub fn new(log: Arc<dyn MessageLog>, topic: &str) -> Self {
         Self {
-            log,
             topic: topic.to_owned(),
-            batch: Mutex::new(Vec::new()),
+            pending: PendingAppends::new(log, "outbound replies"),
         }
     }
 }
@@ -89,24 +87,19 @@ impl EventHandler for OutboundReplies {
         }
         let payload =
             serde_json::to_vec(&outbound).map_err(|e| ProjectionError::Handler(e.to_string()))?;
-        self.batch.lock().await.push(OutgoingRecord {
-            topic: self.topic.clone(),
-            key: stored.aggregate_id.clone(),
-            headers,
-            payload,
-        });
+        self.pending
+            .push(OutgoingRecord {
+                topic: self.topic.clone(),
+                key: stored.aggregate_id.clone(),
+                headers,
+                payload,
+            })
+            .await;
         Ok(())
     }
 
     async fn flush(&self) -> Result<(), ProjectionError> {
-        let batch = std::mem::take(&mut *self.batch.lock().await);
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.log
-            .append_all(batch)
-            .await
-            .map_err(|e| ProjectionError::Handler(format!("outbound replies: {e}")))
+        self.pending.flush().await
     }
 }
 

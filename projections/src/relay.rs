@@ -65,33 +65,30 @@ pub fn event_record(event: &StoredEvent, topic: &str) -> Result<OutgoingRecord, 
     })
 }
 
-/// Collects a batch of events and publishes it on flush.
-pub struct EventRelay {
+/// Records gathered while a batch is handled and appended together when it is flushed: one
+/// acknowledged append per batch, and the batch's checkpoint moves only after it.
+pub struct PendingAppends {
     log: Arc<dyn MessageLog>,
-    topic: String,
+    /// Names the appender in errors.
+    label: &'static str,
     batch: Mutex<Vec<OutgoingRecord>>,
 }
 
-impl EventRelay {
-    /// Publishes onto `topic` (the deployment's events topic).
-    pub fn new(log: Arc<dyn MessageLog>, topic: &str) -> Self {
+impl PendingAppends {
+    pub fn new(log: Arc<dyn MessageLog>, label: &'static str) -> Self {
         Self {
             log,
-            topic: topic.to_owned(),
+            label,
             batch: Mutex::new(Vec::new()),
         }
     }
-}
 
-#[async_trait]
-impl EventHandler for EventRelay {
-    async fn handle(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
-        let record = event_record(event, &self.topic)?;
+    pub async fn push(&self, record: OutgoingRecord) {
         self.batch.lock().await.push(record);
-        Ok(())
     }
 
-    async fn flush(&self) -> Result<(), ProjectionError> {
+    /// Appends what was gathered; nothing to append is not an error.
+    pub async fn flush(&self) -> Result<(), ProjectionError> {
         let batch = std::mem::take(&mut *self.batch.lock().await);
         if batch.is_empty() {
             return Ok(());
@@ -99,6 +96,34 @@ impl EventHandler for EventRelay {
         self.log
             .append_all(batch)
             .await
-            .map_err(|e| ProjectionError::Handler(format!("relay: {e}")))
+            .map_err(|e| ProjectionError::Handler(format!("{}: {e}", self.label)))
+    }
+}
+
+/// Collects a batch of events and publishes it on flush.
+pub struct EventRelay {
+    topic: String,
+    pending: PendingAppends,
+}
+
+impl EventRelay {
+    /// Publishes onto `topic` (the deployment's events topic).
+    pub fn new(log: Arc<dyn MessageLog>, topic: &str) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            pending: PendingAppends::new(log, "relay"),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for EventRelay {
+    async fn handle(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
+        self.pending.push(event_record(event, &self.topic)?).await;
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), ProjectionError> {
+        self.pending.flush().await
     }
 }

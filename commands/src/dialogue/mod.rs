@@ -753,6 +753,30 @@ impl Receptionist {
         }
     }
 
+    /// The reservation a modification or cancellation is about, remembered as the conversation's
+    /// last booking; `None` (after asking for its number) when the guest named none or one that
+    /// is not theirs.
+    async fn booking_in_question(
+        &self,
+        scene: &Scene<'_>,
+        understood: &Understood,
+        state: &mut DialogueState,
+        talk: &mut Talk<'_>,
+    ) -> Result<Option<(Uuid, Reservation)>, CommandError> {
+        let found = self.find_booking(scene, understood, state).await?;
+        let Some((id, reservation)) = found.and_then(|r| r.reservation_id.map(|id| (id, r))) else {
+            let template = if understood.entities.booking_id.is_some() {
+                "booking_not_found"
+            } else {
+                "ask_booking_id"
+            };
+            talk.say(template, json!({}))?;
+            return Ok(None);
+        };
+        state.last_booking = Some(id);
+        Ok(Some((id, reservation)))
+    }
+
     /// The reservation a modification or cancellation is about, if it is the guest's.
     async fn find_booking(
         &self,
@@ -803,17 +827,12 @@ impl Receptionist {
         state: &mut DialogueState,
         talk: &mut Talk<'_>,
     ) -> Result<Option<HandoffReason>, CommandError> {
-        let Some(reservation) = self.find_booking(scene, understood, state).await? else {
-            let template = if understood.entities.booking_id.is_some() {
-                "booking_not_found"
-            } else {
-                "ask_booking_id"
-            };
-            talk.say(template, json!({}))?;
+        let Some((id, reservation)) = self
+            .booking_in_question(scene, understood, state, talk)
+            .await?
+        else {
             return Ok(None);
         };
-        let id = reservation.reservation_id.unwrap_or_default();
-        state.last_booking = Some(id);
         let slots = &state.slots;
         let current = reservation.terms.as_ref();
         let mut check_in = slots.check_in;
@@ -891,17 +910,12 @@ impl Receptionist {
         state: &mut DialogueState,
         talk: &mut Talk<'_>,
     ) -> Result<Option<HandoffReason>, CommandError> {
-        let Some(reservation) = self.find_booking(scene, understood, state).await? else {
-            let template = if understood.entities.booking_id.is_some() {
-                "booking_not_found"
-            } else {
-                "ask_booking_id"
-            };
-            talk.say(template, json!({}))?;
+        let Some((id, reservation)) = self
+            .booking_in_question(scene, understood, state, talk)
+            .await?
+        else {
             return Ok(None);
         };
-        let id = reservation.reservation_id.unwrap_or_default();
-        state.last_booking = Some(id);
         if reservation.status == ReservationStatus::Cancelled {
             state.flow = None;
             talk.say("rule_already_cancelled", json!({}))?;

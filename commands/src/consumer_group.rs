@@ -1,0 +1,66 @@
+//! The loop every consumer group of this crate runs: join, handle batch after batch, and on a
+//! failure leave the group and join again, so the uncommitted batch is delivered again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use conserje_domain::log::{LogConsumer, MessageLog};
+use tokio::sync::watch;
+
+use crate::CommandError;
+
+/// One consumer group's handling of a polled batch.
+#[async_trait]
+pub trait BatchHandler: Send + Sync {
+    /// Handles one batch (waiting at most `wait` for records) and commits it; returns how many
+    /// records it took.
+    async fn step(
+        &self,
+        consumer: &mut dyn LogConsumer,
+        wait: Duration,
+    ) -> Result<usize, CommandError>;
+}
+
+/// Where a group reads and how long it waits for records.
+pub struct GroupSpec<'a> {
+    pub group: &'a str,
+    pub topic: &'a str,
+    pub wait: Duration,
+}
+
+/// Runs `handler` as `spec.group` on `spec.topic` until `shutdown` turns true. A failed batch is
+/// not committed: the group is joined again after a pause and the batch delivered again.
+pub async fn run(
+    log: Arc<dyn MessageLog>,
+    spec: GroupSpec<'_>,
+    handler: Arc<dyn BatchHandler>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        match log.consumer(spec.group, spec.topic).await {
+            Ok(mut consumer) => loop {
+                tokio::select! {
+                    outcome = handler.step(consumer.as_mut(), spec.wait) => {
+                        if let Err(err) = outcome {
+                            tracing::error!(group = spec.group, error = %err, "batch failed; it will be delivered again");
+                            break;
+                        }
+                    }
+                    _ = shutdown.changed() => {
+                        if *shutdown.borrow() {
+                            return;
+                        }
+                    }
+                }
+            },
+            Err(err) => {
+                tracing::error!(group = spec.group, error = %err, "cannot join the topic; retrying")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
