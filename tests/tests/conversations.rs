@@ -54,6 +54,11 @@ fn config_with_tokens(dir: &Path) -> PathBuf {
             ),
             1,
         );
+    let text = text.replacen(
+        "[hotels.hotel-sol]",
+        "[hotels.hotel-sol.replies.pt]\ngoodbye = \"Até breve! Um abraço do Hotel Sol.\"\n\n[hotels.hotel-sol]",
+        1,
+    );
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -681,5 +686,119 @@ async fn a_reply_the_channel_refuses_is_dead_lettered_and_delivered_on_redrive()
         1,
         "a reply already delivered is not sent twice"
     );
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_declined_quote_offers_other_rooms_and_two_unclear_turns_reach_staff() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let wa_id = "34600111033";
+    let replies = hotel
+        .whatsapp_says(
+            wa_id,
+            "wamid.d1",
+            "¿Cuánto cuesta una suite del 10 al 12 de enero para 2 personas?",
+        )
+        .await;
+    assert!(joined(&replies).contains("600,00 EUR"), "{replies:?}");
+    let replies = hotel.whatsapp_says(wa_id, "wamid.d2", "no, gracias").await;
+    let text = joined(&replies);
+    assert!(
+        text.contains("habitación doble") && text.contains("120,00 EUR/noche"),
+        "the other free rooms with their rates: {replies:?}"
+    );
+    assert!(
+        !text.contains("suite ("),
+        "not the one declined: {replies:?}"
+    );
+    assert_eq!(
+        hotel.session("whatsapp", wa_id).await.dialogue.pending,
+        None
+    );
+
+    let replies = hotel.whatsapp_says(wa_id, "wamid.d3", "asdf jklñ").await;
+    assert!(
+        joined(&replies).contains("no te he entendido"),
+        "{replies:?}"
+    );
+    assert!(hotel.session("whatsapp", wa_id).await.handoff.is_none());
+    let replies = hotel.whatsapp_says(wa_id, "wamid.d4", "blorp fnord").await;
+    assert!(
+        joined(&replies).contains("Te paso con una persona"),
+        "{replies:?}"
+    );
+    let session = hotel.session("whatsapp", wa_id).await;
+    assert_eq!(
+        session.handoff,
+        Some(conserje_domain::session::HandoffReason::LowConfidence)
+    );
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_telegram_voice_note_is_fetched_with_get_file_and_answered_in_portuguese() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let audio = b"OggS telegram voice".to_vec();
+    hotel
+        .telegram
+        .add_file("AwACAgQAAxkBAAIB", audio.clone(), "voice/file_7.oga");
+    hotel
+        .transcriber
+        .add_transcript(audio, "Olá, vocês aceitam animais de estimação?");
+    let update =
+        conserje_tests::channels::telegram_voice(900, 555_077, "Maria", "AwACAgQAAxkBAAIB", 4);
+    assert_eq!(
+        post_telegram(&hotel.app, "default", &update).await.status(),
+        200
+    );
+    let replies = hotel
+        .new_replies(|| hotel.telegram.sent_to("555077"), 0)
+        .await;
+    assert!(
+        joined(&replies).contains("Aceitamos animais"),
+        "{replies:?}"
+    );
+    let request = &hotel.transcriber.requests()[0];
+    assert_eq!(request.model, "whisper-1");
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_hotel_rewords_a_reply_in_its_own_configuration() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let payload = whatsapp_text(
+        conserje_tests::channels::SOL_PHONE_NUMBER_ID,
+        "5511987650001",
+        "João",
+        "wamid.sol.1",
+        "Tchau, obrigado pela ajuda!",
+    );
+    assert_eq!(post_whatsapp(&hotel.app, &payload).await.status(), 200);
+    let bot_text = || async {
+        let transcript: Value = hotel
+            .app
+            .http
+            .get(
+                hotel
+                    .app
+                    .url("/api/v1/sessions/hotel-sol%2Fwhatsapp%2F5511987650001/transcript"),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or_default();
+        transcript["turns"]
+            .as_array()
+            .and_then(|turns| turns.iter().find(|t| t["role"] == "bot"))
+            .map(|t| t["text"].clone())
+    };
+    eventually("the reply is composed", || async {
+        bot_text().await.is_some()
+    })
+    .await;
+    let bot_text = bot_text().await.unwrap();
+    assert_eq!(bot_text, "Até breve! Um abraço do Hotel Sol.");
     hotel.app.stop().await;
 }

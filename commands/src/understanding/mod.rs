@@ -86,8 +86,13 @@ impl Understanding {
     /// Language, intent with its confidence in [0, 1], and entities of one message.
     pub fn understand(&self, text: &str, context: &ParseContext) -> Understood {
         let words = text::tokens(text);
-        let language = self.language.detect(text, &words, context.prior_language);
-        let (intent, confidence) = self.intent(&words);
+        let (intent, confidence, known) = self.intent(&words);
+        // Words the model never saw (gibberish, a name) say nothing about the language either:
+        // the conversation keeps its own.
+        let language = match (known, context.prior_language) {
+            (false, Some(prior)) => prior,
+            _ => self.language.detect(text, &words, context.prior_language),
+        };
         Understood {
             language,
             intent,
@@ -101,13 +106,14 @@ impl Understanding {
         topics::topic(&text::tokens(text), language)
     }
 
-    fn intent(&self, words: &[String]) -> (Intent, f32) {
+    /// The intent, its confidence, and whether any word of the message was seen in training.
+    fn intent(&self, words: &[String]) -> (Intent, f32, bool) {
         if let Some(reply) = intents::bare_reply(words) {
-            return (reply, 0.97);
+            return (reply, 0.97, true);
         }
         let (ranked, coverage) = self.classifier.predict(words);
         let Some(&(intent, probability)) = ranked.first() else {
-            return (Intent::OutOfScope, 0.0);
+            return (Intent::OutOfScope, 0.0, false);
         };
         let alpha_words = words
             .iter()
@@ -118,9 +124,10 @@ impl Understanding {
             return (
                 Intent::OutOfScope,
                 intents::confidence(probability, 0.0).min(0.3),
+                false,
             );
         }
-        (intent, intents::confidence(probability, coverage))
+        (intent, intents::confidence(probability, coverage), true)
     }
 
     fn entities(&self, text: &str, words: &[String], today: NaiveDate) -> Entities {
