@@ -71,9 +71,6 @@ const POLL: Duration = Duration::from_millis(500);
 /// and the session view waits for it.
 const RELAY_POLL: Duration = Duration::from_millis(50);
 
-/// Events between snapshots of a conversation (see `SqlAggregateStore::with_snapshots`).
-const SESSION_SNAPSHOT_EVERY: usize = 50;
-
 /// How often expired rows leave the embedded key-value store.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
@@ -226,11 +223,7 @@ impl Runtime {
                 hotels: hotels.clone(),
             },
         ));
-        let sessions = Arc::new(SqlAggregateStore::<Session>::with_snapshots(
-            &db,
-            (),
-            SESSION_SNAPSHOT_EVERY,
-        ));
+        let sessions = Arc::new(SqlAggregateStore::<Session>::with_snapshots(&db, ()));
         let conversations = Arc::new(Conversations::new(sessions));
         let (log, kv, embedded_kv) = open_log_and_key_value(options).await?;
         let topics = Topics::prefixed(&options.topic_prefix);

@@ -135,18 +135,23 @@ impl<A: Aggregate> SqlAggregateStore<A> {
         }
     }
 
-    /// Loads start from a snapshot of the aggregate saved every `every` events, then apply the
-    /// events after it: a long conversation is loaded several times per guest message, and
-    /// replaying hundreds of events each time made the worker quadratic in the conversation's
-    /// length. The events stay the source of truth; the snapshot is only a shortcut.
-    pub fn with_snapshots(db: &Database, services: A::Services, every: usize) -> Self {
+    /// Loads start from a snapshot of the aggregate, rewritten with every commit, instead of
+    /// replaying the whole stream: a conversation is loaded several times per guest message, and
+    /// replaying its hundreds of events each time made the worker quadratic in its length. The
+    /// events stay the source of truth (the snapshot is only a shortcut, and a snapshot that no
+    /// longer deserializes falls back to them).
+    ///
+    /// The snapshot is written with every commit because cqrs-es 0.5 mis-records a snapshot whose
+    /// boundary falls inside a multi-event commit (it stores the commit's last sequence but only
+    /// the events up to the boundary), which loses the commit's later events on load.
+    pub fn with_snapshots(db: &Database, services: A::Services) -> Self {
         Self {
             cqrs: CqrsFramework::new(
-                PersistedEventStore::new_snapshot_store(EventRepository::new(db), every),
+                PersistedEventStore::new_snapshot_store(EventRepository::new(db), 1),
                 vec![],
                 services,
             ),
-            store: PersistedEventStore::new_snapshot_store(EventRepository::new(db), every),
+            store: PersistedEventStore::new_snapshot_store(EventRepository::new(db), 1),
         }
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use conserje_domain::journal::{Checkpoint, CheckpointStore, EventFeed, StoredEvent};
 use conserje_domain::metadata::{keys, Actor};
-use conserje_domain::session::{GuestMessage, Session};
+use conserje_domain::session::{GuestMessage, Reply, Session, SessionCommand, Turn};
+use conserje_domain::understanding::Language;
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use conserje_gateway::Runtime;
@@ -16,6 +17,7 @@ use conserje_infra::Database;
 use conserje_tests::{eventually, fresh_postgres_url, fresh_store, StoreKind};
 use cqrs_es::Aggregate;
 use sqlx::{PgPool, Row};
+use uuid::Uuid;
 
 async fn migrated_postgres() -> (Database, PgPool) {
     let db = Database::connect(&fresh_postgres_url().await)
@@ -206,6 +208,61 @@ async fn fifty_concurrent_messages_are_all_recorded_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_messages_are_all_recorded_sqlite() {
     fifty_concurrent_messages_are_all_recorded(StoreKind::Sqlite).await;
+}
+
+/// The conversation as loaded (from its snapshot) is exactly its events folded from the start,
+/// even when commits of several events each cross snapshot boundaries.
+async fn a_conversation_loads_from_its_snapshot_as_its_events_replayed(kind: StoreKind) {
+    let (options, _dir) = fresh_store(kind).await;
+    let runtime = Runtime::open(&options).await.unwrap();
+    let conversations = &runtime.conversations;
+    let mut stream = String::new();
+    for n in 0..40 {
+        stream = conversations
+            .record(message(n), metadata("hotel-sol"))
+            .await
+            .unwrap();
+        let reply = |k: u128| Reply {
+            reply_id: Uuid::from_u128((n as u128) * 10 + k),
+            text: format!("reply {n}.{k}"),
+            language: Language::Es,
+            template: "fallback".into(),
+        };
+        let turn = Turn {
+            turn_key: format!("wamid.{n:03}"),
+            understood: None,
+            model_version: None,
+            dialogue: None,
+            replies: vec![reply(1), reply(2), reply(3)],
+            handoff: None,
+        };
+        conversations
+            .execute(
+                &stream,
+                SessionCommand::RecordTurn(turn),
+                &metadata("hotel-sol"),
+            )
+            .await
+            .unwrap();
+    }
+    let loaded = conversations.session(&stream).await.unwrap();
+    let mut replayed = Session::default();
+    for event in session_stream(&runtime, &stream).await {
+        replayed.apply(event.decode::<Session>().unwrap());
+    }
+    assert_eq!(loaded.message_count, 40);
+    assert_eq!(loaded.replies.len(), 120);
+    assert_eq!(loaded, replayed);
+}
+
+#[tokio::test]
+async fn a_conversation_loads_from_its_snapshot_as_its_events_replayed_sqlite() {
+    a_conversation_loads_from_its_snapshot_as_its_events_replayed(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_conversation_loads_from_its_snapshot_as_its_events_replayed_postgres() {
+    a_conversation_loads_from_its_snapshot_as_its_events_replayed(StoreKind::Postgres).await;
 }
 
 async fn a_redelivered_webhook_is_recorded_once(kind: StoreKind) {

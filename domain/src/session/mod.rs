@@ -435,7 +435,7 @@ impl Aggregate for Session {
     ) -> Result<(), Self::Error> {
         // `decide` computes every event from the state before the command, so the sink applies
         // them to a copy: cqrs-es 0.5's snapshot store applies the committed events to this
-        // aggregate again when it saves a snapshot, and applying them here too would count them
+        // aggregate itself when it saves a snapshot, and applying them here too would count them
         // twice in the snapshot.
         let mut scratch = self.clone();
         for event in self.decide(command)? {
