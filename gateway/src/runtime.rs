@@ -223,7 +223,7 @@ impl Runtime {
                 hotels: hotels.clone(),
             },
         ));
-        let sessions = Arc::new(SqlAggregateStore::<Session>::with_snapshots(&db, ()));
+        let sessions = Arc::new(SqlAggregateStore::<Session>::new(&db, ()));
         let conversations = Arc::new(Conversations::new(sessions));
         let (log, kv, embedded_kv) = open_log_and_key_value(options).await?;
         let topics = Topics::prefixed(&options.topic_prefix);

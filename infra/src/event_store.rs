@@ -9,11 +9,18 @@ use chrono::{SecondsFormat, Utc};
 use conserje_domain::journal::AggregateStore;
 use conserje_domain::metadata::keys;
 use conserje_domain::EventMetadata;
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
 use cqrs_es::persist::{
-    PersistedEventRepository, PersistedEventStore, PersistenceError, ReplayStream, SerializedEvent,
-    SerializedSnapshot,
+    EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, PersistenceError,
+    ReplayStream, SerializedEvent, SerializedSnapshot,
 };
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, CqrsFramework, EventStore};
+use cqrs_es::{
+    Aggregate, AggregateContext, AggregateError, CqrsFramework, EventEnvelope, EventStore,
+};
+use lru::LruCache;
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
@@ -113,53 +120,151 @@ impl PersistedEventRepository for EventRepository {
     }
 }
 
+/// How many aggregates each store keeps in memory between loads.
+const CACHED_AGGREGATES: usize = 4096;
+
+/// The event store with the aggregates it last loaded kept in memory: a load applies only the
+/// events recorded after the cached state, instead of the whole stream. A conversation is loaded
+/// several times per guest message, and replaying all of its events each time made the worker
+/// quadratic in its length.
+///
+/// Events stay the only source of truth: they are append-only and numbered per aggregate, so a
+/// cached state plus the events after its sequence is the current state, whoever wrote them (this
+/// process or another). cqrs-es's own snapshot store is not used: in 0.5 it records a snapshot's
+/// sequence wrongly when a commit of several events crosses a snapshot boundary, and postgres-es
+/// keys snapshots by sequence, so racing first snapshots can leave two rows that block every
+/// later commit.
+pub struct CachedEventStore<A: Aggregate> {
+    repo: EventRepository,
+    store: PersistedEventStore<EventRepository, A>,
+    cache: Mutex<LruCache<String, (A, usize)>>,
+}
+
+impl<A: Aggregate + Clone> CachedEventStore<A> {
+    fn new(db: &Database) -> Self {
+        Self {
+            repo: EventRepository::new(db),
+            store: PersistedEventStore::new_event_store(EventRepository::new(db)),
+            cache: Mutex::new(LruCache::new(
+                NonZeroUsize::new(CACHED_AGGREGATES).expect("a positive capacity"),
+            )),
+        }
+    }
+
+    fn cached(&self, aggregate_id: &str) -> Option<(A, usize)> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(aggregate_id)
+            .cloned()
+    }
+}
+
+impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
+    type AC = EventStoreAggregateContext<A>;
+
+    async fn load_events(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        self.store.load_events(aggregate_id).await
+    }
+
+    async fn load_aggregate(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Self::AC, AggregateError<A::Error>> {
+        let (mut aggregate, mut sequence) = self.cached(aggregate_id).unwrap_or_default();
+        for serialized in self
+            .repo
+            .get_last_events::<A>(aggregate_id, sequence)
+            .await?
+        {
+            let envelope = EventEnvelope::<A>::try_from(serialized)?;
+            sequence = envelope.sequence;
+            aggregate.apply(envelope.payload);
+        }
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .put(aggregate_id.to_owned(), (aggregate.clone(), sequence));
+        Ok(EventStoreAggregateContext {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate,
+            current_sequence: sequence,
+            current_snapshot: None,
+        })
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<A::Event>,
+        context: Self::AC,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        self.store.commit(events, context, metadata).await
+    }
+}
+
 /// Commands and loads for aggregate `A` on the configured store.
 ///
 /// No cqrs-es `Query` is attached: inline queries run after commit and are lost on a crash, so
 /// every read model is fed from the global order instead (see `feed`).
-pub struct SqlAggregateStore<A: Aggregate> {
-    cqrs: CqrsFramework<A, PersistedEventStore<EventRepository, A>>,
-    store: PersistedEventStore<EventRepository, A>,
+pub struct SqlAggregateStore<A: Aggregate + Clone> {
+    cqrs: CqrsFramework<A, SharedStore<A>>,
+    store: SharedStore<A>,
 }
 
-impl<A: Aggregate> SqlAggregateStore<A> {
-    /// Every load replays the aggregate's whole stream: right for short streams (a reservation).
+impl<A: Aggregate + Clone> SqlAggregateStore<A> {
     pub fn new(db: &Database, services: A::Services) -> Self {
+        let store = SharedStore(Arc::new(CachedEventStore::new(db)));
         Self {
-            cqrs: CqrsFramework::new(
-                PersistedEventStore::new_event_store(EventRepository::new(db)),
-                vec![],
-                services,
-            ),
-            store: PersistedEventStore::new_event_store(EventRepository::new(db)),
+            cqrs: CqrsFramework::new(store.clone(), vec![], services),
+            store,
         }
     }
+}
 
-    /// Loads start from a snapshot of the aggregate, rewritten with every commit, instead of
-    /// replaying the whole stream: a conversation is loaded several times per guest message, and
-    /// replaying its hundreds of events each time made the worker quadratic in its length. The
-    /// events stay the source of truth (the snapshot is only a shortcut, and a snapshot that no
-    /// longer deserializes falls back to them).
-    ///
-    /// The snapshot is written with every commit because cqrs-es 0.5 mis-records a snapshot whose
-    /// boundary falls inside a multi-event commit (it stores the commit's last sequence but only
-    /// the events up to the boundary), which loses the commit's later events on load.
-    pub fn with_snapshots(db: &Database, services: A::Services) -> Self {
-        Self {
-            cqrs: CqrsFramework::new(
-                PersistedEventStore::new_snapshot_store(EventRepository::new(db), 1),
-                vec![],
-                services,
-            ),
-            store: PersistedEventStore::new_snapshot_store(EventRepository::new(db), 1),
-        }
+/// One cached store shared by the command framework and direct loads, so both see one cache.
+pub struct SharedStore<A: Aggregate + Clone>(Arc<CachedEventStore<A>>);
+
+impl<A: Aggregate + Clone> Clone for SharedStore<A> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<A: Aggregate + Clone> EventStore<A> for SharedStore<A> {
+    type AC = EventStoreAggregateContext<A>;
+
+    async fn load_events(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        self.0.load_events(aggregate_id).await
+    }
+
+    async fn load_aggregate(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Self::AC, AggregateError<A::Error>> {
+        self.0.load_aggregate(aggregate_id).await
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<A::Event>,
+        context: Self::AC,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
+        self.0.commit(events, context, metadata).await
     }
 }
 
 #[async_trait]
 impl<A> AggregateStore<A> for SqlAggregateStore<A>
 where
-    A: Aggregate + 'static,
+    A: Aggregate + Clone + 'static,
     A::Command: Send + 'static,
 {
     async fn execute(

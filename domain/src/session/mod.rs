@@ -433,13 +433,8 @@ impl Aggregate for Session {
         _services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
-        // `decide` computes every event from the state before the command, so the sink applies
-        // them to a copy: cqrs-es 0.5's snapshot store applies the committed events to this
-        // aggregate itself when it saves a snapshot, and applying them here too would count them
-        // twice in the snapshot.
-        let mut scratch = self.clone();
         for event in self.decide(command)? {
-            sink.write(event, &mut scratch).await;
+            sink.write(event, self).await;
         }
         Ok(())
     }
