@@ -223,7 +223,11 @@ impl ConversationWorker {
                 return self.record_turn(stream, turn, meta).await;
             }
         };
-        let turn = match self.receptionist.answer(&session, key, &text, meta).await {
+        let turn = match self
+            .receptionist
+            .answer(&session, message, &text, meta)
+            .await
+        {
             Ok(turn) => turn,
             Err(CommandError::Store(err)) => return Err(CommandError::Store(err)),
             Err(err) => {

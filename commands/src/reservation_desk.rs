@@ -76,6 +76,18 @@ impl ReservationDesk {
         input: NewReservation,
         meta: EventMetadata,
     ) -> Result<Reservation, CommandError> {
+        self.request_as(Uuid::now_v7(), input, meta).await
+    }
+
+    /// [`request`](Self::request) under an id the caller chose. Asking again with the same id
+    /// (a guest message delivered twice) books nothing new: the first request is finished if a
+    /// crash interrupted it, and returned.
+    pub async fn request_as(
+        &self,
+        id: Uuid,
+        input: NewReservation,
+        meta: EventMetadata,
+    ) -> Result<Reservation, CommandError> {
         let guest_ref = match input.guest_ref {
             Some(guest) => guest,
             None => GuestRef::parse(&input.email).map_err(|e| CommandError::Refused {
@@ -83,7 +95,6 @@ impl ReservationDesk {
                 message: e.to_string(),
             })?,
         };
-        let id = Uuid::now_v7();
         let request = ReservationRequest {
             reservation_id: id,
             tenant_id: input.tenant_id,
@@ -97,14 +108,23 @@ impl ReservationDesk {
             guests: input.guests,
             special_requests: input.special_requests,
         };
-        self.reservations
+        let requested = self
+            .reservations
             .execute(
                 &id.to_string(),
                 ReservationCommand::Request(request),
                 meta.clone(),
             )
             .await
-            .map_err(refused)?;
+            .map_err(refused);
+        match requested {
+            Ok(())
+            | Err(CommandError::Refused {
+                code: "already_exists",
+                ..
+            }) => {}
+            Err(err) => return Err(err),
+        }
         self.process.settle(id, &meta).await?;
         let reservation = self.find(id).await?;
         match (reservation.status, reservation.rejection) {

@@ -17,6 +17,7 @@ use conserje_tests::channels::{
 };
 use conserje_tests::simulators::{TelegramSimulator, TranscriberSimulator, WhatsAppSimulator};
 use conserje_tests::{eventually, eventually_within, fresh_store, FixedClock, StoreKind, TestApp};
+use cqrs_es::Aggregate;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -800,5 +801,50 @@ async fn a_hotel_rewords_a_reply_in_its_own_configuration() {
     .await;
     let bot_text = bot_text().await.unwrap();
     assert_eq!(bot_text, "Até breve! Um abraço do Hotel Sol.");
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_booking_asked_twice_under_one_id_books_once() {
+    let hotel = Hotel::open(StoreKind::Sqlite, midday()).await;
+    let desk = &hotel.app.runtime.desk;
+    let request = || conserje_commands::reservation_desk::NewReservation {
+        tenant_id: conserje_domain::values::TenantId::parse("default").unwrap(),
+        guest_ref: None,
+        name: "Ana".into(),
+        email: "ana@example.com".into(),
+        phone: "+34600111222".into(),
+        room_type: "suite".into(),
+        check_in: day("2026-12-20"),
+        check_out: day("2026-12-22"),
+        guests: 2,
+        special_requests: None,
+    };
+    let meta = || {
+        conserje_domain::EventMetadata::new(
+            conserje_domain::values::TenantId::parse("default").unwrap(),
+            conserje_domain::metadata::Actor::guest("ana@example.com"),
+            "whatsapp",
+        )
+    };
+    let id = uuid::Uuid::now_v7();
+    let first = desk.request_as(id, request(), meta()).await.unwrap();
+    let again = desk.request_as(id, request(), meta()).await.unwrap();
+    assert_eq!(first.status, ReservationStatus::Confirmed);
+    assert_eq!(again.pms_ref, first.pms_ref, "one PMS booking");
+    let events = hotel
+        .app
+        .runtime
+        .feed
+        .stream(Reservation::TYPE, &id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "ReservationRequested")
+            .count(),
+        1
+    );
     hotel.app.stop().await;
 }

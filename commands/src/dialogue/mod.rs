@@ -22,7 +22,8 @@ use conserje_domain::reservation::{
     ModificationRequest, Reservation, ReservationStatus, MAX_GUESTS,
 };
 use conserje_domain::session::{
-    DialogueState, Flow, HandoffReason, Pending, Reply, Session, Slots, Turn,
+    session_stream_id, DialogueState, Flow, GuestMessage, HandoffReason, Pending, Reply, Session,
+    Slots, Turn,
 };
 use conserje_domain::stay::{StayDates, StayError};
 use conserje_domain::understanding::{HotelTopic, Intent, Language, Understood};
@@ -87,6 +88,10 @@ struct Scene<'a> {
     now: DateTime<Utc>,
     today: NaiveDate,
     meta: EventMetadata,
+    /// The turn being answered and when its message arrived: together they name the reservation
+    /// the turn may book.
+    turn_key: String,
+    received_at: DateTime<Utc>,
 }
 
 /// The replies of one turn, rendered in the guest's language as they are decided.
@@ -168,6 +173,22 @@ fn merged(mut base: Value, extra: Value) -> Value {
     base
 }
 
+/// The reservation a turn books: laid out as a UUIDv7 (the message's time first), with a hash of
+/// the conversation and the message where v7 has random bits, so a message delivered twice books
+/// one reservation, not two.
+fn reservation_id(session_id: &str, turn_key: &str, at: DateTime<Utc>) -> Uuid {
+    let digest = Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("conserje:{session_id}#{turn_key}").as_bytes(),
+    );
+    let mut bytes = *digest.as_bytes();
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x70;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(bytes)
+}
+
 /// Words that make a request urgent, in the three languages ("urgente" covers es and pt).
 fn is_urgent(text: &str) -> bool {
     let lower = text.to_lowercase();
@@ -210,6 +231,8 @@ impl Receptionist {
     fn scene<'a>(
         &self,
         session: &'a Session,
+        turn_key: &str,
+        received_at: Option<DateTime<Utc>>,
         meta: &EventMetadata,
     ) -> Result<Scene<'a>, CommandError> {
         let (Some(tenant), Some(guest), Some(channel)) =
@@ -231,6 +254,8 @@ impl Receptionist {
             now,
             today: now.with_timezone(&zone).date_naive(),
             meta,
+            turn_key: turn_key.to_owned(),
+            received_at: received_at.unwrap_or(now),
         })
     }
 
@@ -243,7 +268,7 @@ impl Receptionist {
         template: &str,
         meta: &EventMetadata,
     ) -> Result<Turn, CommandError> {
-        let scene = self.scene(session, meta)?;
+        let scene = self.scene(session, turn_key, None, meta)?;
         let mut talk = self.talk(&scene, session.dialogue.language.unwrap_or(Language::Es));
         if session.handoff.is_none() {
             talk.say(template, json!({}))?;
@@ -266,7 +291,7 @@ impl Receptionist {
         turn_key: &str,
         meta: &EventMetadata,
     ) -> Result<Turn, CommandError> {
-        let scene = self.scene(session, meta)?;
+        let scene = self.scene(session, turn_key, None, meta)?;
         let mut talk = self.talk(&scene, session.dialogue.language.unwrap_or(Language::Es));
         talk.say("handoff_error", json!({ "contact": scene.profile.contact }))?;
         Ok(Turn {
@@ -288,15 +313,16 @@ impl Receptionist {
         }
     }
 
-    /// Understands `text` and answers it.
+    /// Understands `text` (what `message` says, typed or transcribed) and answers it.
     pub async fn answer(
         &self,
         session: &Session,
-        turn_key: &str,
+        message: &GuestMessage,
         text: &str,
         meta: &EventMetadata,
     ) -> Result<Turn, CommandError> {
-        let scene = self.scene(session, meta)?;
+        let turn_key = message.provider_message_id.as_str();
+        let scene = self.scene(session, turn_key, Some(message.received_at), meta)?;
         let understood = self.understanding.understand(
             text,
             &ParseContext {
@@ -717,7 +743,12 @@ impl Receptionist {
             guests,
             special_requests: None,
         };
-        match self.desk.request(request, scene.meta.clone()).await {
+        let id = reservation_id(
+            &session_stream_id(&scene.tenant, &scene.channel, &scene.guest),
+            &scene.turn_key,
+            scene.received_at,
+        );
+        match self.desk.request_as(id, request, scene.meta.clone()).await {
             Ok(reservation) => {
                 state.pending = None;
                 state.flow = None;
@@ -989,5 +1020,29 @@ impl Receptionist {
             json!({ "contact": scene.profile.contact }),
         )?;
         Ok(Some(HandoffReason::Error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_turn_books_under_one_stable_uuid_v7_of_its_message() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+        let id = reservation_id("default/whatsapp/34600111222", "wamid.1", at);
+        assert_eq!(id.get_version_num(), 7);
+        assert_eq!(
+            id,
+            reservation_id("default/whatsapp/34600111222", "wamid.1", at),
+            "a redelivered message books the same reservation"
+        );
+        assert_ne!(
+            id,
+            reservation_id("default/whatsapp/34600111222", "wamid.2", at)
+        );
+        let (seconds, _) = id.get_timestamp().unwrap().to_unix();
+        assert_eq!(seconds, at.timestamp() as u64);
     }
 }
