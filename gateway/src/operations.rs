@@ -8,9 +8,10 @@ use conserje_commands::inbound::WORKER_GROUP;
 use conserje_commands::outbound::SENDER_GROUP;
 use conserje_commands::voice_notes::RETRY_GROUP;
 use conserje_domain::journal::{Checkpoint, CheckpointStore};
-use conserje_infra::analytics::SqlMessageFacts;
+use conserje_infra::analytics::{SqlMessageFacts, SqlTurnFacts};
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::shadow::ShadowTable;
+use conserje_projections::conversation_stats::{self, ConversationStats};
 use conserje_projections::message_stats::{self, MessageStats};
 use conserje_projections::relay::RELAY;
 use conserje_projections::replay::feed_all;
@@ -22,10 +23,11 @@ use crate::runtime::BOOKING_PROCESS;
 use crate::Runtime;
 
 /// The projections `conserje replay` can rebuild.
-pub const REPLAYABLE: [&str; 5] = [
+pub const REPLAYABLE: [&str; 6] = [
     reservations::PROJECTION,
     reservations::MIRROR,
     message_stats::PROJECTION,
+    conversation_stats::PROJECTION,
     sessions::PROJECTION,
     guest_reservations::PROJECTION,
 ];
@@ -153,6 +155,17 @@ pub async fn replay(
             let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
             shadow.swap_in().await?;
             let live = MessageStats::new(Arc::new(SqlMessageFacts::new(rt.db.clone())));
+            (events, reached, Arc::new(live))
+        }
+        conversation_stats::PROJECTION => {
+            let shadow = ShadowTable::create(&rt.db, SqlTurnFacts::TABLE).await?;
+            let writer = ConversationStats::new(Arc::new(SqlTurnFacts::into_table(
+                rt.db.clone(),
+                shadow.name(),
+            )));
+            let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
+            shadow.swap_in().await?;
+            let live = ConversationStats::new(Arc::new(SqlTurnFacts::new(rt.db.clone())));
             (events, reached, Arc::new(live))
         }
         sessions::PROJECTION => {

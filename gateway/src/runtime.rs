@@ -24,7 +24,7 @@ use conserje_domain::ports::{Clock, Pms, SystemClock};
 use conserje_domain::reservation::{Reservation, ReservationServices};
 use conserje_domain::session::Session;
 use conserje_domain::values::{GuestRef, Phone, TenantId};
-use conserje_infra::analytics::SqlMessageFacts;
+use conserje_infra::analytics::{SqlMessageFacts, SqlTurnFacts};
 use conserje_infra::channel_accounts::ChannelAccounts;
 use conserje_infra::channel_router::ChannelRouter;
 use conserje_infra::embedded_log::SqliteLog;
@@ -38,6 +38,7 @@ use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::sqlite_kv::SqliteKeyValue;
 use conserje_infra::transcriber::OpenAiTranscriber;
 use conserje_infra::Database;
+use conserje_projections::conversation_stats::{self, ConversationStats};
 use conserje_projections::guest_reservations::{self, GuestReservations};
 use conserje_projections::key_space::KeySpace;
 use conserje_projections::key_value::KeyValueStore;
@@ -345,6 +346,14 @@ impl Runtime {
                 &topics.events,
                 log.clone(),
                 Arc::new(MessageStats::new(Arc::new(SqlMessageFacts::new(
+                    db.clone(),
+                )))),
+            )),
+            Arc::new(LogSubscription::new(
+                conversation_stats::PROJECTION,
+                &topics.events,
+                log.clone(),
+                Arc::new(ConversationStats::new(Arc::new(SqlTurnFacts::new(
                     db.clone(),
                 )))),
             )),

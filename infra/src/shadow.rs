@@ -8,7 +8,7 @@
 use crate::{Database, InfraError};
 
 /// The projection tables a replay may rebuild: table names are never taken from input.
-pub const REPLAYABLE: [&str; 2] = ["reservations", "analytics_messages"];
+pub const REPLAYABLE: [&str; 3] = ["reservations", "analytics_messages", "analytics_turns"];
 
 /// A shadow of one projection table.
 #[derive(Debug)]
@@ -22,6 +22,7 @@ fn shadow_name(table: &str) -> Option<&'static str> {
     match table {
         "reservations" => Some("reservations__replay"),
         "analytics_messages" => Some("analytics_messages__replay"),
+        "analytics_turns" => Some("analytics_turns__replay"),
         _ => None,
     }
 }

@@ -6,6 +6,7 @@
 //! crash changes nothing.
 
 pub mod catch_up;
+pub mod conversation_stats;
 pub mod error;
 pub mod guest_reservations;
 pub mod key_space;

@@ -848,3 +848,78 @@ async fn a_booking_asked_twice_under_one_id_books_once() {
     );
     hotel.app.stop().await;
 }
+
+/// The rows analysts query: what was asked, in which language, and why staff took over.
+async fn intent_rows(hotel: &Hotel) -> Vec<(String, String, i64)> {
+    let sql = "SELECT language, intent, messages FROM intent_mix ORDER BY language, intent";
+    match &hotel.app.runtime.db {
+        conserje_infra::Database::Postgres(pool) => {
+            sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+        }
+        conserje_infra::Database::Sqlite(pool) => {
+            sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+        }
+    }
+}
+
+async fn handoff_rows(hotel: &Hotel) -> Vec<(String, i64)> {
+    let sql = "SELECT handoff_reason, handoffs FROM handoff_counts ORDER BY handoff_reason";
+    match &hotel.app.runtime.db {
+        conserje_infra::Database::Postgres(pool) => {
+            sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+        }
+        conserje_infra::Database::Sqlite(pool) => {
+            sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+        }
+    }
+}
+
+async fn analysts_see_what_guests_ask(kind: StoreKind) {
+    let hotel = Hotel::open(kind, midday()).await;
+    hotel
+        .whatsapp_says("34600111088", "wamid.a1", "¿A qué hora es el desayuno?")
+        .await;
+    hotel
+        .whatsapp_says("447911123488", "wamid.a2", "What time is breakfast?")
+        .await;
+    hotel
+        .whatsapp_says("447911123488", "wamid.a3", "I want to talk to a person")
+        .await;
+    let expected = vec![
+        ("en".to_owned(), "hotel_info".to_owned(), 1),
+        ("en".to_owned(), "talk_to_human".to_owned(), 1),
+        ("es".to_owned(), "hotel_info".to_owned(), 1),
+    ];
+    eventually("the analytics rows", || async {
+        intent_rows(&hotel).await == expected && handoff_rows(&hotel).await.len() == 1
+    })
+    .await;
+    assert_eq!(
+        handoff_rows(&hotel).await,
+        vec![("guest_asked".to_owned(), 1)]
+    );
+    let report = conserje_gateway::operations::replay(
+        &hotel.app.runtime,
+        conserje_projections::conversation_stats::PROJECTION,
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(report.events > 0);
+    assert_eq!(
+        intent_rows(&hotel).await,
+        expected,
+        "replay rebuilds the same rows"
+    );
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn analysts_see_what_guests_ask_embedded() {
+    analysts_see_what_guests_ask(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn analysts_see_what_guests_ask_distributed() {
+    analysts_see_what_guests_ask(StoreKind::Postgres).await;
+}

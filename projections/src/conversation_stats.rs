@@ -1,0 +1,118 @@
+//! The `conversation-stats` projection: what guests ask (one row per understood message, with
+//! intent, language and confidence) and when the bot hands them to staff, for the analysts'
+//! `intent_mix` and `handoff_counts` views.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use conserje_domain::journal::StoredEvent;
+use conserje_domain::metadata::keys;
+use conserje_domain::session::{Session, SessionEvent};
+use cqrs_es::Aggregate;
+
+use crate::{EventHandler, ProjectionError};
+
+/// The consumer group of this projection.
+pub const PROJECTION: &str = "conversation-stats";
+
+/// What one conversation event tells analysts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TurnKind {
+    Intent {
+        intent: String,
+        language: String,
+        confidence: f32,
+        model_version: Option<String>,
+    },
+    Handoff {
+        reason: String,
+    },
+}
+
+/// One row of `analytics_turns`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnFact {
+    pub session_id: String,
+    /// The event's sequence in its session: with the session id, what makes a row unique.
+    pub sequence: i64,
+    pub tenant_id: String,
+    pub channel: String,
+    pub recorded_at: DateTime<Utc>,
+    pub kind: TurnKind,
+}
+
+/// Where turn facts are kept (`analytics_turns`, implemented in infra).
+#[async_trait]
+pub trait TurnFacts: Send + Sync {
+    /// Stores the fact unless a fact with the same (session, sequence) exists.
+    async fn record(&self, fact: &TurnFact) -> Result<(), ProjectionError>;
+}
+
+pub struct ConversationStats {
+    facts: Arc<dyn TurnFacts>,
+}
+
+impl ConversationStats {
+    pub fn new(facts: Arc<dyn TurnFacts>) -> Self {
+        Self { facts }
+    }
+}
+
+/// The snake_case name serde gives a unit variant (`guest_asked`).
+fn name_of(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl EventHandler for ConversationStats {
+    async fn handle(&self, stored: &StoredEvent) -> Result<(), ProjectionError> {
+        if stored.aggregate_type != Session::TYPE
+            || !matches!(
+                stored.event_type.as_str(),
+                "IntentRecognized" | "HandoffRequested"
+            )
+        {
+            return Ok(());
+        }
+        let kind = match ProjectionError::decode::<Session>(stored)? {
+            SessionEvent::IntentRecognized {
+                understood,
+                model_version,
+                ..
+            } => TurnKind::Intent {
+                intent: understood.intent.name().to_owned(),
+                language: understood.language.code().to_owned(),
+                confidence: understood.confidence,
+                model_version,
+            },
+            SessionEvent::HandoffRequested { reason } => TurnKind::Handoff {
+                reason: name_of(reason),
+            },
+            _ => return Ok(()),
+        };
+        let fact = TurnFact {
+            session_id: stored.aggregate_id.clone(),
+            sequence: stored.sequence,
+            tenant_id: stored.meta(keys::TENANT_ID).unwrap_or_default().to_owned(),
+            channel: stored.meta(keys::CHANNEL).unwrap_or_default().to_owned(),
+            recorded_at: stored.recorded_at,
+            kind,
+        };
+        self.facts.record(&fact).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conserje_domain::session::HandoffReason;
+
+    #[test]
+    fn handoff_reasons_are_named_as_in_events() {
+        assert_eq!(name_of(HandoffReason::LowConfidence), "low_confidence");
+    }
+}
