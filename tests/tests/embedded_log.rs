@@ -420,7 +420,7 @@ async fn the_writer_lets_go_of_the_file_when_the_last_clone_is_dropped() {
     drop(clone);
     // SQLite deletes the WAL file when the last connection to the file closes, which happens
     // only once the writer task, the last holder of the pool, has ended. Polled, not timed.
-    for _ in 0..600 {
+    for _ in 0..2400 {
         if !wal.exists() {
             break;
         }

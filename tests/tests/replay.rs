@@ -16,7 +16,7 @@ use conserje_gateway::Runtime;
 use conserje_infra::Database;
 use conserje_projections::message_stats;
 use conserje_projections::sessions::SessionView;
-use conserje_tests::{eventually, fresh_store, StoreKind};
+use conserje_tests::{eventually, eventually_within, fresh_store, StoreKind};
 use tokio::sync::{watch, Notify};
 
 fn tenant() -> TenantId {
@@ -118,9 +118,11 @@ async fn replay_rebuilds_exactly_what_the_live_projections_built(kind: StoreKind
             .await
             .unwrap();
     }
-    eventually("every projection to catch up", || async {
-        total_lag(&rt).await == 0
-    })
+    eventually_within(
+        "every projection to catch up",
+        Duration::from_secs(60),
+        || async { total_lag(&rt).await == 0 },
+    )
     .await;
     eventually("the message facts to be written", || async {
         table_rows(&rt.db, MESSAGE_ROWS).await.len() == 40
