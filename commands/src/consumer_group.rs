@@ -4,8 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+use std::future::Future;
+
 use async_trait::async_trait;
-use conserje_domain::log::{LogConsumer, MessageLog};
+use conserje_domain::log::{LogConsumer, LogRecord, MessageLog};
 use tokio::sync::watch;
 
 use crate::CommandError;
@@ -20,6 +23,31 @@ pub trait BatchHandler: Send + Sync {
         consumer: &mut dyn LogConsumer,
         wait: Duration,
     ) -> Result<usize, CommandError>;
+}
+
+/// Handles `batch` key by key — keys concurrently, one key's records in log order, since each key
+/// is one conversation with one writer — and commits it once every key succeeded; returns how
+/// many records it took. A failure leaves the batch uncommitted, to be delivered again.
+pub async fn handle_per_key<'a, F, Fut>(
+    consumer: &mut dyn LogConsumer,
+    batch: &'a [LogRecord],
+    handle: F,
+) -> Result<usize, CommandError>
+where
+    F: Fn(Vec<&'a LogRecord>) -> Fut,
+    Fut: Future<Output = Result<(), CommandError>>,
+{
+    let mut keys: BTreeMap<&str, Vec<&LogRecord>> = BTreeMap::new();
+    for record in batch {
+        keys.entry(&record.key).or_default().push(record);
+    }
+    let outcomes = futures::future::join_all(keys.into_values().map(handle)).await;
+    outcomes.into_iter().collect::<Result<Vec<()>, _>>()?;
+    consumer
+        .commit(batch)
+        .await
+        .map_err(|e| CommandError::Store(e.to_string()))?;
+    Ok(batch.len())
 }
 
 /// Where a group reads and how long it waits for records.

@@ -5,7 +5,6 @@
 //! conversation lands on one partition, owned by one worker: messages of a conversation are
 //! recorded in the order the log accepted them, by a single writer.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,19 +117,8 @@ impl ConversationWorker {
         wait: Duration,
     ) -> Result<usize, CommandError> {
         let batch = consumer.poll(500, wait).await.map_err(log_error)?;
-        let mut conversations: BTreeMap<&str, Vec<&LogRecord>> = BTreeMap::new();
-        for record in &batch {
-            conversations.entry(&record.key).or_default().push(record);
-        }
-        let outcomes = futures::future::join_all(
-            conversations
-                .into_values()
-                .map(|records| self.record_in_order(records)),
-        )
-        .await;
-        outcomes.into_iter().collect::<Result<Vec<()>, _>>()?;
-        consumer.commit(&batch).await.map_err(log_error)?;
-        Ok(batch.len())
+        consumer_group::handle_per_key(consumer, &batch, |records| self.record_in_order(records))
+            .await
     }
 
     /// Records and answers one conversation's messages of a batch, one after the other.

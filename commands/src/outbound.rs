@@ -4,7 +4,6 @@
 //!
 //! Replies of one conversation are sent in order; conversations of a batch go out concurrently.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,19 +65,8 @@ impl ChannelDispatcher {
         wait: Duration,
     ) -> Result<usize, CommandError> {
         let batch = consumer.poll(200, wait).await.map_err(log_error)?;
-        let mut conversations: BTreeMap<&str, Vec<&LogRecord>> = BTreeMap::new();
-        for record in &batch {
-            conversations.entry(&record.key).or_default().push(record);
-        }
-        let outcomes = futures::future::join_all(
-            conversations
-                .into_values()
-                .map(|records| self.send_in_order(records)),
-        )
-        .await;
-        outcomes.into_iter().collect::<Result<Vec<()>, _>>()?;
-        consumer.commit(&batch).await.map_err(log_error)?;
-        Ok(batch.len())
+        consumer_group::handle_per_key(consumer, &batch, |records| self.send_in_order(records))
+            .await
     }
 
     async fn send_in_order(&self, records: Vec<&LogRecord>) -> Result<(), CommandError> {
