@@ -127,14 +127,7 @@ impl ConversationWorker {
             let outcome = match serde_json::from_slice::<GuestMessage>(&record.payload) {
                 Ok(message) => {
                     let meta = metadata(&message, record);
-                    match self
-                        .conversations
-                        .record(message.clone(), meta.clone())
-                        .await
-                    {
-                        Ok(stream) => self.answer(&stream, &message, &meta, record).await,
-                        Err(err) => Err(err),
-                    }
+                    self.take(message, &meta, record).await
                 }
                 Err(err) => Err(CommandError::Refused {
                     code: "undecodable_message",
@@ -152,10 +145,87 @@ impl ConversationWorker {
         Ok(())
     }
 
-    /// Answers a recorded message once: a redelivered record whose turn is recorded stays silent.
-    /// A voice note is transcribed first; when that fails the guest is told it is being processed
-    /// and the record goes to the dead-letter queue, from where it is retried.
-    async fn answer(
+    /// Records and answers one message, once: a redelivered record whose turn is recorded stays
+    /// silent. A typed message and its answer are recorded in one commit; a voice note or a
+    /// picture is recorded first, then transcribed or acknowledged.
+    async fn take(
+        &self,
+        message: GuestMessage,
+        meta: &EventMetadata,
+        record: &LogRecord,
+    ) -> Result<(), CommandError> {
+        let stream = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);
+        let typed = message
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        let Some(text) = typed else {
+            self.conversations
+                .record(message.clone(), meta.clone())
+                .await?;
+            return self.answer_media(&stream, &message, meta, record).await;
+        };
+        let session = self.conversations.session(&stream).await?;
+        if session.answered.contains(&message.provider_message_id) {
+            return Ok(());
+        }
+        let view = session
+            .with_message(&message)
+            .map_err(|e| CommandError::Refused {
+                code: e.code(),
+                message: e.to_string(),
+            })?;
+        let turn = self.turn_for(&view, &stream, &message, &text, meta).await?;
+        let mut turn_meta = meta.clone();
+        turn_meta.model_version = turn.model_version.clone();
+        let command = SessionCommand::RecordAnsweredMessage {
+            message: Box::new(message.clone()),
+            turn: Box::new(turn),
+        };
+        match self
+            .conversations
+            .execute(&stream, command, &turn_meta)
+            .await
+        {
+            // Staff took the conversation meanwhile: the message is kept, the bot stays silent.
+            Err(CommandError::Refused {
+                code: "handed_off", ..
+            }) => self
+                .conversations
+                .record(message, meta.clone())
+                .await
+                .map(|_| ()),
+            outcome => outcome,
+        }
+    }
+
+    /// The dialogue's answer to `text`; an apology and a handoff when answering failed in a way
+    /// the guest would otherwise see as silence.
+    async fn turn_for(
+        &self,
+        session: &Session,
+        stream: &str,
+        message: &GuestMessage,
+        text: &str,
+        meta: &EventMetadata,
+    ) -> Result<Turn, CommandError> {
+        match self.receptionist.answer(session, message, text, meta).await {
+            Ok(turn) => Ok(turn),
+            Err(CommandError::Store(err)) => Err(CommandError::Store(err)),
+            Err(err) => {
+                tracing::error!(error = %err, %stream, "answering failed; apologising and handing off");
+                self.receptionist
+                    .apology(session, &message.provider_message_id, meta)
+            }
+        }
+    }
+
+    /// Answers a recorded message without text: a voice note is transcribed first (when that
+    /// fails the guest is told it is being processed and the record goes to the dead-letter
+    /// queue, from where it is retried); a picture or a location is acknowledged.
+    async fn answer_media(
         &self,
         stream: &str,
         message: &GuestMessage,
@@ -167,62 +237,37 @@ impl ConversationWorker {
         if session.answered.contains(key) {
             return Ok(());
         }
-        let typed = message
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
-        let is_voice = message.media.as_ref().is_some_and(|m| m.kind == "audio");
-        let text = match (typed, is_voice) {
-            (Some(text), _) => text.to_owned(),
-            (None, true) => match session.transcript(key) {
-                Some(text) => text.to_owned(),
-                None => match self
-                    .voice_notes
-                    .transcribe(message, session.dialogue.language)
-                    .await
-                {
-                    Ok(text) => {
-                        let command = SessionCommand::RecordTranscript {
-                            provider_message_id: key.to_owned(),
-                            text: text.clone(),
-                        };
-                        self.conversations.execute(stream, command, meta).await?;
-                        text
-                    }
-                    Err(err) => {
-                        return self
-                            .transcription_failed(
-                                stream,
-                                key,
-                                &session,
-                                record,
-                                meta,
-                                &err.to_string(),
-                            )
-                            .await
-                    }
-                },
+        if message.media.as_ref().is_none_or(|m| m.kind != "audio") {
+            let turn = self
+                .receptionist
+                .notice(&session, key, "media_received", meta)?;
+            return self.record_turn(stream, turn, meta).await;
+        }
+        let text = match session.transcript(key) {
+            Some(text) => text.to_owned(),
+            None => match self
+                .voice_notes
+                .transcribe(message, session.dialogue.language)
+                .await
+            {
+                Ok(text) => {
+                    let command = SessionCommand::RecordTranscript {
+                        provider_message_id: key.to_owned(),
+                        text: text.clone(),
+                    };
+                    self.conversations.execute(stream, command, meta).await?;
+                    text
+                }
+                Err(err) => {
+                    return self
+                        .transcription_failed(stream, key, &session, record, meta, &err.to_string())
+                        .await
+                }
             },
-            (None, false) => {
-                let turn = self
-                    .receptionist
-                    .notice(&session, key, "media_received", meta)?;
-                return self.record_turn(stream, turn, meta).await;
-            }
         };
-        let turn = match self
-            .receptionist
-            .answer(&session, message, &text, meta)
-            .await
-        {
-            Ok(turn) => turn,
-            Err(CommandError::Store(err)) => return Err(CommandError::Store(err)),
-            Err(err) => {
-                tracing::error!(error = %err, %stream, "answering failed; apologising and handing off");
-                self.receptionist.apology(&session, key, meta)?
-            }
-        };
+        let turn = self
+            .turn_for(&session, stream, message, &text, meta)
+            .await?;
         self.record_turn(stream, turn, meta).await
     }
 

@@ -119,6 +119,12 @@ pub enum SessionCommand {
         attempt: u32,
     },
     RecordTurn(Turn),
+    /// A guest message and the turn that answers it, in one commit: the worker's usual path for a
+    /// typed message, half the commits of recording and answering apart.
+    RecordAnsweredMessage {
+        message: Box<GuestMessage>,
+        turn: Box<Turn>,
+    },
     /// Staff answer the guest themselves (usually during a handoff).
     RecordStaffReply(Reply),
     ResolveHandoff {
@@ -280,6 +286,16 @@ impl Session {
             .and_then(|t| t.as_deref())
     }
 
+    /// The conversation as it will be once `message` is recorded: what the dialogue answers from,
+    /// before the message and its answer are recorded together.
+    pub fn with_message(&self, message: &GuestMessage) -> Result<Session, SessionError> {
+        let mut after = self.clone();
+        for event in self.record_message(message.clone())? {
+            after.apply(event);
+        }
+        Ok(after)
+    }
+
     fn check_reply(reply: &Reply) -> Result<(), SessionError> {
         let length = reply.text.chars().count();
         if reply.text.trim().is_empty() || length > MAX_REPLY_CHARS {
@@ -391,6 +407,13 @@ impl Session {
                 }]),
             },
             SessionCommand::RecordTurn(turn) => self.record_turn(turn),
+            SessionCommand::RecordAnsweredMessage { message, turn } => {
+                let mut events = self.record_message(*message)?;
+                let mut after = self.clone();
+                events.iter().cloned().for_each(|e| after.apply(e));
+                events.extend(after.record_turn(*turn)?);
+                Ok(events)
+            }
             SessionCommand::RecordStaffReply(reply) => {
                 if self.tenant_id.is_none() {
                     return Err(SessionError::NoSession);
@@ -709,5 +732,25 @@ mod tests {
             .given(vec![started(), received_voice, transcribed])
             .when(command())
             .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn a_message_and_its_answer_are_recorded_together_and_once() {
+        let command = || SessionCommand::RecordAnsweredMessage {
+            message: Box::new(message("wamid.1")),
+            turn: Box::new(turn("wamid.1", None)),
+        };
+        TestFramework::<Session>::with(())
+            .given_no_previous_events()
+            .when(command())
+            .then_expect_events(vec![started(), received("wamid.1"), composed("wamid.1")]);
+        TestFramework::<Session>::with(())
+            .given(vec![started(), received("wamid.1"), composed("wamid.1")])
+            .when(command())
+            .then_expect_events(vec![]);
+        TestFramework::<Session>::with(())
+            .given(vec![started(), received("wamid.1")])
+            .when(command())
+            .then_expect_events(vec![composed("wamid.1")]);
     }
 }
