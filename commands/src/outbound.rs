@@ -11,9 +11,10 @@ use async_trait::async_trait;
 use conserje_domain::channel::{ChannelSender, Delivery, OutboundReply, SendError};
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, Topics};
 use conserje_domain::metadata::Actor;
-use conserje_domain::session::{session_stream_id, DeliveryOutcome, SessionCommand};
+use conserje_domain::session::{session_stream_id, DeliveryOutcome, Session, SessionCommand};
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::consumer_group::{self, BatchHandler, GroupSpec};
 use crate::dead_letters::dead_letter;
@@ -69,7 +70,12 @@ impl ChannelDispatcher {
             .await
     }
 
+    /// Sends one conversation's replies of a batch in order (the records of one key), then
+    /// records how each left in one command. A crash before that record resends them: delivery
+    /// is at least once.
     async fn send_in_order(&self, records: Vec<&LogRecord>) -> Result<(), CommandError> {
+        let mut conversation: Option<(String, Session, EventMetadata)> = None;
+        let mut outcomes = Vec::new();
         for record in records {
             let reply: OutboundReply = match serde_json::from_slice(&record.payload) {
                 Ok(reply) => reply,
@@ -79,22 +85,61 @@ impl ChannelDispatcher {
                     continue;
                 }
             };
-            self.deliver(record, &reply).await?;
+            let stream = session_stream_id(&reply.tenant_id, &reply.channel, &reply.guest_ref);
+            if conversation.is_none() {
+                let session = self.conversations.session(&stream).await?;
+                let meta = EventMetadata::new(
+                    reply.tenant_id.clone(),
+                    Actor::system(SENDER_GROUP),
+                    &reply.channel,
+                );
+                conversation = Some((stream.clone(), session, meta));
+            }
+            let Some((expected, session, _)) = &conversation else {
+                continue;
+            };
+            if &stream != expected {
+                let detail = format!("reply for {stream} keyed {}", record.key);
+                self.give_up(record, "wrong_conversation", &detail).await?;
+                continue;
+            }
+            if session.replies.get(&reply.reply_id) == Some(&true) {
+                continue;
+            }
+            outcomes.push((reply.reply_id, self.send(record, &reply, &stream).await?));
         }
-        Ok(())
+        match conversation {
+            Some((stream, _, meta)) => self.record(&stream, outcomes, &meta).await,
+            None => Ok(()),
+        }
     }
 
-    async fn deliver(&self, record: &LogRecord, reply: &OutboundReply) -> Result<(), CommandError> {
-        let stream = session_stream_id(&reply.tenant_id, &reply.channel, &reply.guest_ref);
-        let session = self.conversations.session(&stream).await?;
-        if session.replies.get(&reply.reply_id) == Some(&true) {
+    async fn record(
+        &self,
+        stream: &str,
+        deliveries: Vec<(Uuid, DeliveryOutcome)>,
+        meta: &EventMetadata,
+    ) -> Result<(), CommandError> {
+        if deliveries.is_empty() {
             return Ok(());
         }
-        let meta = EventMetadata::new(
-            reply.tenant_id.clone(),
-            Actor::system(SENDER_GROUP),
-            &reply.channel,
-        );
+        self.conversations
+            .execute(
+                stream,
+                SessionCommand::RecordDeliveries { deliveries },
+                meta,
+            )
+            .await
+    }
+
+    /// Sends one reply, retrying while the provider fails for now; a refusal (or too many
+    /// failures) is dead-lettered and reported as `Failed`.
+    async fn send(
+        &self,
+        record: &LogRecord,
+        reply: &OutboundReply,
+        stream: &str,
+    ) -> Result<DeliveryOutcome, CommandError> {
         let mut attempt = 1;
         let outcome = loop {
             match self.sender.send(reply).await {
@@ -121,16 +166,7 @@ impl ChannelDispatcher {
         if let DeliveryOutcome::Failed { reason } = &outcome {
             self.give_up(record, SEND_FAILED, reason).await?;
         }
-        self.conversations
-            .execute(
-                &stream,
-                SessionCommand::RecordDelivery {
-                    reply_id: reply.reply_id,
-                    outcome,
-                },
-                &meta,
-            )
-            .await
+        Ok(outcome)
     }
 
     async fn give_up(

@@ -130,9 +130,10 @@ pub enum SessionCommand {
     ResolveHandoff {
         resolved_by: String,
     },
-    RecordDelivery {
-        reply_id: Uuid,
-        outcome: DeliveryOutcome,
+    /// How replies left through the channel, several at once: the sender records a whole batch
+    /// of one conversation in one commit.
+    RecordDeliveries {
+        deliveries: Vec<(Uuid, DeliveryOutcome)>,
     },
 }
 
@@ -432,12 +433,22 @@ impl Session {
                 None => Err(SessionError::NotHandedOff),
                 Some(_) => Ok(vec![SessionEvent::HandoffResolved { resolved_by }]),
             },
-            SessionCommand::RecordDelivery { reply_id, outcome } => {
-                match self.replies.get(&reply_id) {
-                    None => Err(SessionError::UnknownReply(reply_id)),
-                    Some(true) => Ok(vec![]),
-                    Some(false) => Ok(vec![SessionEvent::ReplyDelivered { reply_id, outcome }]),
+            SessionCommand::RecordDeliveries { deliveries } => {
+                let mut events = vec![];
+                let mut delivered = BTreeSet::new();
+                for (reply_id, outcome) in deliveries {
+                    match self.replies.get(&reply_id) {
+                        None => return Err(SessionError::UnknownReply(reply_id)),
+                        Some(true) => continue,
+                        Some(false) if delivered.contains(&reply_id) => continue,
+                        Some(false) => {}
+                    }
+                    if !matches!(outcome, DeliveryOutcome::Failed { .. }) {
+                        delivered.insert(reply_id);
+                    }
+                    events.push(SessionEvent::ReplyDelivered { reply_id, outcome });
                 }
+                Ok(events)
             }
         }
     }
@@ -684,16 +695,14 @@ mod tests {
         };
         TestFramework::<Session>::with(())
             .given(vec![started(), composed("wamid.1"), delivered.clone()])
-            .when(SessionCommand::RecordDelivery {
-                reply_id: Uuid::from_u128(7),
-                outcome: DeliveryOutcome::KeptInOutbox,
+            .when(SessionCommand::RecordDeliveries {
+                deliveries: vec![(Uuid::from_u128(7), DeliveryOutcome::KeptInOutbox)],
             })
             .then_expect_events(vec![]);
         TestFramework::<Session>::with(())
             .given(vec![started()])
-            .when(SessionCommand::RecordDelivery {
-                reply_id: Uuid::from_u128(8),
-                outcome: DeliveryOutcome::KeptInOutbox,
+            .when(SessionCommand::RecordDeliveries {
+                deliveries: vec![(Uuid::from_u128(8), DeliveryOutcome::KeptInOutbox)],
             })
             .then_expect_error(SessionError::UnknownReply(Uuid::from_u128(8)));
     }
