@@ -377,6 +377,17 @@ async fn a_91_night_stay_is_explained_not_booked() {
         session.handoff, None,
         "a broken rule is explained, not escalated"
     );
+    let replies = hotel
+        .whatsapp_says(
+            "34600111092",
+            "wamid.party",
+            "Quiero una habitación doble del 20 al 22 de diciembre para 12 personas",
+        )
+        .await;
+    assert!(
+        joined(&replies).contains("como máximo 10 personas"),
+        "the limit quoted is the domain's: {replies:?}"
+    );
     hotel.app.stop().await;
 }
 

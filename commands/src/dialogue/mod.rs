@@ -15,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use conserje_domain::guest::MAX_ACTIVE_RESERVATIONS;
 use conserje_domain::hotel::{DeskStatus, HotelProfile, HotelProfiles};
 use conserje_domain::ports::{Clock, HotelDirectory, Pms, PmsError};
 use conserje_domain::pricing::PriceQuote;
@@ -25,7 +26,7 @@ use conserje_domain::session::{
     session_stream_id, DialogueState, Flow, GuestMessage, HandoffReason, Pending, Reply, Session,
     Slots, Turn,
 };
-use conserje_domain::stay::{StayDates, StayError};
+use conserje_domain::stay::{StayDates, StayError, MAX_NIGHTS};
 use conserje_domain::understanding::{HotelTopic, Intent, Language, Understood};
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_domain::EventMetadata;
@@ -187,6 +188,16 @@ fn reservation_id(session_id: &str, turn_key: &str, at: DateTime<Utc>) -> Uuid {
     bytes[6] = (bytes[6] & 0x0f) | 0x70;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     Uuid::from_bytes(bytes)
+}
+
+/// The limits the booking rules set, as the replies that explain them quote them: the numbers
+/// come from the domain, so a reply can never state a different rule than the one enforced.
+fn rule_limits() -> Value {
+    json!({
+        "max": MAX_NIGHTS,
+        "max_guests": MAX_GUESTS,
+        "max_active": MAX_ACTIVE_RESERVATIONS,
+    })
 }
 
 /// Words that make a request urgent, in the three languages ("urgente" covers es and pt).
@@ -609,7 +620,7 @@ impl Receptionist {
         };
         if guests == 0 || guests > MAX_GUESTS {
             state.slots.guests = None;
-            talk.say("rule_too_many_guests", json!({}))?;
+            talk.say("rule_too_many_guests", rule_limits())?;
             return Ok(None);
         }
         let rates = match self.pms.rates(&scene.tenant).await {
@@ -970,7 +981,10 @@ impl Receptionist {
             CommandError::Refused { code, message } => {
                 let template = format!("rule_{code}");
                 if self.replies.names(talk.language).any(|n| n == template) {
-                    talk.say(&template, json!({ "max": 90, "message": message }))?;
+                    talk.say(
+                        &template,
+                        merged(rule_limits(), json!({ "message": message })),
+                    )?;
                 } else {
                     talk.say("rule_other", json!({ "message": message }))?;
                 }
