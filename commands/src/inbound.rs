@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, OutgoingRecord, Topics};
 use conserje_domain::metadata::Actor;
 use conserje_domain::session::{session_stream_id, GuestMessage, Session, SessionCommand, Turn};
+use conserje_domain::understanding::Understood;
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 use crate::consumer_group::{self, BatchHandler, GroupSpec};
 use crate::dead_letters::dead_letter;
 use crate::dialogue::Receptionist;
+use crate::replies::ReplyKind;
 use crate::voice_notes::{VoiceNotes, ATTEMPT_HEADER, TRANSCRIPTION_FAILED};
 use crate::{CommandError, Conversations};
 
@@ -27,6 +29,47 @@ pub const WORKER_GROUP: &str = "conversation-worker";
 
 /// Version of the inbound record's JSON schema.
 pub const SCHEMA_VERSION: &str = "1";
+
+/// Dead-letter reason of a message whose understanding took longer than its budget.
+pub const UNDERSTANDING_TIMEOUT: &str = "understanding_timeout";
+
+/// Dead-letter reason of a message whose understanding panicked.
+pub const UNDERSTANDING_FAILED: &str = "understanding_failed";
+
+/// Default of [`WorkerSettings::understanding_max_chars`]: the channels' own limit on one message
+/// (Telegram's 4,096 characters; WhatsApp's is larger).
+pub const DEFAULT_UNDERSTANDING_MAX_CHARS: usize = 4096;
+
+/// Default of [`WorkerSettings::understanding_budget`], in milliseconds.
+pub const DEFAULT_UNDERSTANDING_BUDGET_MS: u64 = 2000;
+
+/// Tunables of the conversation worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// A message's text is understood and answered from its first this many characters (it is
+    /// recorded whole): understanding costs more than linearly in the length.
+    pub understanding_max_chars: usize,
+    /// How long one message's understanding may take; past it the message is recorded
+    /// unanswered and its record goes to the dead-letter queue.
+    pub understanding_budget: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            understanding_max_chars: DEFAULT_UNDERSTANDING_MAX_CHARS,
+            understanding_budget: Duration::from_millis(DEFAULT_UNDERSTANDING_BUDGET_MS),
+        }
+    }
+}
+
+/// The first `max_chars` characters of `text` (all of it when shorter), cut on a char boundary.
+fn cut_to_chars(text: &str, max_chars: usize) -> &str {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
 
 /// The inbound record for `message`, carrying the request's audit context as headers.
 pub fn inbound_record(
@@ -81,6 +124,7 @@ pub struct ConversationWorker {
     conversations: Arc<Conversations>,
     receptionist: Arc<Receptionist>,
     voice_notes: Arc<VoiceNotes>,
+    settings: WorkerSettings,
 }
 
 fn log_error(err: conserje_domain::log::LogError) -> CommandError {
@@ -94,6 +138,7 @@ impl ConversationWorker {
         conversations: Arc<Conversations>,
         receptionist: Arc<Receptionist>,
         voice_notes: Arc<VoiceNotes>,
+        settings: WorkerSettings,
     ) -> Self {
         Self {
             log,
@@ -101,6 +146,7 @@ impl ConversationWorker {
             conversations,
             receptionist,
             voice_notes,
+            settings,
         }
     }
 
@@ -108,9 +154,10 @@ impl ConversationWorker {
     ///
     /// Conversations of the batch are recorded concurrently, each one's messages in log order:
     /// their streams are independent, and a store commit per message is what bounds the rate.
-    /// A record that can never succeed (undecodable, or refused by the session) goes to the
-    /// dead-letter topic with the reason, so it cannot block its conversation; a store that
-    /// cannot be reached fails the batch, which is then delivered again.
+    /// A record that can never succeed (undecodable, refused by the session, or too slow to
+    /// understand) goes to the dead-letter topic with the reason, so it cannot block its
+    /// conversation; a store that cannot be reached fails the batch, which is then delivered
+    /// again.
     async fn handle_batch(
         &self,
         consumer: &mut dyn LogConsumer,
@@ -177,7 +224,17 @@ impl ConversationWorker {
                 code: e.code(),
                 message: e.to_string(),
             })?;
-        let turn = self.turn_for(&view, &stream, &message, &text, meta).await?;
+        let turn = match self.turn_for(&view, &stream, &message, &text, meta).await {
+            Ok(turn) => turn,
+            // No turn (understanding ran out of time, say): the message is kept on the
+            // conversation unanswered and the refusal dead-letters the record, from where a
+            // redrive answers it; the guest's next message is answered as usual.
+            Err(refused @ CommandError::Refused { .. }) => {
+                self.conversations.record(message, meta.clone()).await?;
+                return Err(refused);
+            }
+            Err(err) => return Err(err),
+        };
         let mut turn_meta = meta.clone();
         turn_meta.model_version = turn.model_version.clone();
         let command = SessionCommand::RecordAnsweredMessage {
@@ -201,8 +258,11 @@ impl ConversationWorker {
         }
     }
 
-    /// The dialogue's answer to `text`; an apology and a handoff when answering failed in a way
-    /// the guest would otherwise see as silence.
+    /// The dialogue's answer to `text` (its first [`WorkerSettings::understanding_max_chars`]
+    /// characters); an apology and a handoff when answering failed in a way the guest would
+    /// otherwise see as silence. Understanding that overruns its budget is refused with
+    /// [`UNDERSTANDING_TIMEOUT`] (a panic in it with [`UNDERSTANDING_FAILED`]), for the caller to
+    /// dead-letter.
     async fn turn_for(
         &self,
         session: &Session,
@@ -211,7 +271,22 @@ impl ConversationWorker {
         text: &str,
         meta: &EventMetadata,
     ) -> Result<Turn, CommandError> {
-        match self.receptionist.answer(session, message, text, meta).await {
+        let whole = text;
+        let text = cut_to_chars(whole, self.settings.understanding_max_chars);
+        if text.len() < whole.len() {
+            tracing::info!(
+                %stream,
+                bytes = whole.len(),
+                chars = self.settings.understanding_max_chars,
+                "long message understood from its first characters only"
+            );
+        }
+        let understood = self.understand(session, stream, text).await?;
+        match self
+            .receptionist
+            .reply(session, message, text, understood, meta)
+            .await
+        {
             Ok(turn) => Ok(turn),
             Err(CommandError::Store(err)) => Err(CommandError::Store(err)),
             Err(err) => {
@@ -219,6 +294,39 @@ impl ConversationWorker {
                 self.receptionist
                     .apology(session, &message.provider_message_id, meta)
             }
+        }
+    }
+
+    /// Understands `text` on a blocking thread, within the budget: it is CPU work only, and on
+    /// the worker's task it would hold up every other conversation of the batch.
+    async fn understand(
+        &self,
+        session: &Session,
+        stream: &str,
+        text: &str,
+    ) -> Result<Understood, CommandError> {
+        let budget = self.settings.understanding_budget;
+        let receptionist = self.receptionist.clone();
+        let session = session.clone();
+        let text = text.to_owned();
+        // A timeout drops only the handle: the blocking thread runs the understanding to its end
+        // regardless. That is acceptable because the text was cut to `understanding_max_chars`
+        // first, which bounds what one abandoned understanding can cost.
+        let understanding =
+            tokio::task::spawn_blocking(move || receptionist.understand(&session, &text));
+        match tokio::time::timeout(budget, understanding).await {
+            Ok(Ok(understood)) => Ok(understood),
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, %stream, "understanding a message failed");
+                Err(CommandError::Refused {
+                    code: UNDERSTANDING_FAILED,
+                    message: format!("understanding failed: {err}"),
+                })
+            }
+            Err(_) => Err(CommandError::Refused {
+                code: UNDERSTANDING_TIMEOUT,
+                message: format!("understanding took longer than {} ms", budget.as_millis()),
+            }),
         }
     }
 
@@ -240,7 +348,7 @@ impl ConversationWorker {
         if message.media.as_ref().is_none_or(|m| m.kind != "audio") {
             let turn = self
                 .receptionist
-                .notice(&session, key, "media_received", meta)?;
+                .notice(&session, key, ReplyKind::MediaReceived, meta)?;
             return self.record_turn(stream, turn, meta).await;
         }
         let text = match session.transcript(key) {
@@ -293,9 +401,9 @@ impl ConversationWorker {
         self.conversations.execute(stream, command, meta).await?;
         let notice_key = format!("{key}:audio-pending");
         if !session.answered.contains(&notice_key) {
-            let turn = self
-                .receptionist
-                .notice(session, &notice_key, "audio_processing", meta)?;
+            let turn =
+                self.receptionist
+                    .notice(session, &notice_key, ReplyKind::AudioProcessing, meta)?;
             self.record_turn(stream, turn, meta).await?;
         }
         let mut dead = dead_letter(
@@ -372,5 +480,35 @@ impl BatchHandler for ConversationWorker {
         wait: Duration,
     ) -> Result<usize, CommandError> {
         self.handle_batch(consumer, wait).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_text_is_cut_to_its_first_characters_on_a_char_boundary() {
+        let text = "habitación ".repeat(1000);
+        let cut = cut_to_chars(&text, 4096);
+        assert_eq!(cut.chars().count(), 4096);
+        assert!(text.starts_with(cut));
+        // "ó" is two bytes: a byte cut would be longer in characters or split one.
+        assert!(cut.len() > 4096);
+        assert_eq!(cut_to_chars("ñó", 1), "ñ");
+    }
+
+    #[test]
+    fn a_text_within_the_limit_is_kept_whole() {
+        assert_eq!(cut_to_chars("hola", 4), "hola");
+        assert_eq!(cut_to_chars("hola", 4096), "hola");
+        assert_eq!(cut_to_chars("", 4096), "");
+    }
+
+    #[test]
+    fn the_defaults_are_the_channels_limit_and_two_seconds() {
+        let settings = WorkerSettings::default();
+        assert_eq!(settings.understanding_max_chars, 4096);
+        assert_eq!(settings.understanding_budget, Duration::from_millis(2000));
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::understanding::{HotelTopic, Language};
+use crate::understanding::{HotelTopic, Language, Locale};
 use crate::values::TenantId;
 
 /// When staff are at the desk, in the hotel's time zone. Bookings work around the clock; these
@@ -67,8 +67,47 @@ impl BusinessHours {
     }
 }
 
-/// A text in each of the guest languages (a language left out falls back to English, then any).
-pub type Localized = BTreeMap<Language, String>;
+/// The key of a hotel's own text: a locale (`pt-PT`) or a bare language (`pt`) that covers every
+/// variant of it, so a hotel that writes one Portuguese text serves Lisbon and São Paulo alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum TextKey {
+    Language(Language),
+    Locale(Locale),
+}
+
+impl TextKey {
+    /// The keys that serve `locale`, most specific first.
+    pub fn serving(locale: Locale) -> [TextKey; 2] {
+        [TextKey::Locale(locale), TextKey::Language(locale.language())]
+    }
+}
+
+impl TryFrom<String> for TextKey {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        if let Some(language) = Language::parse(&code) {
+            return Ok(Self::Language(language));
+        }
+        Locale::parse(&code).map(Self::Locale).ok_or_else(|| {
+            format!("unknown language {code:?}: use es, en, pt, pt-BR or pt-PT")
+        })
+    }
+}
+
+impl From<TextKey> for String {
+    fn from(key: TextKey) -> Self {
+        match key {
+            TextKey::Language(l) => l.code().to_owned(),
+            TextKey::Locale(l) => l.code().to_owned(),
+        }
+    }
+}
+
+/// A text in each of the guest languages or locales (one left out falls back to its language,
+/// then English, then any).
+pub type Localized = BTreeMap<TextKey, String>;
 
 /// Everything the dialogue needs to know about one hotel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,19 +123,29 @@ pub struct HotelProfile {
     /// How guests reach a person when the bot cannot help (phone or e-mail).
     #[serde(default)]
     pub contact: Option<String>,
-    /// The hotel's own wording of replies: template name → source, per language.
+    /// The hotel's own wording of replies: template name → source, per language or locale.
     #[serde(default)]
-    pub replies: BTreeMap<Language, BTreeMap<String, String>>,
+    pub replies: BTreeMap<TextKey, BTreeMap<String, String>>,
 }
 
 impl HotelProfile {
-    /// The fact about `topic` in `language`, or in English, or in any language the hotel wrote.
-    pub fn fact(&self, topic: HotelTopic, language: Language) -> Option<&str> {
+    /// The fact about `topic` for `locale`: in its variant, its language, English, or any
+    /// language the hotel wrote.
+    pub fn fact(&self, topic: HotelTopic, locale: Locale) -> Option<&str> {
         let texts = self.facts.get(&topic)?;
-        texts
-            .get(&language)
-            .or_else(|| texts.get(&Language::En))
+        TextKey::serving(locale)
+            .iter()
+            .chain(&[TextKey::Language(Language::En)])
+            .find_map(|key| texts.get(key))
             .or_else(|| texts.values().next())
+            .map(String::as_str)
+    }
+
+    /// The hotel's own wording of reply `name` for `locale`, if it has one.
+    pub fn own_reply(&self, locale: Locale, name: &str) -> Option<&str> {
+        TextKey::serving(locale)
+            .iter()
+            .find_map(|key| self.replies.get(key)?.get(name))
             .map(String::as_str)
     }
 }

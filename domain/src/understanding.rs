@@ -42,6 +42,87 @@ impl fmt::Display for Language {
     }
 }
 
+/// A language as a guest reads it: Portuguese comes in its Brazilian and European variants, whose
+/// wording differs ("café da manhã" / "pequeno-almoço", "você" / "o senhor"), so a Lisbon guest
+/// must not be answered in São Paulo's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Locale {
+    #[serde(rename = "es")]
+    Es,
+    #[serde(rename = "en")]
+    En,
+    #[serde(rename = "pt-BR")]
+    PtBr,
+    #[serde(rename = "pt-PT")]
+    PtPt,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 4] = [Locale::Es, Locale::En, Locale::PtBr, Locale::PtPt];
+
+    /// The BCP 47 tag, as in events, reply files and the CLI: `es`, `en`, `pt-BR`, `pt-PT`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Es => "es",
+            Self::En => "en",
+            Self::PtBr => "pt-BR",
+            Self::PtPt => "pt-PT",
+        }
+    }
+
+    pub fn language(self) -> Language {
+        match self {
+            Self::Es => Language::Es,
+            Self::En => Language::En,
+            Self::PtBr | Self::PtPt => Language::Pt,
+        }
+    }
+
+    /// The locale a language has when nothing tells its variant: Brazilian for Portuguese, the
+    /// variant most guests write.
+    pub fn of(language: Language) -> Self {
+        match language {
+            Language::Es => Self::Es,
+            Language::En => Self::En,
+            Language::Pt => Self::PtBr,
+        }
+    }
+
+    /// A tag (`pt-PT`, `pt_pt`, `PT-BR`) or a bare language (`pt` is Brazilian).
+    pub fn parse(code: &str) -> Option<Self> {
+        let code = code.trim().replace('_', "-");
+        Self::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(&code))
+            .or_else(|| Language::parse(&code).map(Self::of))
+    }
+}
+
+impl fmt::Display for Locale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// What the bot's last message asked the guest for: the answer it expects. The understanding
+/// reads a message against it first (Rasa's "slots from the active loop"), so "a king would be
+/// nice" after "which room type?" is the room type, not an unsure new request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expectation {
+    /// A yes or no to a quote, a change or a cancellation.
+    Confirmation,
+    Dates,
+    CheckOut,
+    Guests,
+    RoomType,
+    Email,
+    Phone,
+    BookingNumber,
+    /// What to change in a booking.
+    Change,
+}
+
 /// What the guest wants from this message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -143,6 +224,20 @@ pub struct Understood {
     /// In [0, 1]; the dialogue hands off after repeated low confidence.
     pub confidence: f32,
     pub entities: Entities,
+    /// The language variant the reply is written in (absent in events before variants existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    /// Set when the intent was read as the answer to what the bot had asked rather than by the
+    /// model alone: analysts can see how often context decided a turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_context: Option<Expectation>,
+}
+
+impl Understood {
+    /// The locale of the message, its language's default when none was recorded.
+    pub fn locale(&self) -> Locale {
+        self.locale.unwrap_or(Locale::of(self.language))
+    }
 }
 
 /// A subject of `hotel_info` the hotel's facts answer.

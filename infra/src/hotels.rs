@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono_tz::Tz;
-use conserje_domain::hotel::{BusinessHours, HotelProfile, HotelProfiles, Localized};
+use conserje_domain::hotel::{BusinessHours, HotelProfile, HotelProfiles, Localized, TextKey};
 use conserje_domain::ports::{GuestScreening, HotelDirectory};
-use conserje_domain::understanding::{HotelTopic, Language};
+use conserje_domain::understanding::HotelTopic;
 use conserje_domain::values::{Email, Phone, TenantId};
 use serde::Deserialize;
 
@@ -48,7 +48,7 @@ pub struct HotelSettings {
     pub contact: Option<String>,
     /// The hotel's own wording of bot replies: `[hotels.X.replies.es] greeting = "…"`.
     #[serde(default)]
-    pub replies: BTreeMap<Language, BTreeMap<String, String>>,
+    pub replies: BTreeMap<TextKey, BTreeMap<String, String>>,
 }
 
 impl HotelSettings {

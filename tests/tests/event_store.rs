@@ -227,6 +227,7 @@ async fn a_cached_conversation_loads_as_its_events_replayed(kind: StoreKind) {
             reply_id: Uuid::from_u128((n as u128) * 10 + k),
             text: format!("reply {n}.{k}"),
             language: Language::Es,
+            locale: None,
             template: "fallback".into(),
         };
         let turn = Turn {

@@ -1,8 +1,8 @@
 //! Money, dates and times as a guest reads them in their language.
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
-use conserje_domain::understanding::Language;
+use conserje_domain::understanding::{Language, Locale};
 
 /// `1.080,00 EUR` in Spanish and Portuguese, `EUR 1,080.00` in English.
 pub fn money(minor: i64, currency: &str, language: Language) -> String {
@@ -27,11 +27,37 @@ pub fn money(minor: i64, currency: &str, language: Language) -> String {
     }
 }
 
-/// `20/12/2026` in Spanish and Portuguese, `20 Dec 2026` in English.
-pub fn date(day: NaiveDate, language: Language) -> String {
-    match language {
-        Language::En => day.format("%-d %b %Y").to_string(),
-        Language::Es | Language::Pt => day.format("%d/%m/%Y").to_string(),
+/// A day as a guest checks it before saying yes: weekday, day, month and year, never a bare
+/// number ("Thu 4 Mar 2027", "jue 4 mar 2027", "qui, 4 mar 2027"), so a stay resolved to the
+/// wrong month or year is caught on the quote, not at the front desk.
+pub fn date(day: NaiveDate, locale: Locale) -> String {
+    const WEEKDAYS: [[&str; 7]; 3] = [
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"],
+        ["seg", "ter", "qua", "qui", "sex", "sáb", "dom"],
+    ];
+    const MONTHS: [[&str; 12]; 3] = [
+        [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ],
+        [
+            "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic",
+        ],
+        [
+            "jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez",
+        ],
+    ];
+    let table = match locale.language() {
+        Language::En => 0,
+        Language::Es => 1,
+        Language::Pt => 2,
+    };
+    let weekday = WEEKDAYS[table][day.weekday().num_days_from_monday() as usize];
+    let month = MONTHS[table][day.month0() as usize];
+    let (d, y) = (day.day(), day.year());
+    match locale.language() {
+        Language::Pt => format!("{weekday}, {d} {month} {y}"),
+        Language::En | Language::Es => format!("{weekday} {d} {month} {y}"),
     }
 }
 
@@ -42,13 +68,13 @@ pub fn back_at(at: DateTime<Tz>, now: DateTime<Tz>, language: Language) -> Strin
     match (language, days) {
         (Language::Es, 0) => format!("hoy a las {time}"),
         (Language::Es, 1) => format!("mañana a las {time}"),
-        (Language::Es, _) => format!("el {} a las {time}", date(at.date_naive(), language)),
+        (Language::Es, _) => format!("el {} a las {time}", date(at.date_naive(), Locale::Es)),
         (Language::En, 0) => format!("today at {time}"),
         (Language::En, 1) => format!("tomorrow at {time}"),
-        (Language::En, _) => format!("on {} at {time}", date(at.date_naive(), language)),
+        (Language::En, _) => format!("on {} at {time}", date(at.date_naive(), Locale::En)),
         (Language::Pt, 0) => format!("hoje às {time}"),
         (Language::Pt, 1) => format!("amanhã às {time}"),
-        (Language::Pt, _) => format!("em {} às {time}", date(at.date_naive(), language)),
+        (Language::Pt, _) => format!("em {} às {time}", date(at.date_naive(), Locale::PtBr)),
     }
 }
 
@@ -72,10 +98,12 @@ mod tests {
     }
 
     #[test]
-    fn dates_read_as_each_language_writes_them() {
-        let day = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
-        assert_eq!(date(day, Language::Es), "05/12/2026");
-        assert_eq!(date(day, Language::En), "5 Dec 2026");
+    fn dates_carry_the_weekday_and_the_year() {
+        let day = NaiveDate::from_ymd_opt(2027, 3, 4).unwrap();
+        assert_eq!(date(day, Locale::En), "Thu 4 Mar 2027");
+        assert_eq!(date(day, Locale::Es), "jue 4 mar 2027");
+        assert_eq!(date(day, Locale::PtPt), "qui, 4 mar 2027");
+        assert_eq!(date(day, Locale::PtBr), "qui, 4 mar 2027");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::pricing::PriceQuote;
-use crate::understanding::Language;
+use crate::understanding::{Expectation, Language, Locale};
 
 /// The details of a stay the guest has given, message by message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +51,14 @@ pub enum Pending {
     BookingConfirmation {
         room_type: String,
         quote: PriceQuote,
+        /// The stay exactly as quoted: "yes" books these dates and this party, whatever the
+        /// slots say by then (absent in events written before the quote carried them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check_in: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check_out: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        guests: Option<u32>,
     },
     /// A change to a reservation was quoted on the reservation itself; "yes" applies it.
     ModificationConfirmation {
@@ -69,8 +77,15 @@ pub struct DialogueState {
     /// replies that are not answers (staff handoff notices, audio notices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// The variant of the guest's language, kept once their wording told it (a pt-PT guest's
+    /// "ok" stays pt-PT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow: Option<Flow>,
+    /// The detail the bot last asked for, when it asked for one (a confirmation is `pending`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<Expectation>,
     #[serde(default)]
     pub slots: Slots,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +104,9 @@ pub struct Reply {
     pub reply_id: Uuid,
     pub text: String,
     pub language: Language,
+    /// The variant it is written in; absent for staff replies and events before variants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
     /// The template it came from (`quote`, `ask_dates`…); `staff` for a staff member's words.
     pub template: String,
 }

@@ -621,6 +621,7 @@ mod tests {
             reply_id: Uuid::from_u128(7),
             text: text.into(),
             language: crate::understanding::Language::Es,
+            locale: None,
             template: "greeting".into(),
         }
     }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use conserje_domain::journal::StoredEvent;
 use conserje_domain::metadata::{keys, Actor};
 use conserje_domain::session::{DeliveryOutcome, Reply, Session, SessionCommand, SessionEvent};
-use conserje_domain::understanding::{Entities, Language};
+use conserje_domain::understanding::{Entities, Expectation, Language, Locale};
 use conserje_domain::EventMetadata;
 use conserje_projections::outbound::conversation_of;
 use cqrs_es::Aggregate;
@@ -44,6 +44,12 @@ pub struct TurnLine {
     pub confidence: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// The variant: `es`, `en`, `pt-BR` or `pt-PT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    /// Guest turns: the question of the bot's this message was read as the answer to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_context: Option<Expectation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entities: Option<Entities>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +79,8 @@ impl TurnLine {
             intent: None,
             confidence: None,
             language: None,
+            locale: None,
+            from_context: None,
             entities: None,
             model_version: None,
             template: None,
@@ -151,6 +159,8 @@ pub async fn transcript(
                     line.intent = Some(understood.intent.name().to_owned());
                     line.confidence = Some(understood.confidence);
                     line.language = Some(understood.language);
+                    line.locale = Some(understood.locale());
+                    line.from_context = understood.from_context;
                     line.entities = Some(understood.entities).filter(|e| !e.is_empty());
                     line.model_version = model_version;
                 }
@@ -160,12 +170,14 @@ pub async fn transcript(
                     reply_id,
                     text,
                     language,
+                    locale,
                     template,
                 } = reply;
                 let role = if author == "bot" { "bot" } else { "staff" };
                 let mut line =
                     TurnLine::new(role, reply_id.to_string(), stored.recorded_at, Some(text));
                 line.language = Some(language);
+                line.locale = Some(locale.unwrap_or(Locale::of(language)));
                 line.template = Some(template);
                 line.delivered = Some(false);
                 line.delivery = Some("pending".into());
@@ -286,6 +298,7 @@ pub async fn staff_reply(
             .language
             .or(session.dialogue.language)
             .unwrap_or(Language::Es),
+        locale: None,
         template: "staff".to_owned(),
     };
     let reply_id = reply.reply_id;

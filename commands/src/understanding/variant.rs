@@ -1,0 +1,128 @@
+//! Which Portuguese a guest writes: European and Brazilian differ in everyday words
+//! ("pequeno-almoço" / "café da manhã", "telemóvel" / "celular", "estou a ver" / "estou vendo"),
+//! and a guest answered in the other variant reads it as a foreign bot. The language detector
+//! only says "Portuguese"; these markers tell the variant, and the conversation keeps it.
+
+use conserje_domain::understanding::{Language, Locale};
+
+/// Folded words and pairs only European Portuguese uses.
+const EUROPEAN: &[&str] = &[
+    "queria",
+    "gostava",
+    "podia",
+    "telemovel",
+    "pequeno almoco",
+    "pequeno-almoco",
+    "casa de banho",
+    "autocarro",
+    "comboio",
+    "rececao",
+    "equipa",
+    "faz favor",
+    "se faz",
+    "obrigadinho",
+    "obrigadinha",
+    "estou a",
+    "esta a",
+    "estamos a",
+    "estao a",
+    "a ver",
+    "a procurar",
+    "a pensar",
+    "quarto de casal",
+    "fixe",
+    "portanto",
+    "contacto",
+    "ecra",
+    "indicativo",
+    "frigorifico",
+    "ca vamos",
+    "tens",
+    "teem",
+];
+
+/// Folded words only Brazilian Portuguese uses.
+const BRAZILIAN: &[&str] = &[
+    "voce",
+    "vc",
+    "vcs",
+    "cafe da manha",
+    "celular",
+    "equipe",
+    "onibus",
+    "trem",
+    "recepcao",
+    "to",
+    "ta bom",
+    "beleza",
+    "blz",
+    "legal",
+    "pra",
+    "pro",
+    "gente",
+    "gostaria",
+    "contato",
+    "estou vendo",
+    "procurando",
+    "fechado",
+    "bora",
+    "valeu",
+    "oi",
+];
+
+/// The locale of a message in `language`: for Portuguese, the variant its words mark, else the
+/// conversation's (`prior`), else Brazilian; other languages have one locale.
+pub fn locale(words: &[String], language: Language, prior: Option<Locale>) -> Locale {
+    if language != Language::Pt {
+        return Locale::of(language);
+    }
+    let joined = format!(" {} ", words.join(" "));
+    let marks = |list: &[&str]| {
+        list.iter()
+            .filter(|m| joined.contains(&format!(" {m} ")))
+            .count()
+    };
+    let (european, brazilian) = (marks(EUROPEAN), marks(BRAZILIAN));
+    let prior = prior.filter(|p| p.language() == Language::Pt);
+    match european.cmp(&brazilian) {
+        std::cmp::Ordering::Greater => Locale::PtPt,
+        std::cmp::Ordering::Less => Locale::PtBr,
+        std::cmp::Ordering::Equal => prior.unwrap_or(Locale::PtBr),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::understanding::text::tokens;
+
+    fn of(text: &str, prior: Option<Locale>) -> Locale {
+        locale(&tokens(text), Language::Pt, prior)
+    }
+
+    #[test]
+    fn european_wording_is_pt_pt() {
+        assert_eq!(
+            of("Bom dia, queria um quarto para dois, se faz favor", None),
+            Locale::PtPt
+        );
+        assert_eq!(of("o pequeno-almoço está incluído?", None), Locale::PtPt);
+        assert_eq!(of("estou a ver datas para março", None), Locale::PtPt);
+    }
+
+    #[test]
+    fn brazilian_wording_is_pt_br() {
+        assert_eq!(of("oi, vcs tem quarto pra sexta?", None), Locale::PtBr);
+        assert_eq!(of("o café da manhã está incluso?", Some(Locale::PtPt)), Locale::PtBr);
+    }
+
+    #[test]
+    fn neutral_words_keep_the_conversations_variant() {
+        assert_eq!(of("sim, obrigado", Some(Locale::PtPt)), Locale::PtPt);
+        assert_eq!(of("sim, obrigado", None), Locale::PtBr);
+        assert_eq!(
+            locale(&tokens("yes"), Language::En, Some(Locale::PtPt)),
+            Locale::En
+        );
+    }
+}
