@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use anyhow::Context;
 use async_trait::async_trait;
 use conserje_commands::dialogue::{DialogueSettings, GuestBookings, Receptionist};
-use conserje_commands::inbound::ConversationWorker;
+use conserje_commands::inbound::{ConversationWorker, WorkerSettings};
 use conserje_commands::outbound::ChannelDispatcher;
 use conserje_commands::replies::ReplyBook;
 use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes};
@@ -310,6 +310,12 @@ impl Runtime {
             conversations.clone(),
             receptionist,
             voice_notes,
+            WorkerSettings {
+                understanding_max_chars: options.channels.understanding_max_chars,
+                understanding_budget: Duration::from_millis(
+                    options.channels.understanding_budget_ms,
+                ),
+            },
         ));
         let dispatcher = Arc::new(ChannelDispatcher::new(
             log.clone(),

@@ -3,7 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::RangedU64ValueParser;
 use clap::Args;
+use conserje_commands::inbound::{
+    DEFAULT_UNDERSTANDING_BUDGET_MS, DEFAULT_UNDERSTANDING_MAX_CHARS,
+};
 
 /// Options shared by every subcommand that opens the store.
 #[derive(Debug, Clone, Args)]
@@ -98,6 +102,25 @@ pub struct ChannelOptions {
     /// (five in all, at most a minute apart).
     #[arg(long, env = "CONSERJE_TRANSCRIPTION_RETRY_MS", default_value_t = 5000)]
     pub transcription_retry_ms: u64,
+
+    /// A guest message is understood and answered from its first this many characters (it is
+    /// recorded whole).
+    #[arg(
+        long,
+        env = "CONSERJE_UNDERSTANDING_MAX_CHARS",
+        default_value_t = DEFAULT_UNDERSTANDING_MAX_CHARS,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..)
+    )]
+    pub understanding_max_chars: usize,
+
+    /// Milliseconds one message's understanding may take; past them the message is recorded
+    /// unanswered and goes to the dead-letter queue (`understanding_timeout`).
+    #[arg(
+        long,
+        env = "CONSERJE_UNDERSTANDING_BUDGET_MS",
+        default_value_t = DEFAULT_UNDERSTANDING_BUDGET_MS
+    )]
+    pub understanding_budget_ms: u64,
 }
 
 impl Default for ChannelOptions {
@@ -112,6 +135,8 @@ impl Default for ChannelOptions {
             webhook_rate_limit_per_minute: 120,
             low_confidence_threshold: 0.45,
             transcription_retry_ms: 5000,
+            understanding_max_chars: DEFAULT_UNDERSTANDING_MAX_CHARS,
+            understanding_budget_ms: DEFAULT_UNDERSTANDING_BUDGET_MS,
         }
     }
 }

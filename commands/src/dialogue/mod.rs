@@ -450,6 +450,15 @@ fn next_flow(current: Option<Flow>, understood: &Understood) -> Option<Flow> {
         }
         Intent::ModifyReservation => Some(Flow::Modification),
         Intent::CancelReservation => Some(Flow::Cancellation),
+        // "vale pues me interesa del 10 al 12 de enero": a stay named outside any flow is a
+        // booking enquiry, whatever the model made of the words around it.
+        Intent::OutOfScope | Intent::Greeting | Intent::Affirm | Intent::Deny
+            if booking::corrects_the_stay(&understood.entities) =>
+        {
+            current.or(Some(Flow::Booking))
+        }
+        // A question about the hotel is answered, even when it names a party or a date.
+        Intent::HotelInfo | Intent::TalkToHuman | Intent::Goodbye => None,
         _ if named_something => current,
         _ => None,
     }

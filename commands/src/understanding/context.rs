@@ -133,10 +133,26 @@ fn changes_the_stay(understood: &Understood) -> bool {
         || e.room_type.is_some()
 }
 
+/// Words that ask for a person in so many words ("a human", "alguien de recepción"): "only 1
+/// person" answers "how many guests?" and is not one of them.
+fn asks_for_a_person(words: &[String]) -> bool {
+    words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "human" | "humano" | "humana" | "real" | "agent" | "agente" | "atendente" | "staff"
+                | "recepcion" | "rececao" | "recepcao" | "reception" | "receptionist"
+                | "recepcionista" | "rececionista" | "alguien" | "alguem" | "someone"
+                | "somebody" | "operator" | "operador" | "hablar" | "falar" | "talk" | "speak"
+                | "llamar" | "ligar" | "call" | "equipo" | "equipa" | "equipe" | "gerente"
+                | "manager" | "encargado"
+        )
+    })
+}
+
 /// Intents a guest means whatever the bot asked: a person, a goodbye, the hotel's facts.
-fn stands_alone(understood: &Understood) -> bool {
+fn stands_alone(understood: &Understood, words: &[String]) -> bool {
     match understood.intent {
-        Intent::TalkToHuman => true,
+        Intent::TalkToHuman => asks_for_a_person(words) || !changes_the_stay(understood),
         Intent::HotelInfo | Intent::Goodbye => understood.confidence >= 0.6,
         _ => false,
     }
@@ -147,7 +163,7 @@ pub fn read(understood: &mut Understood, words: &[String], context: &DialogueCon
     let Some(expecting) = context.expecting else {
         return;
     };
-    if stands_alone(understood) {
+    if stands_alone(understood, words) {
         return;
     }
     let flow = context.flow_intent.unwrap_or(Intent::MakeReservation);
@@ -230,38 +246,156 @@ pub fn asks_cheaper(words: &[String]) -> bool {
     )
 }
 
-/// A new booking by a guest who already has one ("book another room", "otra reserva") is read
-/// as a modification by the model, whose modify examples mention an existing booking: the word
-/// "another" turns it back.
-pub fn another_booking(words: &[String]) -> bool {
+/// Words that only thank or take leave ("thx!", "obrigadinho", "gracias, hasta luego").
+const CLOSING: &[&str] = &[
+    "gracias", "graciass", "grax", "thanks", "thank", "thx", "ty", "tks", "tnx", "cheers",
+    "obrigado", "obrigada", "obrigadinho", "obrigadinha", "obg", "brigado", "brigada", "vlw",
+    "valeu", "bye", "byebye", "adios", "chao", "chau", "tchau", "ciao", "hasta", "luego",
+    "pronto", "ate", "logo", "breve", "see", "ya", "later", "soon", "muchas", "mil", "muito",
+    "very", "much", "you", "u", "so", "tan", "amable", "kind", "de", "nada", "buenas", "noches",
+    "boa", "noite", "good", "night", "bom", "dia", "fim", "semana", "ok", "okay", "vale",
+    "perfecto", "perfect", "perfeito", "genial", "great", "beleza", "listo", "todo", "tudo",
+    "all", "set", "that's", "it", "eso", "es", "isso", "e", "y", "and", "por", "tudo", "mais",
+    "un", "um", "saludo", "saludos", "abrazo", "abraco", "beso", "besos", "bjs", "beijo",
+    "🙏", "😊",
+];
+const THANKS_OR_BYE: &[&str] = &[
+    "gracias", "graciass", "grax", "thanks", "thank", "thx", "ty", "tks", "tnx", "cheers",
+    "obrigado", "obrigada", "obrigadinho", "obrigadinha", "obg", "brigado", "brigada", "vlw",
+    "valeu", "bye", "byebye", "adios", "chao", "chau", "tchau", "ciao",
+];
+
+/// A message that only thanks or says goodbye is a goodbye, whatever words of courtesy it
+/// carries ("ok obrigado", "valeu, boa noite!").
+fn closes(words: &[String]) -> bool {
+    !words.is_empty()
+        && words.iter().any(|w| THANKS_OR_BYE.contains(&w.as_str()))
+        && words.iter().all(|w| CLOSING.contains(&w.as_str()))
+}
+
+/// Verbs and phrases of changing a booking that exists.
+const CHANGING: &[&str] = &[
+    "change", "changing", "cambiar", "cambio", "cambia", "modificar", "modifica", "modify",
+    "alterar", "altera", "alteracao", "mudar", "muda", "trocar", "troca", "mover", "move",
+    "switch", "add", "anadir", "agregar", "adicionar", "extend", "extender", "estender",
+    "prolongar", "shorten", "postpone", "aplazar", "adiar", "adelantar", "antecipar",
+    "update", "actualizar", "atualizar", "instead", "vez",
+];
+
+/// Words that point at a booking the guest already has.
+const MINE: &[&str] = &["my", "mi", "minha", "meu", "mis", "minhas", "existing", "current"];
+
+/// A request the model reads as changing a booking while it names no booking and no change:
+/// "quisiera reservar un cuarto", "somos 12 pessoas e queremos ficar…", "book another room".
+pub fn reads_as_new_booking(words: &[String]) -> bool {
     let another = words.iter().any(|w| {
         matches!(
             w.as_str(),
             "another" | "otra" | "otro" | "outra" | "outro" | "nueva" | "nuevo" | "new" | "nova"
-                | "novo" | "second" | "segunda" | "extra" | "mais"
+                | "novo" | "second" | "extra"
         )
     });
-    let booking = words.iter().any(|w| {
-        matches!(
-            w.as_str(),
-            "reserva"
-                | "reservar"
-                | "reservation"
-                | "booking"
-                | "book"
-                | "habitacion"
-                | "room"
-                | "quarto"
-                | "cuarto"
-        )
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    let names_a_booking = words.iter().any(|w| super::text::is_booking_like(w));
+    !names_a_booking && !has(CHANGING) && (another || !has(MINE))
+}
+
+/// Who travels with the guest when they say "my wife and I".
+const PARTNERS: &[&str] = &[
+    "mujer", "esposa", "esposo", "marido", "pareja", "novia", "novio", "wife", "husband",
+    "partner", "girlfriend", "boyfriend", "mulher", "namorada", "namorado", "companheira",
+    "companheiro", "mae", "madre", "mother", "mom", "mum", "pai", "padre", "father", "dad",
+    "amiga", "amigo", "friend", "hermana", "hermano", "sister", "brother", "irma", "irmao",
+    "hijo", "hija", "son", "daughter", "filho", "filha",
+];
+
+/// How many people a message says in words the grammar does not count: "a group of 12", "mi
+/// mujer y yo", "para mim e a minha mulher", "é só para mim", "una persona nomas"; and, when
+/// it answers "how many guests?" (`answering`), a lone number ("solo 1").
+pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
+    use super::numbers::{is_adult_noun, is_guest_noun, small_number};
+    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    for (i, w) in words.iter().enumerate() {
+        if matches!(w.as_str(), "group" | "grupo") {
+            let n = (i + 1..i + 3).find_map(|j| small_number(word(j)).or(word(j).parse().ok()));
+            if n.is_some() {
+                return n;
+            }
+        }
+        let article = matches!(w.as_str(), "un" | "una" | "um" | "uma" | "a" | "an" | "one");
+        let for_whom = i > 0
+            && matches!(
+                word(i - 1),
+                "para" | "pra" | "for" | "somos" | "seremos" | "sou" | "e" | "es" | "only" | "just"
+                    | "solo" | "so"
+            );
+        let next = word(i + 1);
+        if (is_adult_noun(next) || is_guest_noun(next)) && (article && (answering || for_whom)) {
+            return Some(1);
+        }
+        if answering && (is_adult_noun(next) || is_guest_noun(next)) {
+            if let Some(n) = small_number(w) {
+                return Some(n);
+            }
+        }
+    }
+    let me = |w: &str| matches!(w, "yo" | "eu" | "me" | "i" | "mim" | "myself");
+    let and = |w: &str| matches!(w, "y" | "e" | "and" | "&");
+    let with_partner = words.windows(2).enumerate().any(|(i, pair)| {
+        // "yo y mi esposo", "mim e a minha mulher", "me and my wife"
+        (me(&pair[0]) && and(&pair[1]) && words[i + 2..].iter().take(3).any(|w| PARTNERS.contains(&w.as_str())))
+            // "mi mujer y yo", "my wife and i"
+            || (PARTNERS.contains(&pair[0].as_str()) && and(&pair[1]) && me(word(i + 2)))
     });
-    let changing = words.iter().any(|w| {
-        matches!(
-            w.as_str(),
-            "change" | "cambiar" | "cambia" | "modificar" | "alterar" | "mudar" | "modify"
-        )
-    });
-    another && booking && !changing
+    if with_partner {
+        return Some(2);
+    }
+    let joined = format!(" {} ", words.join(" "));
+    let has = |phrases: &[&str]| phrases.iter().any(|p| joined.contains(&format!(" {p} ")));
+    if has(&[
+        "nos dois", "nos duas", "los dos", "nosotros dos", "the two of us", "both of us",
+        "us two", "a couple", "una pareja", "um casal",
+    ]) {
+        return Some(2);
+    }
+    if has(&[
+        "just me", "only me", "me alone", "myself", "solo yo", "yo solo", "yo sola", "so eu",
+        "somente eu", "apenas eu", "eu sozinho", "eu sozinha", "sozinho", "sozinha", "alone",
+        "para mi solo", "para mi sola", "so para mim", "solo para mi", "sou so eu",
+    ]) {
+        return Some(1);
+    }
+    if !answering {
+        return None;
+    }
+    // "solo 1", "2 please", "somos 3 nomas": one number among a few words.
+    let numbers: Vec<u32> = words.iter().filter_map(|w| small_number(w)).collect();
+    match numbers.as_slice() {
+        [n] if words.len() <= 4 && (1..=30).contains(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// Readings that do not depend on the question: a goodbye, a new booking the model mistook
+/// for a change, a party size answered in few words.
+pub fn rules(understood: &mut Understood, words: &[String], context: &DialogueContext) {
+    if understood.intent == Intent::ModifyReservation
+        && understood.entities.booking_id.is_none()
+        && reads_as_new_booking(words)
+    {
+        understood.intent = Intent::MakeReservation;
+    }
+    if context.expecting != Some(Expectation::Confirmation)
+        && understood.intent != Intent::Goodbye
+        && closes(words)
+    {
+        understood.intent = Intent::Goodbye;
+        understood.confidence = understood.confidence.max(0.9);
+    }
+    if understood.entities.guests.is_none() {
+        let answering = context.expecting == Some(Expectation::Guests);
+        understood.entities.guests = party_size(words, answering);
+    }
 }
 
 #[cfg(test)]
@@ -382,7 +516,46 @@ mod tests {
             confirming(Intent::MakeReservation),
         );
         assert_ne!(u.intent, Intent::Affirm);
-        assert!(another_booking(&tokens("quiero reservar otra habitación para mayo")));
-        assert!(!another_booking(&tokens("quiero cambiar mi reserva a otra fecha")));
+        assert!(reads_as_new_booking(&tokens("quiero reservar otra habitación para mayo")));
+        assert!(reads_as_new_booking(&tokens("somos 12 pessoas e queremos ficar de 8 a 10")));
+        assert!(!reads_as_new_booking(&tokens("quiero cambiar mi reserva a otra fecha")));
+        assert!(!reads_as_new_booking(&tokens("move booking 56789abc to friday")));
+    }
+
+    #[test]
+    fn thanks_and_goodbyes_close_the_conversation() {
+        for text in ["thx!", "obrigadinho", "ok obrigado", "valeu, boa noite!", "gracias 🙏"] {
+            assert!(closes(&tokens(text)), "{text}");
+        }
+        assert!(!closes(&tokens("gracias, y el desayuno?")));
+        assert!(!closes(&tokens("ok")));
+    }
+
+    #[test]
+    fn short_answers_to_how_many_guests() {
+        for (text, n) in [
+            ("solo 1", 1),
+            ("nós dois", 2),
+            ("just me", 1),
+            ("una persona nomas", 1),
+            ("we're a group of 12", 12),
+            ("only 1 person", 1),
+            ("vamos mi mujer y yo", 2),
+            ("seriamos yo y mi esposo", 2),
+        ] {
+            assert_eq!(party_size(&tokens(text), true), Some(n), "{text}");
+        }
+        for (text, n) in [
+            ("um quarto de casal para mim e a minha mulher", 2),
+            ("uma estandar para mi solo, 15 - 18 ene", 1),
+            ("um standard 8 – 11 de março? é só para mim", 1),
+            ("um quarto standard para uma pessoa de 10 a 13", 1),
+            ("hey we're a group of 12, need somewhere", 12),
+        ] {
+            assert_eq!(party_size(&tokens(text), false), Some(n), "{text}");
+        }
+        assert_eq!(party_size(&tokens("no idea yet, maybe later"), true), None);
+        assert_eq!(party_size(&tokens("is it 15 euros a person?"), false), None);
+        assert_eq!(party_size(&tokens("solo 1"), false), None);
     }
 }

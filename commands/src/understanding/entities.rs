@@ -5,6 +5,12 @@ use conserje_domain::values::{Email, Phone};
 use super::numbers::{is_adult_noun, is_child_noun, is_nights_noun, is_other_unit, small_number};
 use super::text::{fold, is_uuid};
 
+/// Whether `token` starts with a day of the month: "20", "20th", "8-11", "08/03".
+fn starts_with_day(token: &str) -> bool {
+    let head = token.split(['-', '/', '.']).next().unwrap_or("");
+    super::numbers::day_number(head).is_some()
+}
+
 /// How many people, and which tokens said it (so the date grammar does not read them as days).
 pub fn guests(words: &[String]) -> (Option<u32>, Vec<bool>) {
     let mut taken = vec![false; words.len()];
@@ -46,14 +52,21 @@ pub fn guests(words: &[String]) -> (Option<u32>, Vec<bool>) {
         ) || next == "of" && word(i + 2) == "us";
         // "para 2", "para dois", "pra duas", "for two": unless what follows makes it a stay
         // length, a date or an amount.
+        // "para 2 de febrero" is a date, but "para 2 del 20 al 23" and "for 2, March 11-13"
+        // are a party followed by the dates (the comma is gone from the tokens): what follows
+        // the month or the "de" decides.
+        let after_next = word(i + 2);
+        let dates_follow = starts_with_day(after_next);
         let for_people = matches!(prev, "para" | "pra" | "for" | "pa")
             && !is_nights_noun(next)
             && !is_other_unit(next)
-            && !matches!(
-                next,
-                "de" | "del" | "al" | "a" | "to" | "ao" | "y" | "and" | "e"
-            )
-            && super::dates::month(next).is_none()
+            && match next {
+                "de" | "del" => dates_follow,
+                "al" | "a" | "to" | "ao" | "y" | "and" | "e" => {
+                    !after_next.is_empty() && !starts_with_day(after_next)
+                }
+                _ => super::dates::month(next).is_none() || dates_follow,
+            }
             && !word(i).chars().any(|c| !c.is_alphanumeric());
         if (verb || for_people) && stated.is_none() && !is_nights_noun(next) {
             stated = Some(n);

@@ -128,8 +128,11 @@ impl LanguageId {
                 .iter()
                 .find(|(l, _)| from_lingua(*l) == prior)
                 .map_or(0.0, |(_, c)| *c);
-            // Short or ambiguous text: stay in the conversation's language unless lingua is clear.
-            if best != prior && (words.len() <= 2 || confidence - prior_confidence < 0.25) {
+            // Short or ambiguous text: stay in the conversation's language unless lingua is
+            // clear. Guests rarely switch language mid-conversation, and a short Spanish
+            // question ("donde estais exactamente?") can look Portuguese to lingua.
+            let margin = if words.len() <= 5 { 0.5 } else { 0.25 };
+            if best != prior && (words.len() <= 2 || confidence - prior_confidence < margin) {
                 return prior;
             }
         }

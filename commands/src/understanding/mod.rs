@@ -7,6 +7,7 @@
 //! the domain's validated values (e-mail, phone). Its [`Understanding::model_version`] is recorded
 //! on every `IntentRecognized` event.
 
+mod context;
 mod corpus;
 mod dates;
 mod entities;
@@ -15,12 +16,14 @@ mod language;
 mod numbers;
 mod text;
 mod topics;
+mod variant;
 
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use conserje_domain::understanding::{Entities, HotelTopic, Intent, Language, Understood};
 
+pub use context::DialogueContext;
 pub use corpus::{Corpus, Example, TrainingParams};
 pub use dates::StayDates;
 
@@ -28,7 +31,7 @@ use crate::error::CommandError;
 
 /// Bumped whenever the feature code (normalisation, masking, confidence) changes, so that the
 /// model version changes with it even when the corpus does not.
-const FEATURES_VERSION: &str = "features-1";
+const FEATURES_VERSION: &str = "features-2";
 
 /// What the understanding needs to know beyond the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,9 @@ pub struct ParseContext {
     pub today: NaiveDate,
     /// The language of the session so far: decides one-word replies like "ok" or "no".
     pub prior_language: Option<Language>,
+    /// The check-in of the stay being discussed (a pending quote): a bare day in a correction
+    /// takes its month and year.
+    pub anchor: Option<NaiveDate>,
 }
 
 /// The language-understanding model: `Send + Sync`, built once and shared.
@@ -97,8 +103,36 @@ impl Understanding {
             language,
             intent,
             confidence,
-            entities: self.entities(text, &words, context.today),
+            entities: self.entities(text, &words, context.today, context.anchor),
+            locale: None,
+            from_context: None,
         }
+    }
+
+    /// [`Self::understand`], then read against what the dialogue expects (see `context`), with
+    /// the variant of the guest's language. Its cost grows with the text: the worker cuts long
+    /// messages before they get here (`WorkerSettings::understanding_max_chars`).
+    pub fn understand_in_dialogue(
+        &self,
+        text: &str,
+        context: &ParseContext,
+        dialogue: &DialogueContext,
+    ) -> Understood {
+        let mut understood = self.understand(text, context);
+        let words = text::tokens(text);
+        context::rules(&mut understood, &words, dialogue);
+        context::read(&mut understood, &words, dialogue);
+        understood.locale = Some(variant::locale(
+            &words,
+            understood.language,
+            dialogue.prior_locale,
+        ));
+        understood
+    }
+
+    /// Whether the guest asks for something cheaper than what was quoted.
+    pub fn asks_cheaper(&self, text: &str) -> bool {
+        context::asks_cheaper(&text::tokens(text))
     }
 
     /// Which hotel fact a hotel_info message asks about (keywords per language); None if unclear.
@@ -130,9 +164,15 @@ impl Understanding {
         (intent, intents::confidence(probability, coverage), true)
     }
 
-    fn entities(&self, text: &str, words: &[String], today: NaiveDate) -> Entities {
+    fn entities(
+        &self,
+        text: &str,
+        words: &[String],
+        today: NaiveDate,
+        anchor: Option<NaiveDate>,
+    ) -> Entities {
         let (guests, taken) = entities::guests(words);
-        let stay = dates::find(words, &taken, today);
+        let stay = dates::find(words, &taken, today, anchor);
         Entities {
             check_in: stay.check_in,
             check_out: stay.check_out,

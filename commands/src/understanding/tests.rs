@@ -16,6 +16,7 @@ fn ctx(prior: Option<Language>) -> ParseContext {
     ParseContext {
         today: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
         prior_language: prior,
+        anchor: None,
     }
 }
 

@@ -36,12 +36,22 @@ fn emoji_word(c: char) -> Option<&'static str> {
 /// punctuation dropped. Dates like `20/12` and `2026-12-20`, ranges like `20-25`, ordinals like
 /// `20th` and apostrophes inside words (`we're`) stay in one token; `check-in` and
 /// `sexta-feira` split in two.
+///
+/// A dash between a number and another word ("jan 8 - 11", "8–11", "8—11", "10th-14th",
+/// "08/03 - 11/03") becomes a standalone [`DASH`] token, so that the date grammar can read it as
+/// a range connector; elsewhere ("hola – qué tal", "check-in") a dash stays a mere separator, so
+/// that yes/no rules and keyword phrases see the same words as without it.
 pub fn tokens(text: &str) -> Vec<String> {
     let folded = fold(text);
     let mut spaced = String::with_capacity(folded.len() + 8);
     for c in folded.chars() {
         if let Some(word) = emoji_word(c) {
             spaced.push_str(word);
+        } else if matches!(c, '\u{2012}'..='\u{2015}' | '\u{2212}') {
+            // En dash, em dash and their kin: always a separator, like " - ".
+            spaced.push_str(" - ");
+        } else if matches!(c, '\u{2010}' | '\u{2011}') {
+            spaced.push('-');
         } else if (c.is_alphanumeric() && c != 'º' && c != 'ª')
             || matches!(c, '/' | '-' | '\'' | '@' | '.' | ':')
         {
@@ -50,33 +60,72 @@ pub fn tokens(text: &str) -> Vec<String> {
             spaced.push(' ');
         }
     }
-    let mut out = Vec::new();
-    for raw in spaced.split_whitespace() {
-        let raw = raw.trim_matches(|c: char| !c.is_alphanumeric());
+    let mut out = Tokens::default();
+    for chunk in spaced.split_whitespace() {
+        let raw = chunk.trim_matches(|c: char| !c.is_alphanumeric());
         if raw.is_empty() {
+            out.dash |= chunk.contains('-');
             continue;
         }
-        if raw.contains('@') || is_uuid(raw) {
-            out.push(raw.to_owned());
-            continue;
-        }
+        let start = chunk.len()
+            - chunk
+                .trim_start_matches(|c: char| !c.is_alphanumeric())
+                .len();
+        out.dash |= chunk[..start].contains('-');
+        let dash_after = chunk[start + raw.len()..].contains('-');
         let numeric = raw.chars().next().is_some_and(|c| c.is_ascii_digit());
-        if numeric
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '/' | '-' | '.'))
+        if raw.contains('@')
+            || is_uuid(raw)
+            || numeric
+                && raw
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '/' | '-' | '.'))
         {
-            out.push(raw.to_owned());
-            continue;
-        }
-        for part in raw.split(['/', '-', '.', ':']) {
-            let part = part.trim_matches('\'');
-            if !part.is_empty() {
-                out.push(part.to_owned());
+            out.push(raw);
+        } else {
+            // Split on the separators, remembering the hyphens: "10th-14th" keeps its dash.
+            let mut rest = raw;
+            while !rest.is_empty() {
+                let cut = rest.find(['/', '-', '.', ':']).unwrap_or(rest.len());
+                let part = rest[..cut].trim_matches('\'');
+                if !part.is_empty() {
+                    out.push(part);
+                }
+                let separator = rest[cut..].chars().next();
+                out.dash |= separator == Some('-');
+                rest = &rest[cut + separator.map_or(0, char::len_utf8)..];
             }
         }
+        out.dash |= dash_after;
     }
-    out
+    out.words
+}
+
+/// The standalone dash token that [`tokens`] emits between a number and another word.
+pub const DASH: &str = "-";
+
+/// The words being collected by [`tokens`], and whether a dash was seen since the last one.
+#[derive(Default)]
+struct Tokens {
+    words: Vec<String>,
+    dash: bool,
+}
+
+impl Tokens {
+    /// Adds `word`, preceded by [`DASH`] when a dash separates it from a previous word and one
+    /// of the two starts with a digit ("8 - 11", "dec 30 – jan 2", but not "check-in").
+    fn push(&mut self, word: &str) {
+        let digit = |w: &str| w.chars().next().is_some_and(|c| c.is_ascii_digit());
+        if self.dash {
+            if let Some(last) = self.words.last() {
+                if last != DASH && (digit(last) || digit(word)) {
+                    self.words.push(DASH.to_owned());
+                }
+            }
+        }
+        self.dash = false;
+        self.words.push(word.to_owned());
+    }
 }
 
 /// The text the intent classifier sees: the tokens, with numbers, e-mails and booking references
@@ -84,6 +133,10 @@ pub fn tokens(text: &str) -> Vec<String> {
 pub fn classifier_text(tokens: &[String]) -> String {
     let mut out = String::new();
     for token in tokens {
+        if token == DASH {
+            // A range dash: the classifier sees "del 8 - 11" as it always saw "del 8 11".
+            continue;
+        }
         let mapped: &str = if token.contains('@') {
             "xemailx"
         } else if is_booking_like(token) {
@@ -143,6 +196,48 @@ mod tests {
         );
         assert_eq!(tokens("we're 2!!"), ["we're", "2"]);
         assert_eq!(tokens("ana@mail.com."), ["ana@mail.com"]);
+    }
+
+    #[test]
+    fn a_dash_next_to_a_number_is_a_token() {
+        let cases: [(&str, &[&str]); 11] = [
+            ("Jan 8 - 11", &["jan", "8", "-", "11"]),
+            ("8–11", &["8", "-", "11"]),
+            ("8—11", &["8", "-", "11"]),
+            ("8 – 11 de março", &["8", "-", "11", "de", "marco"]),
+            ("from the 10th-14th", &["from", "the", "10th", "-", "14th"]),
+            ("08/03 - 11/03", &["08/03", "-", "11/03"]),
+            ("dec 30 – jan 2", &["dec", "30", "-", "jan", "2"]),
+            ("20 -25 y 8- 11", &["20", "-", "25", "y", "8", "-", "11"]),
+            ("8 -- 11", &["8", "-", "11"]),
+            ("- del 8 -", &["del", "8"]),
+            ("20-25 2026-12-20", &["20-25", "2026-12-20"]),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(tokens(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_dash_between_words_is_only_a_separator() {
+        assert_eq!(tokens("hola – qué tal"), ["hola", "que", "tal"]);
+        assert_eq!(tokens("sí - gracias"), ["si", "gracias"]);
+        assert_eq!(
+            tokens("check-in — sexta-feira"),
+            ["check", "in", "sexta", "feira"]
+        );
+    }
+
+    #[test]
+    fn classifier_text_ignores_a_range_dash() {
+        let expected = "del xnumx al xnumx xnumx";
+        assert_eq!(classifier_text(&tokens("del 8 al 11 - 12")), expected);
+        assert_eq!(classifier_text(&tokens("del 8 al 11 12")), expected);
+        assert_eq!(
+            classifier_text(&tokens("jan 8–11")),
+            classifier_text(&tokens("jan 8 11"))
+        );
+        assert_eq!(classifier_text(&tokens("20-25")), "xdatex");
     }
 
     #[test]
