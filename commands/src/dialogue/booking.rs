@@ -63,6 +63,24 @@ pub(super) fn corrects_the_stay(entities: &Entities) -> bool {
         || entities.room_type.is_some()
 }
 
+/// Whether a message asks for other terms than the quoted ones: "no, suite no" names the quoted
+/// room and is a no, not a correction.
+pub(super) fn changes_the_quote(entities: &Entities, quoted: &Quoted) -> bool {
+    let differs = |given: Option<chrono::NaiveDate>, quoted: Option<chrono::NaiveDate>| {
+        given.is_some() && given != quoted
+    };
+    differs(entities.check_in, quoted.check_in)
+        || differs(entities.check_out, quoted.check_out)
+        || entities
+            .nights
+            .is_some_and(|n| i64::from(n) != quoted.quote.nights)
+        || entities.guests.is_some() && entities.guests != quoted.guests
+        || entities
+            .room_type
+            .as_ref()
+            .is_some_and(|r| *r != quoted.room_type)
+}
+
 /// What to ask next while the dates are incomplete.
 pub(super) fn missing_dates(slots: &Slots) -> Option<ReplyKind> {
     match (slots.check_in, slots.check_out) {
@@ -209,7 +227,7 @@ impl Receptionist {
         talk: &mut Talk<'_>,
     ) -> Result<Option<Option<HandoffReason>>, CommandError> {
         let entities = &understood.entities;
-        if corrects_the_stay(entities) {
+        if changes_the_quote(entities, &quoted) {
             state.flow = Some(Flow::Booking);
             slots::merge(&mut state.slots, entities);
             return self.booking_step(scene, state, talk).await.map(Some);
@@ -217,8 +235,11 @@ impl Receptionist {
         if self.understanding.asks_cheaper(text) {
             return self.cheaper(scene, &quoted, state, talk).await.map(Some);
         }
-        if understood.intent == Intent::HotelInfo {
-            let topic = self.understanding.hotel_topic(text, talk.locale.language());
+        // A question about the hotel ("is the wifi free?") is answered and the quote stands,
+        // even when the model took its words for another request.
+        let topic = self.understanding.hotel_topic(text, talk.locale.language());
+        let answers = matches!(understood.intent, Intent::Affirm | Intent::Deny);
+        if understood.intent == Intent::HotelInfo || (topic.is_some() && !answers) {
             hotel_info::answer(&scene.profile, topic, talk)?;
             return Ok(Some(None));
         }
@@ -470,6 +491,32 @@ mod tests {
         forget_broken_dates(&mut slots, &StayError::CheckInInPast(d("2027-03-04")));
         assert_eq!(slots.check_in, None);
         assert_eq!(missing_dates(&slots), Some(ReplyKind::AskDates));
+    }
+
+    #[test]
+    fn naming_the_quoted_terms_again_is_no_correction() {
+        let quoted = Quoted {
+            room_type: "suite".into(),
+            quote: PriceQuote::for_stay(&conserje_domain::values::Money::new(30_000, "EUR"), 3),
+            check_in: Some(d("2027-03-04")),
+            check_out: Some(d("2027-03-07")),
+            guests: Some(2),
+        };
+        let same_room = Entities {
+            room_type: Some("suite".into()),
+            ..Entities::default()
+        };
+        assert!(!changes_the_quote(&same_room, &quoted));
+        let other_room = Entities {
+            room_type: Some("double".into()),
+            ..Entities::default()
+        };
+        assert!(changes_the_quote(&other_room, &quoted));
+        let same_nights = Entities {
+            nights: Some(3),
+            ..Entities::default()
+        };
+        assert!(!changes_the_quote(&same_nights, &quoted));
     }
 
     #[test]

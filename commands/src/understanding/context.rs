@@ -98,6 +98,11 @@ const YES_PHRASES: &[&str] = &[
     "ta bom",
     "let's do",
     "lets do",
+    "go for it",
+    "let's go",
+    "lets go",
+    "vamos a ello",
+    "manos a la obra",
 ];
 
 fn contains_phrase(joined: &str, phrases: &[&str]) -> bool {
@@ -169,8 +174,11 @@ pub fn read(understood: &mut Understood, words: &[String], context: &DialogueCon
     let flow = context.flow_intent.unwrap_or(Intent::MakeReservation);
     match expecting {
         Expectation::Confirmation => {
-            // "anything cheaper, please?" is a question, not a yes.
-            if matches!(understood.intent, Intent::Affirm | Intent::Deny) || asks_cheaper(words) {
+            // "anything cheaper, please?" is a question, not a yes; a bare yes or no the rules
+            // already read (confidence 0.97) stands.
+            let settled = matches!(understood.intent, Intent::Affirm | Intent::Deny)
+                && understood.confidence >= 0.9;
+            if settled || asks_cheaper(words) {
                 return;
             }
             match yes_or_no(words, understood.language, context.flow_intent) {
@@ -257,7 +265,7 @@ const CLOSING: &[&str] = &[
     "perfecto", "perfect", "perfeito", "genial", "great", "beleza", "listo", "todo", "tudo",
     "all", "set", "that's", "it", "eso", "es", "isso", "e", "y", "and", "por", "tudo", "mais",
     "un", "um", "saludo", "saludos", "abrazo", "abraco", "beso", "besos", "bjs", "beijo",
-    "🙏", "😊",
+    "blz", "tmj", "vlw", "🙏", "😊",
 ];
 const THANKS_OR_BYE: &[&str] = &[
     "gracias", "graciass", "grax", "thanks", "thank", "thx", "ty", "tks", "tnx", "cheers",
@@ -273,13 +281,50 @@ fn closes(words: &[String]) -> bool {
         && words.iter().all(|w| CLOSING.contains(&w.as_str()))
 }
 
+/// A message that ends by thanking or taking leave, which the model could not place: "vou
+/// procurar o email e volto, obg".
+fn signs_off(understood: &Understood, words: &[String]) -> bool {
+    words
+        .last()
+        .is_some_and(|w| THANKS_OR_BYE.contains(&w.as_str()))
+        && matches!(
+            understood.intent,
+            Intent::OutOfScope | Intent::Greeting | Intent::Goodbye
+        )
+        && understood.entities.is_empty()
+}
+
+/// "se tiver de cancelar, pago alguma coisa?", "what if I cancel?": a question about the
+/// cancellation policy, not a cancellation.
+pub fn asks_about_cancelling(words: &[String]) -> bool {
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    let cancel = has(&[
+        "cancel", "cancelar", "cancelo", "cancela", "cancelamento", "cancelacion", "cancellation",
+        "cancelo",
+    ]);
+    let hypothetical = has(&["se", "si", "if", "caso", "what", "que", "quanto", "cuanto"]);
+    let cost = has(&[
+        "pago", "pagar", "pagaria", "pay", "cobra", "cobran", "cobram", "cobrado", "charge",
+        "charged", "fee", "cost", "costs", "custa", "cuesta", "penalizacion", "penalty", "multa",
+        "policy", "politica", "gratis", "free", "gratuito", "reembolso", "refund",
+    ]);
+    cancel && (cost || hypothetical && has(&["policy", "politica"]))
+}
+
+/// A change named in a request the model read as a new booking: "queria alterar a reserva
+/// E9960CD7 para 15 a 18 de fevereiro".
+fn changes_a_named_booking(understood: &Understood, words: &[String]) -> bool {
+    understood.entities.booking_id.is_some()
+        && (words.iter().any(|w| CHANGING.contains(&w.as_str())) || changes_the_stay(understood))
+}
+
 /// Verbs and phrases of changing a booking that exists.
 const CHANGING: &[&str] = &[
     "change", "changing", "cambiar", "cambio", "cambia", "modificar", "modifica", "modify",
     "alterar", "altera", "alteracao", "mudar", "muda", "trocar", "troca", "mover", "move",
     "switch", "add", "anadir", "agregar", "adicionar", "extend", "extender", "estender",
     "prolongar", "shorten", "postpone", "aplazar", "adiar", "adelantar", "antecipar",
-    "update", "actualizar", "atualizar", "instead", "vez",
+    "update", "actualizar", "atualizar", "instead", "vez", "afinal", "actually",
 ];
 
 /// Words that point at a booking the guest already has.
@@ -385,9 +430,19 @@ pub fn rules(understood: &mut Understood, words: &[String], context: &DialogueCo
     {
         understood.intent = Intent::MakeReservation;
     }
+    if matches!(
+        understood.intent,
+        Intent::MakeReservation | Intent::CheckAvailability | Intent::AskPrice
+    ) && changes_a_named_booking(understood, words)
+    {
+        understood.intent = Intent::ModifyReservation;
+    }
+    if understood.intent == Intent::CancelReservation && asks_about_cancelling(words) {
+        understood.intent = Intent::HotelInfo;
+    }
     if context.expecting != Some(Expectation::Confirmation)
         && understood.intent != Intent::Goodbye
-        && closes(words)
+        && (closes(words) || signs_off(understood, words))
     {
         understood.intent = Intent::Goodbye;
         understood.confidence = understood.confidence.max(0.9);
@@ -529,6 +584,19 @@ mod tests {
         }
         assert!(!closes(&tokens("gracias, y el desayuno?")));
         assert!(!closes(&tokens("ok")));
+        assert!(closes(&tokens("blz obg")));
+        let mut vague = understood(Intent::OutOfScope, Language::Pt);
+        let words = tokens("vou procurar o email e volto, obg");
+        assert!(signs_off(&vague, &words));
+        vague.entities.guests = Some(2);
+        assert!(!signs_off(&vague, &words));
+    }
+
+    #[test]
+    fn a_question_about_cancelling_is_not_a_cancellation() {
+        assert!(asks_about_cancelling(&tokens("se tiver de cancelar, pago alguma coisa?")));
+        assert!(asks_about_cancelling(&tokens("what's your cancellation policy?")));
+        assert!(!asks_about_cancelling(&tokens("cancel my booking 56789abc")));
     }
 
     #[test]

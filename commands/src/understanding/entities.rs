@@ -9,6 +9,13 @@ use super::text::{fold, is_uuid};
 fn starts_with_day(token: &str) -> bool {
     let head = token.split(['-', '/', '.']).next().unwrap_or("");
     super::numbers::day_number(head).is_some()
+        || matches!(
+            token,
+            "lunes" | "martes" | "miercoles" | "jueves" | "viernes" | "sabado" | "domingo"
+                | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday"
+                | "sunday" | "segunda" | "terca" | "quarta" | "quinta" | "sexta" | "proximo"
+                | "proxima" | "proximos" | "next" | "this" | "este" | "esta"
+        )
 }
 
 /// How many people, and which tokens said it (so the date grammar does not read them as days).

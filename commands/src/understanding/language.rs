@@ -31,6 +31,9 @@ const LEXICON: &[(&str, &[Language])] = {
         ("gracias", &[Es]),
         ("graciass", &[Es]),
         ("hola", &[Es]),
+        ("donde", &[Es]),
+        ("estais", &[Es, Pt]),
+        ("exactamente", &[Es, Pt]),
         ("holaa", &[Es]),
         ("buenas", &[Es]),
         ("adios", &[Es]),
@@ -132,7 +135,7 @@ impl LanguageId {
             // clear. Guests rarely switch language mid-conversation, and a short Spanish
             // question ("donde estais exactamente?") can look Portuguese to lingua.
             let margin = if words.len() <= 5 { 0.5 } else { 0.25 };
-            if best != prior && (words.len() <= 2 || confidence - prior_confidence < margin) {
+            if best != prior && (words.len() <= 3 || confidence - prior_confidence < margin) {
                 return prior;
             }
         }

@@ -123,6 +123,7 @@ impl Understanding {
         context::rules(&mut understood, &words, dialogue);
         context::read(&mut understood, &words, dialogue);
         understood.locale = Some(variant::locale(
+            text,
             &words,
             understood.language,
             dialogue.prior_locale,
@@ -137,7 +138,10 @@ impl Understanding {
 
     /// Which hotel fact a hotel_info message asks about (keywords per language); None if unclear.
     pub fn hotel_topic(&self, text: &str, language: Language) -> Option<HotelTopic> {
-        topics::topic(&text::tokens(text), language)
+        let words = text::tokens(text);
+        topics::topic(&words, language).or_else(|| {
+            context::asks_about_cancelling(&words).then_some(HotelTopic::CancellationPolicy)
+        })
     }
 
     /// The intent, its confidence, and whether any word of the message was seen in training.

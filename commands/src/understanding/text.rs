@@ -124,7 +124,39 @@ impl Tokens {
             }
         }
         self.dash = false;
-        self.words.push(word.to_owned());
+        self.words.push(spelled(word).to_owned());
+    }
+}
+
+/// The word a guest meant by a common misspelling of the words the grammar and the rules key on
+/// ("tommorow", "nigths", "noits", "dubble", "frm"): folded forms, typed fast on a phone.
+/// Fuzzy matching stays in the places that need it (room types); these are the misses seen in
+/// guests' messages, where a near match would also catch real words.
+fn spelled(word: &str) -> &str {
+    match word {
+        "tommorow" | "tomorow" | "tommorrow" | "tomorrw" | "tomorro" | "tmrw" | "tmr" | "tmrrw"
+        | "2morrow" | "2moro" => "tomorrow",
+        "nigths" | "nigts" | "nites" | "nihgts" | "niths" | "nighs" | "nigthts" | "nighst" => {
+            "nights"
+        }
+        "nigth" | "nite" | "nihgt" => "night",
+        "noits" | "noitess" | "noties" | "noiets" => "noites",
+        "noit" | "noiet" => "noite",
+        "nochs" | "nohces" | "noshes" | "nochez" => "noches",
+        "dubble" | "duble" | "doubel" | "doulbe" | "dobule" => "double",
+        "frm" | "fom" => "from",
+        "untill" | "unitl" | "til" => "until",
+        "manaa" | "mañna" | "manan" => "manana",
+        "amanah" | "amanhan" => "amanha",
+        "kiero" | "qiero" | "quierp" => "quiero",
+        "resevar" | "reserbar" | "resrvar" => "reservar",
+        "habitacion" | "havitacion" | "abitacion" | "habitacon" => "habitacion",
+        "quato" | "qaurto" | "quartto" => "quarto",
+        "pesoas" | "pesssoas" | "pessaos" => "pessoas",
+        "persnas" | "presonas" | "pesonas" => "personas",
+        "poeple" | "peolpe" | "ppl" => "people",
+        "wnat" | "wnt" | "wan" => "want",
+        other => other,
     }
 }
 
@@ -182,6 +214,15 @@ pub fn is_booking_like(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_misspellings_read_as_the_word_meant() {
+        assert_eq!(
+            tokens("a room for tommorow? 2 nigths"),
+            ["a", "room", "for", "tomorrow", "2", "nights"]
+        );
+        assert_eq!(tokens("ficamos 4 noits"), ["ficamos", "4", "noites"]);
+    }
 
     #[test]
     fn folds_accents_and_case() {

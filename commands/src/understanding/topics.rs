@@ -23,12 +23,26 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
             (
                 Pets,
                 &[
-                    "mascota", "mascotas", "perro", "perros", "perrito", "gato", "gatos",
-                    "animales", "animal",
+                    "mascota", "mascotas", "perro", "perros", "perra", "perrito", "perrita",
+                    "gato", "gatos", "gatito", "animales", "animal",
                 ],
             ),
-            (Wifi, &["wifi", "wi fi", "internet", "contrasena del wifi"]),
-            (Breakfast, &["desayuno", "desayunos", "desayunar"]),
+            (
+                Wifi,
+                &[
+                    "wifi",
+                    "wi fi",
+                    "wiffi",
+                    "internet",
+                    "contrasena",
+                    "clave del wifi",
+                    "red wifi",
+                ],
+            ),
+            (
+                Breakfast,
+                &["desayuno", "desayunos", "desayunar", "desayunamos"],
+            ),
             (
                 Parking,
                 &[
@@ -37,8 +51,12 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
                     "aparcar",
                     "garaje",
                     "estacionamiento",
+                    "estacionar",
                     "aparco",
+                    "aparcamos",
                     "coche",
+                    "coches",
+                    "parquin",
                 ],
             ),
             (
@@ -89,12 +107,22 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
             (
                 Pets,
                 &[
-                    "pet", "pets", "dog", "dogs", "cat", "cats", "animal", "animals", "puppy",
+                    "pet", "pets", "dog", "dogs", "doggy", "cat", "cats", "kitten", "animal",
+                    "animals", "puppy", "puppies",
                 ],
             ),
-            (Wifi, &["wifi", "wi fi", "internet", "wireless"]),
-            (Breakfast, &["breakfast", "breakfasts"]),
-            (Parking, &["parking", "park", "garage", "car"]),
+            (
+                Wifi,
+                &["wifi", "wi fi", "internet", "wireless", "password", "pw"],
+            ),
+            (Breakfast, &["breakfast", "breakfasts", "brekkie"]),
+            (
+                Parking,
+                &[
+                    "parking", "park", "parked", "garage", "car", "cars", "car park", "carpark",
+                    "valet",
+                ],
+            ),
             (
                 CheckOutTime,
                 &[
@@ -145,21 +173,41 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
                     "pets",
                     "cachorro",
                     "cachorros",
+                    "cachorrinho",
                     "cao",
+                    "caes",
+                    "cadela",
                     "gato",
                     "gatos",
+                    "gatinho",
                 ],
             ),
-            (Wifi, &["wifi", "wi fi", "internet", "senha do wifi"]),
+            (
+                Wifi,
+                &[
+                    "wifi",
+                    "wi fi",
+                    "internet",
+                    "net",
+                    "senha",
+                    "palavra passe",
+                    "password",
+                ],
+            ),
             (Breakfast, &["cafe da manha", "pequeno almoco", "cafe"]),
             (
                 Parking,
                 &[
                     "estacionamento",
                     "estacionar",
+                    "estaciono",
+                    "estacionamos",
+                    "parque de estacionamento",
                     "garagem",
                     "parking",
                     "carro",
+                    "carros",
+                    "viatura",
                 ],
             ),
             (
@@ -211,4 +259,54 @@ pub fn topic(words: &[String], language: Language) -> Option<HotelTopic> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::understanding::text::tokens;
+
+    fn of(text: &str, language: Language) -> Option<HotelTopic> {
+        topic(&tokens(text), language)
+    }
+
+    #[test]
+    fn cars_and_garages_are_parking_in_every_language() {
+        use HotelTopic::Parking;
+        assert_eq!(
+            of("vamos en coche, tenéis garaje?", Language::Es),
+            Some(Parking)
+        );
+        assert_eq!(of("dónde puedo estacionar?", Language::Es), Some(Parking));
+        assert_eq!(of("where do i leave the car?", Language::En), Some(Parking));
+        assert_eq!(of("is there a car park?", Language::En), Some(Parking));
+        assert_eq!(of("onde deixo o carro?", Language::Pt), Some(Parking));
+        assert_eq!(
+            of("têm parque de estacionamento?", Language::Pt),
+            Some(Parking)
+        );
+    }
+
+    #[test]
+    fn breakfast_wifi_and_pets_in_both_portugueses_and_beyond() {
+        use HotelTopic::*;
+        assert_eq!(
+            of("a que horas é o pequeno-almoço?", Language::Pt),
+            Some(Breakfast)
+        );
+        assert_eq!(
+            of("o café da manhã é até que horas?", Language::Pt),
+            Some(Breakfast)
+        );
+        assert_eq!(
+            of("qual é a palavra-passe da net?", Language::Pt),
+            Some(Wifi)
+        );
+        assert_eq!(of("me passa a senha?", Language::Pt), Some(Wifi));
+        assert_eq!(of("cuál es la contraseña?", Language::Es), Some(Wifi));
+        assert_eq!(of("what's the wi-fi password", Language::En), Some(Wifi));
+        assert_eq!(of("posso levar o meu cão?", Language::Pt), Some(Pets));
+        assert_eq!(of("can we bring the puppies?", Language::En), Some(Pets));
+        assert_eq!(of("admiten a mi perrita?", Language::Es), Some(Pets));
+    }
 }

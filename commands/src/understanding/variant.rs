@@ -72,9 +72,14 @@ const BRAZILIAN: &[&str] = &[
 
 /// The locale of a message in `language`: for Portuguese, the variant its words mark, else the
 /// conversation's (`prior`), else Brazilian; other languages have one locale.
-pub fn locale(words: &[String], language: Language, prior: Option<Locale>) -> Locale {
+pub fn locale(text: &str, words: &[String], language: Language, prior: Option<Locale>) -> Locale {
     if language != Language::Pt {
         return Locale::of(language);
+    }
+    // A pronoun hyphenated after the verb ("reservem-me", "podia ver-me", "diga-me") is how
+    // Portugal writes; Brazil puts it first ("me reservem").
+    if enclitic(text) {
+        return Locale::PtPt;
     }
     let joined = format!(" {} ", words.join(" "));
     let marks = |list: &[&str]| {
@@ -91,13 +96,31 @@ pub fn locale(words: &[String], language: Language, prior: Option<Locale>) -> Lo
     }
 }
 
+fn enclitic(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    lower.match_indices('-').any(|(i, _)| {
+        let before = lower[..i].chars().next_back().is_some_and(char::is_alphabetic);
+        let rest = &lower[i + 1..];
+        let pronoun = ["me", "te", "lhe", "lhes", "nos", "vos", "se", "lo", "la", "los", "las"]
+            .into_iter()
+            .find(|p| rest.starts_with(p));
+        before
+            && pronoun.is_some_and(|p| {
+                rest[p.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphabetic())
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::understanding::text::tokens;
 
     fn of(text: &str, prior: Option<Locale>) -> Locale {
-        locale(&tokens(text), Language::Pt, prior)
+        locale(text, &tokens(text), Language::Pt, prior)
     }
 
     #[test]
@@ -108,6 +131,8 @@ mod tests {
         );
         assert_eq!(of("o pequeno-almoço está incluído?", None), Locale::PtPt);
         assert_eq!(of("estou a ver datas para março", None), Locale::PtPt);
+        assert_eq!(of("Olá, reservem-me um standard de 6 a 8", None), Locale::PtPt);
+        assert_eq!(of("check-in a que horas?", None), Locale::PtBr);
     }
 
     #[test]
@@ -121,7 +146,7 @@ mod tests {
         assert_eq!(of("sim, obrigado", Some(Locale::PtPt)), Locale::PtPt);
         assert_eq!(of("sim, obrigado", None), Locale::PtBr);
         assert_eq!(
-            locale(&tokens("yes"), Language::En, Some(Locale::PtPt)),
+            locale("yes", &tokens("yes"), Language::En, Some(Locale::PtPt)),
             Locale::En
         );
     }
