@@ -8,8 +8,17 @@ use std::path::Path;
 
 use conserje_tests::stories::{discover, score, Suite};
 
-/// Stories played at once; each one's turns stay in order.
+/// Stories played at once unless `CONSERJE_STORIES_PARALLEL` says otherwise (1 measures a turn's
+/// time alone); each one's turns stay in order.
 const PARALLEL: usize = 8;
+
+fn parallel() -> usize {
+    std::env::var("CONSERJE_STORIES_PARALLEL")
+        .ok()
+        .and_then(|raw| raw.trim().parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(PARALLEL)
+}
 
 fn minimum() -> f64 {
     match std::env::var("CONSERJE_STORIES_MIN") {
@@ -40,7 +49,7 @@ async fn conversation_stories_pass_in_every_locale() {
         filter.unwrap_or_default()
     );
     let suite = Suite::open().await;
-    let results = suite.run(&files, PARALLEL).await;
+    let results = suite.run(&files, parallel()).await;
     suite.stop().await;
     println!("{}", score::report(&results));
     let below = score::below_minimum(&results, minimum);

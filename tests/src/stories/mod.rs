@@ -199,6 +199,7 @@ impl Suite {
             folder: file.folder.clone(),
             title: None,
             outcome: Ok(()),
+            turn_times: vec![],
         };
         if file.folder.is_empty() {
             result.outcome = Err(Failure::of_file(
@@ -214,9 +215,17 @@ impl Suite {
             }
         };
         result.title = Some(story.title.clone());
-        let played = AssertUnwindSafe(play::play(&self.app, &story, &guest, self.today))
-            .catch_unwind()
-            .await;
+        let mut turn_times = vec![];
+        let played = AssertUnwindSafe(play::play(
+            &self.app,
+            &story,
+            &guest,
+            self.today,
+            &mut turn_times,
+        ))
+        .catch_unwind()
+        .await;
+        result.turn_times = turn_times;
         result.outcome = match played {
             Ok(outcome) => outcome,
             Err(panic) => {

@@ -64,6 +64,7 @@ pub async fn play(
     story: &Story,
     guest: &Guest,
     today: chrono::NaiveDate,
+    turn_times: &mut Vec<Duration>,
 ) -> Result<(), Failure> {
     let reference = guest.reference(story.channel);
     let session_id = format!("{TENANT}/{}/{reference}", story.channel.as_str());
@@ -78,11 +79,15 @@ pub async fn play(
         };
         let text = dates::expand(&turn.guest, &before)
             .map_err(|e| Failure::at_turn(number, &turn.guest, format!("guest: {e}")))?;
+        let sent = std::time::Instant::now();
         let message_id = send(app, story, guest, number, &text)
             .await
             .map_err(|e| Failure::at_turn(number, &text, e))?;
         let answered = match answered(app, &session_id, &message_id).await {
-            Ok(session) => session,
+            Ok(session) => {
+                turn_times.push(sent.elapsed());
+                session
+            }
             Err(last) => {
                 let mut failure = Failure::at_turn(
                     number,

@@ -17,6 +17,9 @@ pub struct StoryResult {
     pub folder: String,
     pub title: Option<String>,
     pub outcome: Result<(), Failure>,
+    /// How long each answered turn took, from posting the webhook to the answer recorded
+    /// (webhook, log, worker, understanding, dialogue, commit; polled every 10 ms).
+    pub turn_times: Vec<std::time::Duration>,
 }
 
 /// Passed and played stories of each locale folder, the known locales first.
@@ -61,6 +64,21 @@ pub fn summary(results: &[StoryResult]) -> String {
     let total = results.len();
     let percent = 100.0 * rate(passed, total);
     let _ = writeln!(out, "conversations: {passed}/{total} pass ({percent:.1}%)");
+    let mut times: Vec<_> = results.iter().flat_map(|r| r.turn_times.clone()).collect();
+    times.sort();
+    if let Some(max) = times.last() {
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let _ = writeln!(
+            out,
+            "conversations: turn time (webhook to answer recorded) p50 {:.0} ms, p95 {:.0} ms, \
+             max {:.0} ms over {} turns",
+            ms(at(0.5)),
+            ms(at(0.95)),
+            ms(*max),
+            times.len()
+        );
+    }
     out
 }
 
@@ -153,6 +171,7 @@ mod tests {
             } else {
                 Err(Failure::of_file("broken".to_owned()))
             },
+            turn_times: vec![std::time::Duration::from_millis(20)],
         }
     }
 
