@@ -221,10 +221,16 @@ mod tests {
             let missing: Vec<_> = kinds.difference(&names).collect();
             let unknown: Vec<_> = names.difference(&kinds).collect();
             assert!(missing.is_empty(), "{locale} lacks {missing:?}");
-            assert!(unknown.is_empty(), "{locale} has templates no reply uses: {unknown:?}");
+            assert!(
+                unknown.is_empty(),
+                "{locale} has templates no reply uses: {unknown:?}"
+            );
             for room in ["standard", "double", "king", "suite"] {
                 let word = format!("{ROOM_WORD_PREFIX}{room}");
-                assert!(book.names(locale).any(|n| n == word), "{locale} lacks {word}");
+                assert!(
+                    book.names(locale).any(|n| n == word),
+                    "{locale} lacks {word}"
+                );
             }
         }
     }
@@ -264,8 +270,13 @@ mod tests {
         let book = ReplyBook::built_in().unwrap();
         let profile = HotelProfile::default();
         let word = |l| {
-            book.render(&profile, l, ReplyKind::TopicBreakfast, serde_json::json!({}))
-                .unwrap()
+            book.render(
+                &profile,
+                l,
+                ReplyKind::TopicBreakfast,
+                serde_json::json!({}),
+            )
+            .unwrap()
         };
         assert_eq!(word(Locale::PtPt), "o pequeno-almoço");
         assert_eq!(word(Locale::PtBr), "o café da manhã");

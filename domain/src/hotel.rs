@@ -79,7 +79,10 @@ pub enum TextKey {
 impl TextKey {
     /// The keys that serve `locale`, most specific first.
     pub fn serving(locale: Locale) -> [TextKey; 2] {
-        [TextKey::Locale(locale), TextKey::Language(locale.language())]
+        [
+            TextKey::Locale(locale),
+            TextKey::Language(locale.language()),
+        ]
     }
 }
 
@@ -90,9 +93,9 @@ impl TryFrom<String> for TextKey {
         if let Some(language) = Language::parse(&code) {
             return Ok(Self::Language(language));
         }
-        Locale::parse(&code).map(Self::Locale).ok_or_else(|| {
-            format!("unknown language {code:?}: use es, en, pt, pt-BR or pt-PT")
-        })
+        Locale::parse(&code)
+            .map(Self::Locale)
+            .ok_or_else(|| format!("unknown language {code:?}: use es, en, pt, pt-BR or pt-PT"))
     }
 }
 

@@ -77,29 +77,41 @@ impl TurnFacts for SqlTurnFacts {
     async fn record(&self, fact: &TurnFact) -> Result<(), ProjectionError> {
         let sql = format!(
             "INSERT INTO {} (session_id, sequence, tenant_id, channel, day, recorded_at, kind, \
-             intent, language, confidence, model_version, handoff_reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             intent, language, confidence, model_version, handoff_reason, locale, from_context) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (session_id, sequence) DO NOTHING",
             self.table
         );
-        let (kind, intent, language, confidence, model_version, reason) = match &fact.kind {
-            TurnKind::Intent {
-                intent,
-                language,
-                confidence,
-                model_version,
-            } => (
-                "intent",
-                Some(intent.as_str()),
-                Some(language.as_str()),
-                Some(f64::from(*confidence)),
-                model_version.as_deref(),
-                None,
-            ),
-            TurnKind::Handoff { reason } => {
-                ("handoff", None, None, None, None, Some(reason.as_str()))
-            }
-        };
+        let (kind, intent, language, confidence, model_version, reason, locale, from_context) =
+            match &fact.kind {
+                TurnKind::Intent {
+                    intent,
+                    language,
+                    locale,
+                    confidence,
+                    model_version,
+                    from_context,
+                } => (
+                    "intent",
+                    Some(intent.as_str()),
+                    Some(language.as_str()),
+                    Some(f64::from(*confidence)),
+                    model_version.as_deref(),
+                    None,
+                    Some(locale.as_str()),
+                    from_context.as_deref(),
+                ),
+                TurnKind::Handoff { reason } => (
+                    "handoff",
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(reason.as_str()),
+                    None,
+                    None,
+                ),
+            };
         let day = fact.recorded_at.date_naive();
         crate::on_pool!(&self.db, pool => {
             sqlx::query(&sql)
@@ -115,6 +127,8 @@ impl TurnFacts for SqlTurnFacts {
                 .bind(confidence)
                 .bind(model_version)
                 .bind(reason)
+                .bind(locale)
+                .bind(from_context)
                 .execute(pool)
                 .await
                 .map(|_| ())

@@ -22,8 +22,12 @@ pub enum TurnKind {
     Intent {
         intent: String,
         language: String,
+        /// `es`, `en`, `pt-BR` or `pt-PT`.
+        locale: String,
         confidence: f32,
         model_version: Option<String>,
+        /// What the bot had asked when the message was read as its answer.
+        from_context: Option<String>,
     },
     Handoff {
         reason: String,
@@ -86,8 +90,10 @@ impl EventHandler for ConversationStats {
             } => TurnKind::Intent {
                 intent: understood.intent.name().to_owned(),
                 language: understood.language.code().to_owned(),
+                locale: understood.locale().code().to_owned(),
                 confidence: understood.confidence,
                 model_version,
+                from_context: understood.from_context.map(name_of),
             },
             SessionEvent::HandoffRequested { reason } => TurnKind::Handoff {
                 reason: name_of(reason),

@@ -934,3 +934,51 @@ async fn analysts_see_what_guests_ask_embedded() {
 async fn analysts_see_what_guests_ask_distributed() {
     analysts_see_what_guests_ask(StoreKind::Postgres).await;
 }
+
+/// `context_readings`: how many messages were read as the answer to what the bot had asked.
+async fn context_rows(hotel: &Hotel) -> Vec<(String, String, i64)> {
+    let sql = "SELECT locale, from_context, messages FROM context_readings \
+               ORDER BY locale, from_context";
+    match &hotel.app.runtime.db {
+        conserje_infra::Database::Postgres(pool) => {
+            sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+        }
+        conserje_infra::Database::Sqlite(pool) => {
+            sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+        }
+    }
+}
+
+async fn analysts_see_which_turns_context_decided(kind: StoreKind) {
+    let hotel = Hotel::open(kind, midday()).await;
+    let asked = hotel
+        .whatsapp_says(
+            "351912345601",
+            "wamid.c1",
+            "Bom dia, queria reservar um quarto se faz favor",
+        )
+        .await;
+    assert!(!asked.is_empty());
+    hotel
+        .whatsapp_says("351912345601", "wamid.c2", "de 10 a 12 de janeiro")
+        .await;
+    let expected = vec![
+        ("pt-PT".to_owned(), "dates".to_owned(), 1),
+        ("pt-PT".to_owned(), "none".to_owned(), 1),
+    ];
+    eventually("the context rows", || async {
+        context_rows(&hotel).await == expected
+    })
+    .await;
+    hotel.app.stop().await;
+}
+
+#[tokio::test]
+async fn analysts_see_which_turns_context_decided_embedded() {
+    analysts_see_which_turns_context_decided(StoreKind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn analysts_see_which_turns_context_decided_distributed() {
+    analysts_see_which_turns_context_decided(StoreKind::Postgres).await;
+}

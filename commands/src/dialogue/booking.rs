@@ -319,8 +319,7 @@ impl Receptionist {
         };
         let mut free = vec![];
         for (room, _) in rates.iter().filter(|(r, _)| Some(r.as_str()) != except) {
-            let Ok(available) = self.pms.availability(&scene.tenant, room, stay, None).await
-            else {
+            let Ok(available) = self.pms.availability(&scene.tenant, room, stay, None).await else {
                 continue;
             };
             let rate = &available.nightly_rate;

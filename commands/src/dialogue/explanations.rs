@@ -50,9 +50,7 @@ pub(super) fn stay_rule(err: &StayError) -> (ReplyKind, Value) {
             json!({ "nights": nights, "max": max }),
         ),
         StayError::CheckInInPast(_) => (ReplyKind::RuleCheckInInPast, json!({})),
-        StayError::CheckOutNotAfterCheckIn => {
-            (ReplyKind::RuleCheckOutNotAfterCheckIn, json!({}))
-        }
+        StayError::CheckOutNotAfterCheckIn => (ReplyKind::RuleCheckOutNotAfterCheckIn, json!({})),
         StayError::BookingTooFarAhead { .. } => (ReplyKind::RuleBookingTooFarAhead, json!({})),
     }
 }
@@ -76,7 +74,11 @@ mod tests {
             ReplyKind::RuleCheckInInPast
         );
         assert_eq!(
-            stay_rule(&StayError::BookingTooFarAhead { days: 400, max: 365 }).0,
+            stay_rule(&StayError::BookingTooFarAhead {
+                days: 400,
+                max: 365
+            })
+            .0,
             ReplyKind::RuleBookingTooFarAhead
         );
     }

@@ -88,11 +88,20 @@ mod tests {
     fn two_unsure_turns_in_a_row_hand_off_unless_context_understood_them() {
         let mut state = DialogueState::default();
         let unsure = understood(Intent::OutOfScope, 0.2);
-        assert_eq!(reason(&unsure, "hm", DeskStatus::Open, 0.45, &mut state), None);
+        assert_eq!(
+            reason(&unsure, "hm", DeskStatus::Open, 0.45, &mut state),
+            None
+        );
         let mut answer = understood(Intent::MakeReservation, 0.2);
         answer.from_context = Some(Expectation::RoomType);
         assert_eq!(
-            reason(&answer, "a king would be nice", DeskStatus::Open, 0.45, &mut state),
+            reason(
+                &answer,
+                "a king would be nice",
+                DeskStatus::Open,
+                0.45,
+                &mut state
+            ),
             None
         );
         assert_eq!(state.low_confidence_streak, 0);
@@ -108,7 +117,13 @@ mod tests {
         let mut state = DialogueState::default();
         let human = understood(Intent::TalkToHuman, 0.9);
         assert_eq!(
-            reason(&human, "a person please", DeskStatus::Open, 0.45, &mut state),
+            reason(
+                &human,
+                "a person please",
+                DeskStatus::Open,
+                0.45,
+                &mut state
+            ),
             Some(HandoffReason::GuestAsked)
         );
         let closed = DeskStatus::Closed {
@@ -116,7 +131,13 @@ mod tests {
         };
         let question = understood(Intent::HotelInfo, 0.9);
         assert_eq!(
-            reason(&question, "URGENTE: no tengo agua", closed, 0.45, &mut state),
+            reason(
+                &question,
+                "URGENTE: no tengo agua",
+                closed,
+                0.45,
+                &mut state
+            ),
             Some(HandoffReason::Urgent)
         );
         assert_eq!(

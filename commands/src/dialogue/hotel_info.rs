@@ -52,9 +52,18 @@ mod tests {
         profile.facts.insert(
             HotelTopic::Breakfast,
             [
-                (TextKey::Language(Language::Pt), "O café da manhã é às 7.".to_owned()),
-                (TextKey::Locale(Locale::PtPt), "O pequeno-almoço é às 7.".to_owned()),
-                (TextKey::Language(Language::En), "Breakfast is at 7.".to_owned()),
+                (
+                    TextKey::Language(Language::Pt),
+                    "O café da manhã é às 7.".to_owned(),
+                ),
+                (
+                    TextKey::Locale(Locale::PtPt),
+                    "O pequeno-almoço é às 7.".to_owned(),
+                ),
+                (
+                    TextKey::Language(Language::En),
+                    "Breakfast is at 7.".to_owned(),
+                ),
             ]
             .into(),
         );

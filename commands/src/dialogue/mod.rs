@@ -500,7 +500,10 @@ mod tests {
             next_flow(Some(Flow::Booking), &understood(Intent::ModifyReservation)),
             Some(Flow::Modification)
         );
-        assert_eq!(next_flow(Some(Flow::Booking), &understood(Intent::Greeting)), None);
+        assert_eq!(
+            next_flow(Some(Flow::Booking), &understood(Intent::Greeting)),
+            None
+        );
         let mut dates = understood(Intent::OutOfScope);
         dates.entities.guests = Some(2);
         assert_eq!(next_flow(Some(Flow::Booking), &dates), Some(Flow::Booking));

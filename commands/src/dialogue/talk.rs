@@ -37,7 +37,9 @@ impl<'a> Talk<'a> {
     }
 
     pub fn say(&mut self, kind: ReplyKind, context: Value) -> Result<(), CommandError> {
-        let text = self.book.render(self.profile, self.locale, kind, &context)?;
+        let text = self
+            .book
+            .render(self.profile, self.locale, kind, &context)?;
         self.replies.push(Reply {
             reply_id: Uuid::now_v7(),
             text,
@@ -173,6 +175,9 @@ mod tests {
     #[test]
     fn a_quote_asks_for_a_confirmation_not_a_slot() {
         assert_eq!(expects(ReplyKind::Quote), None);
-        assert_eq!(expects(ReplyKind::Alternatives), Some(Expectation::RoomType));
+        assert_eq!(
+            expects(ReplyKind::Alternatives),
+            Some(Expectation::RoomType)
+        );
     }
 }

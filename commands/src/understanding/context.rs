@@ -22,27 +22,123 @@ pub struct DialogueContext {
 
 /// Words that say yes to a question (folded), in any of the three languages.
 const YES: &[&str] = &[
-    "si", "sii", "sip", "yes", "yeah", "yep", "yup", "yea", "sure", "ok", "okay", "okey", "oki",
-    "vale", "dale", "claro", "perfecto", "perfect", "perfeito", "perfeita", "great", "genial",
-    "sim", "pode", "podes", "fechado", "bora", "beleza", "combinado", "adelante", "confirmo",
-    "confirm", "confirmed", "confirmar", "confirma", "confirmado", "correcto", "correct", "certo",
-    "otimo", "excelente", "excellent", "estupendo", "lovely", "awesome", "fine", "deal", "hecho",
-    "listo", "venga", "isso", "exato", "exacto", "absolutely", "definitely", "please", "obvio",
-    "fantastico", "maravilha", "boa", "bien", "buenisimo", "good", "nice", "cool", "👍",
+    "si",
+    "sii",
+    "sip",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "yea",
+    "sure",
+    "ok",
+    "okay",
+    "okey",
+    "oki",
+    "vale",
+    "dale",
+    "claro",
+    "perfecto",
+    "perfect",
+    "perfeito",
+    "perfeita",
+    "great",
+    "genial",
+    "sim",
+    "pode",
+    "podes",
+    "fechado",
+    "bora",
+    "beleza",
+    "combinado",
+    "adelante",
+    "confirmo",
+    "confirm",
+    "confirmed",
+    "confirmar",
+    "confirma",
+    "confirmado",
+    "correcto",
+    "correct",
+    "certo",
+    "otimo",
+    "excelente",
+    "excellent",
+    "estupendo",
+    "lovely",
+    "awesome",
+    "fine",
+    "deal",
+    "hecho",
+    "listo",
+    "venga",
+    "isso",
+    "exato",
+    "exacto",
+    "absolutely",
+    "definitely",
+    "please",
+    "obvio",
+    "fantastico",
+    "maravilha",
+    "boa",
+    "bien",
+    "buenisimo",
+    "good",
+    "nice",
+    "cool",
+    "👍",
 ];
 
 /// Verbs that, right after a confirmation question, carry it out ("book it", "resérvala").
 const DO_IT: &[&str] = &[
-    "book", "reserve", "reservar", "reserva", "reservala", "reservalo", "reservamela",
-    "reservamelo", "reservame", "reservem", "reservamos", "reservo", "reserve-me", "reservar",
-    "fazer", "faz", "faca", "faça", "proceed", "procede", "proceda", "avance", "avanca",
-    "apply", "aplica", "change", "cambia", "cambiala", "cambialo", "altera", "alterar", "altere",
-    "mudar", "muda", "mude",
+    "book",
+    "reserve",
+    "reservar",
+    "reserva",
+    "reservala",
+    "reservalo",
+    "reservamela",
+    "reservamelo",
+    "reservame",
+    "reservem",
+    "reservamos",
+    "reservo",
+    "reserve-me",
+    "reservar",
+    "fazer",
+    "faz",
+    "faca",
+    "faça",
+    "proceed",
+    "procede",
+    "proceda",
+    "avance",
+    "avanca",
+    "apply",
+    "aplica",
+    "change",
+    "cambia",
+    "cambiala",
+    "cambialo",
+    "altera",
+    "alterar",
+    "altere",
+    "mudar",
+    "muda",
+    "mude",
 ];
 
 /// Verbs of cancelling, a yes only when the question was "cancel it?".
 const CANCEL_IT: &[&str] = &[
-    "cancel", "cancela", "cancelala", "cancelalo", "cancelar", "cancele", "cancelem", "cancelo",
+    "cancel",
+    "cancela",
+    "cancelala",
+    "cancelalo",
+    "cancelar",
+    "cancele",
+    "cancelem",
+    "cancelo",
 ];
 
 /// Words that say no when they open the message or stand alone (Portuguese "no" is "in the").
@@ -144,12 +240,40 @@ fn asks_for_a_person(words: &[String]) -> bool {
     words.iter().any(|w| {
         matches!(
             w.as_str(),
-            "human" | "humano" | "humana" | "real" | "agent" | "agente" | "atendente" | "staff"
-                | "recepcion" | "rececao" | "recepcao" | "reception" | "receptionist"
-                | "recepcionista" | "rececionista" | "alguien" | "alguem" | "someone"
-                | "somebody" | "operator" | "operador" | "hablar" | "falar" | "talk" | "speak"
-                | "llamar" | "ligar" | "call" | "equipo" | "equipa" | "equipe" | "gerente"
-                | "manager" | "encargado"
+            "human"
+                | "humano"
+                | "humana"
+                | "real"
+                | "agent"
+                | "agente"
+                | "atendente"
+                | "staff"
+                | "recepcion"
+                | "rececao"
+                | "recepcao"
+                | "reception"
+                | "receptionist"
+                | "recepcionista"
+                | "rececionista"
+                | "alguien"
+                | "alguem"
+                | "someone"
+                | "somebody"
+                | "operator"
+                | "operador"
+                | "hablar"
+                | "falar"
+                | "talk"
+                | "speak"
+                | "llamar"
+                | "ligar"
+                | "call"
+                | "equipo"
+                | "equipa"
+                | "equipe"
+                | "gerente"
+                | "manager"
+                | "encargado"
         )
     })
 }
@@ -256,21 +380,133 @@ pub fn asks_cheaper(words: &[String]) -> bool {
 
 /// Words that only thank or take leave ("thx!", "obrigadinho", "gracias, hasta luego").
 const CLOSING: &[&str] = &[
-    "gracias", "graciass", "grax", "thanks", "thank", "thx", "ty", "tks", "tnx", "cheers",
-    "obrigado", "obrigada", "obrigadinho", "obrigadinha", "obg", "brigado", "brigada", "vlw",
-    "valeu", "bye", "byebye", "adios", "chao", "chau", "tchau", "ciao", "hasta", "luego",
-    "pronto", "ate", "logo", "breve", "see", "ya", "later", "soon", "muchas", "mil", "muito",
-    "very", "much", "you", "u", "so", "tan", "amable", "kind", "de", "nada", "buenas", "noches",
-    "boa", "noite", "good", "night", "bom", "dia", "fim", "semana", "ok", "okay", "vale",
-    "perfecto", "perfect", "perfeito", "genial", "great", "beleza", "listo", "todo", "tudo",
-    "all", "set", "that's", "it", "eso", "es", "isso", "e", "y", "and", "por", "tudo", "mais",
-    "un", "um", "saludo", "saludos", "abrazo", "abraco", "beso", "besos", "bjs", "beijo",
-    "blz", "tmj", "vlw", "🙏", "😊",
+    "gracias",
+    "graciass",
+    "grax",
+    "thanks",
+    "thank",
+    "thx",
+    "ty",
+    "tks",
+    "tnx",
+    "cheers",
+    "obrigado",
+    "obrigada",
+    "obrigadinho",
+    "obrigadinha",
+    "obg",
+    "brigado",
+    "brigada",
+    "vlw",
+    "valeu",
+    "bye",
+    "byebye",
+    "adios",
+    "chao",
+    "chau",
+    "tchau",
+    "ciao",
+    "hasta",
+    "luego",
+    "pronto",
+    "ate",
+    "logo",
+    "breve",
+    "see",
+    "ya",
+    "later",
+    "soon",
+    "muchas",
+    "mil",
+    "muito",
+    "very",
+    "much",
+    "you",
+    "u",
+    "so",
+    "tan",
+    "amable",
+    "kind",
+    "de",
+    "nada",
+    "buenas",
+    "noches",
+    "boa",
+    "noite",
+    "good",
+    "night",
+    "bom",
+    "dia",
+    "fim",
+    "semana",
+    "ok",
+    "okay",
+    "vale",
+    "perfecto",
+    "perfect",
+    "perfeito",
+    "genial",
+    "great",
+    "beleza",
+    "listo",
+    "todo",
+    "tudo",
+    "all",
+    "set",
+    "that's",
+    "it",
+    "eso",
+    "es",
+    "isso",
+    "e",
+    "y",
+    "and",
+    "por",
+    "tudo",
+    "mais",
+    "un",
+    "um",
+    "saludo",
+    "saludos",
+    "abrazo",
+    "abraco",
+    "beso",
+    "besos",
+    "bjs",
+    "beijo",
+    "blz",
+    "tmj",
+    "vlw",
+    "🙏",
+    "😊",
 ];
 const THANKS_OR_BYE: &[&str] = &[
-    "gracias", "graciass", "grax", "thanks", "thank", "thx", "ty", "tks", "tnx", "cheers",
-    "obrigado", "obrigada", "obrigadinho", "obrigadinha", "obg", "brigado", "brigada", "vlw",
-    "valeu", "bye", "byebye", "adios", "chao", "chau", "tchau", "ciao",
+    "gracias",
+    "graciass",
+    "grax",
+    "thanks",
+    "thank",
+    "thx",
+    "ty",
+    "tks",
+    "tnx",
+    "cheers",
+    "obrigado",
+    "obrigada",
+    "obrigadinho",
+    "obrigadinha",
+    "obg",
+    "brigado",
+    "brigada",
+    "vlw",
+    "valeu",
+    "bye",
+    "byebye",
+    "adios",
+    "chao",
+    "chau",
+    "tchau",
+    "ciao",
 ];
 
 /// A message that only thanks or says goodbye is a goodbye, whatever words of courtesy it
@@ -299,14 +535,42 @@ fn signs_off(understood: &Understood, words: &[String]) -> bool {
 pub fn asks_about_cancelling(words: &[String]) -> bool {
     let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
     let cancel = has(&[
-        "cancel", "cancelar", "cancelo", "cancela", "cancelamento", "cancelacion", "cancellation",
+        "cancel",
+        "cancelar",
+        "cancelo",
+        "cancela",
+        "cancelamento",
+        "cancelacion",
+        "cancellation",
         "cancelo",
     ]);
     let hypothetical = has(&["se", "si", "if", "caso", "what", "que", "quanto", "cuanto"]);
     let cost = has(&[
-        "pago", "pagar", "pagaria", "pay", "cobra", "cobran", "cobram", "cobrado", "charge",
-        "charged", "fee", "cost", "costs", "custa", "cuesta", "penalizacion", "penalty", "multa",
-        "policy", "politica", "gratis", "free", "gratuito", "reembolso", "refund",
+        "pago",
+        "pagar",
+        "pagaria",
+        "pay",
+        "cobra",
+        "cobran",
+        "cobram",
+        "cobrado",
+        "charge",
+        "charged",
+        "fee",
+        "cost",
+        "costs",
+        "custa",
+        "cuesta",
+        "penalizacion",
+        "penalty",
+        "multa",
+        "policy",
+        "politica",
+        "gratis",
+        "free",
+        "gratuito",
+        "reembolso",
+        "refund",
     ]);
     cancel && (cost || hypothetical && has(&["policy", "politica"]))
 }
@@ -320,15 +584,51 @@ fn changes_a_named_booking(understood: &Understood, words: &[String]) -> bool {
 
 /// Verbs and phrases of changing a booking that exists.
 const CHANGING: &[&str] = &[
-    "change", "changing", "cambiar", "cambio", "cambia", "modificar", "modifica", "modify",
-    "alterar", "altera", "alteracao", "mudar", "muda", "trocar", "troca", "mover", "move",
-    "switch", "add", "anadir", "agregar", "adicionar", "extend", "extender", "estender",
-    "prolongar", "shorten", "postpone", "aplazar", "adiar", "adelantar", "antecipar",
-    "update", "actualizar", "atualizar", "instead", "vez", "afinal", "actually",
+    "change",
+    "changing",
+    "cambiar",
+    "cambio",
+    "cambia",
+    "modificar",
+    "modifica",
+    "modify",
+    "alterar",
+    "altera",
+    "alteracao",
+    "mudar",
+    "muda",
+    "trocar",
+    "troca",
+    "mover",
+    "move",
+    "switch",
+    "add",
+    "anadir",
+    "agregar",
+    "adicionar",
+    "extend",
+    "extender",
+    "estender",
+    "prolongar",
+    "shorten",
+    "postpone",
+    "aplazar",
+    "adiar",
+    "adelantar",
+    "antecipar",
+    "update",
+    "actualizar",
+    "atualizar",
+    "instead",
+    "vez",
+    "afinal",
+    "actually",
 ];
 
 /// Words that point at a booking the guest already has.
-const MINE: &[&str] = &["my", "mi", "minha", "meu", "mis", "minhas", "existing", "current"];
+const MINE: &[&str] = &[
+    "my", "mi", "minha", "meu", "mis", "minhas", "existing", "current",
+];
 
 /// A request the model reads as changing a booking while it names no booking and no change:
 /// "quisiera reservar un cuarto", "somos 12 pessoas e queremos ficar…", "book another room".
@@ -336,8 +636,18 @@ pub fn reads_as_new_booking(words: &[String]) -> bool {
     let another = words.iter().any(|w| {
         matches!(
             w.as_str(),
-            "another" | "otra" | "otro" | "outra" | "outro" | "nueva" | "nuevo" | "new" | "nova"
-                | "novo" | "second" | "extra"
+            "another"
+                | "otra"
+                | "otro"
+                | "outra"
+                | "outro"
+                | "nueva"
+                | "nuevo"
+                | "new"
+                | "nova"
+                | "novo"
+                | "second"
+                | "extra"
         )
     });
     let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
@@ -347,11 +657,47 @@ pub fn reads_as_new_booking(words: &[String]) -> bool {
 
 /// Who travels with the guest when they say "my wife and I".
 const PARTNERS: &[&str] = &[
-    "mujer", "esposa", "esposo", "marido", "pareja", "novia", "novio", "wife", "husband",
-    "partner", "girlfriend", "boyfriend", "mulher", "namorada", "namorado", "companheira",
-    "companheiro", "mae", "madre", "mother", "mom", "mum", "pai", "padre", "father", "dad",
-    "amiga", "amigo", "friend", "hermana", "hermano", "sister", "brother", "irma", "irmao",
-    "hijo", "hija", "son", "daughter", "filho", "filha",
+    "mujer",
+    "esposa",
+    "esposo",
+    "marido",
+    "pareja",
+    "novia",
+    "novio",
+    "wife",
+    "husband",
+    "partner",
+    "girlfriend",
+    "boyfriend",
+    "mulher",
+    "namorada",
+    "namorado",
+    "companheira",
+    "companheiro",
+    "mae",
+    "madre",
+    "mother",
+    "mom",
+    "mum",
+    "pai",
+    "padre",
+    "father",
+    "dad",
+    "amiga",
+    "amigo",
+    "friend",
+    "hermana",
+    "hermano",
+    "sister",
+    "brother",
+    "irma",
+    "irmao",
+    "hijo",
+    "hija",
+    "son",
+    "daughter",
+    "filho",
+    "filha",
 ];
 
 /// How many people a message says in words the grammar does not count: "a group of 12", "mi
@@ -371,8 +717,18 @@ pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
         let for_whom = i > 0
             && matches!(
                 word(i - 1),
-                "para" | "pra" | "for" | "somos" | "seremos" | "sou" | "e" | "es" | "only" | "just"
-                    | "solo" | "so"
+                "para"
+                    | "pra"
+                    | "for"
+                    | "somos"
+                    | "seremos"
+                    | "sou"
+                    | "e"
+                    | "es"
+                    | "only"
+                    | "just"
+                    | "solo"
+                    | "so"
             );
         let next = word(i + 1);
         if (is_adult_noun(next) || is_guest_noun(next)) && (article && (answering || for_whom)) {
@@ -398,15 +754,40 @@ pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
     let joined = format!(" {} ", words.join(" "));
     let has = |phrases: &[&str]| phrases.iter().any(|p| joined.contains(&format!(" {p} ")));
     if has(&[
-        "nos dois", "nos duas", "los dos", "nosotros dos", "the two of us", "both of us",
-        "us two", "a couple", "una pareja", "um casal",
+        "nos dois",
+        "nos duas",
+        "los dos",
+        "nosotros dos",
+        "the two of us",
+        "both of us",
+        "us two",
+        "a couple",
+        "una pareja",
+        "um casal",
     ]) {
         return Some(2);
     }
     if has(&[
-        "just me", "only me", "me alone", "myself", "solo yo", "yo solo", "yo sola", "so eu",
-        "somente eu", "apenas eu", "eu sozinho", "eu sozinha", "sozinho", "sozinha", "alone",
-        "para mi solo", "para mi sola", "so para mim", "solo para mi", "sou so eu",
+        "just me",
+        "only me",
+        "me alone",
+        "myself",
+        "solo yo",
+        "yo solo",
+        "yo sola",
+        "so eu",
+        "somente eu",
+        "apenas eu",
+        "eu sozinho",
+        "eu sozinha",
+        "sozinho",
+        "sozinha",
+        "alone",
+        "para mi solo",
+        "para mi sola",
+        "so para mim",
+        "solo para mi",
+        "sou so eu",
     ]) {
         return Some(1);
     }
@@ -498,7 +879,11 @@ mod tests {
             assert_eq!(u.from_context, Some(Expectation::Confirmation));
             assert!(u.confidence >= 0.9);
         }
-        let u = read_as("sí, cancélala", Language::Es, confirming(Intent::CancelReservation));
+        let u = read_as(
+            "sí, cancélala",
+            Language::Es,
+            confirming(Intent::CancelReservation),
+        );
         assert_eq!(u.intent, Intent::Affirm);
     }
 
@@ -517,7 +902,11 @@ mod tests {
             Some(true)
         );
         assert_eq!(
-            yes_or_no(&tokens("cancel it"), Language::En, Some(Intent::MakeReservation)),
+            yes_or_no(
+                &tokens("cancel it"),
+                Language::En,
+                Some(Intent::MakeReservation)
+            ),
             None,
             "cancelling is a yes only to 'cancel it?'"
         );
@@ -556,7 +945,11 @@ mod tests {
     #[test]
     fn asking_for_a_person_is_never_read_as_an_answer() {
         let mut u = understood(Intent::TalkToHuman, Language::Es);
-        read(&mut u, &tokens("sí, con una persona"), &confirming(Intent::MakeReservation));
+        read(
+            &mut u,
+            &tokens("sí, con una persona"),
+            &confirming(Intent::MakeReservation),
+        );
         assert_eq!(u.intent, Intent::TalkToHuman);
     }
 
@@ -571,15 +964,29 @@ mod tests {
             confirming(Intent::MakeReservation),
         );
         assert_ne!(u.intent, Intent::Affirm);
-        assert!(reads_as_new_booking(&tokens("quiero reservar otra habitación para mayo")));
-        assert!(reads_as_new_booking(&tokens("somos 12 pessoas e queremos ficar de 8 a 10")));
-        assert!(!reads_as_new_booking(&tokens("quiero cambiar mi reserva a otra fecha")));
-        assert!(!reads_as_new_booking(&tokens("move booking 56789abc to friday")));
+        assert!(reads_as_new_booking(&tokens(
+            "quiero reservar otra habitación para mayo"
+        )));
+        assert!(reads_as_new_booking(&tokens(
+            "somos 12 pessoas e queremos ficar de 8 a 10"
+        )));
+        assert!(!reads_as_new_booking(&tokens(
+            "quiero cambiar mi reserva a otra fecha"
+        )));
+        assert!(!reads_as_new_booking(&tokens(
+            "move booking 56789abc to friday"
+        )));
     }
 
     #[test]
     fn thanks_and_goodbyes_close_the_conversation() {
-        for text in ["thx!", "obrigadinho", "ok obrigado", "valeu, boa noite!", "gracias 🙏"] {
+        for text in [
+            "thx!",
+            "obrigadinho",
+            "ok obrigado",
+            "valeu, boa noite!",
+            "gracias 🙏",
+        ] {
             assert!(closes(&tokens(text)), "{text}");
         }
         assert!(!closes(&tokens("gracias, y el desayuno?")));
@@ -594,9 +1001,15 @@ mod tests {
 
     #[test]
     fn a_question_about_cancelling_is_not_a_cancellation() {
-        assert!(asks_about_cancelling(&tokens("se tiver de cancelar, pago alguma coisa?")));
-        assert!(asks_about_cancelling(&tokens("what's your cancellation policy?")));
-        assert!(!asks_about_cancelling(&tokens("cancel my booking 56789abc")));
+        assert!(asks_about_cancelling(&tokens(
+            "se tiver de cancelar, pago alguma coisa?"
+        )));
+        assert!(asks_about_cancelling(&tokens(
+            "what's your cancellation policy?"
+        )));
+        assert!(!asks_about_cancelling(&tokens(
+            "cancel my booking 56789abc"
+        )));
     }
 
     #[test]

@@ -11,10 +11,32 @@ fn starts_with_day(token: &str) -> bool {
     super::numbers::day_number(head).is_some()
         || matches!(
             token,
-            "lunes" | "martes" | "miercoles" | "jueves" | "viernes" | "sabado" | "domingo"
-                | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday"
-                | "sunday" | "segunda" | "terca" | "quarta" | "quinta" | "sexta" | "proximo"
-                | "proxima" | "proximos" | "next" | "this" | "este" | "esta"
+            "lunes"
+                | "martes"
+                | "miercoles"
+                | "jueves"
+                | "viernes"
+                | "sabado"
+                | "domingo"
+                | "monday"
+                | "tuesday"
+                | "wednesday"
+                | "thursday"
+                | "friday"
+                | "saturday"
+                | "sunday"
+                | "segunda"
+                | "terca"
+                | "quarta"
+                | "quinta"
+                | "sexta"
+                | "proximo"
+                | "proxima"
+                | "proximos"
+                | "next"
+                | "this"
+                | "este"
+                | "esta"
         )
 }
 

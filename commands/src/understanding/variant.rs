@@ -99,11 +99,16 @@ pub fn locale(text: &str, words: &[String], language: Language, prior: Option<Lo
 fn enclitic(text: &str) -> bool {
     let lower = text.to_lowercase();
     lower.match_indices('-').any(|(i, _)| {
-        let before = lower[..i].chars().next_back().is_some_and(char::is_alphabetic);
+        let before = lower[..i]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphabetic);
         let rest = &lower[i + 1..];
-        let pronoun = ["me", "te", "lhe", "lhes", "nos", "vos", "se", "lo", "la", "los", "las"]
-            .into_iter()
-            .find(|p| rest.starts_with(p));
+        let pronoun = [
+            "me", "te", "lhe", "lhes", "nos", "vos", "se", "lo", "la", "los", "las",
+        ]
+        .into_iter()
+        .find(|p| rest.starts_with(p));
         before
             && pronoun.is_some_and(|p| {
                 rest[p.len()..]
@@ -131,14 +136,20 @@ mod tests {
         );
         assert_eq!(of("o pequeno-almoço está incluído?", None), Locale::PtPt);
         assert_eq!(of("estou a ver datas para março", None), Locale::PtPt);
-        assert_eq!(of("Olá, reservem-me um standard de 6 a 8", None), Locale::PtPt);
+        assert_eq!(
+            of("Olá, reservem-me um standard de 6 a 8", None),
+            Locale::PtPt
+        );
         assert_eq!(of("check-in a que horas?", None), Locale::PtBr);
     }
 
     #[test]
     fn brazilian_wording_is_pt_br() {
         assert_eq!(of("oi, vcs tem quarto pra sexta?", None), Locale::PtBr);
-        assert_eq!(of("o café da manhã está incluso?", Some(Locale::PtPt)), Locale::PtBr);
+        assert_eq!(
+            of("o café da manhã está incluso?", Some(Locale::PtPt)),
+            Locale::PtBr
+        );
     }
 
     #[test]
