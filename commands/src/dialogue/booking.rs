@@ -13,7 +13,7 @@ use conserje_domain::session::{
     session_stream_id, DialogueState, Flow, HandoffReason, Pending, Slots,
 };
 use conserje_domain::stay::{StayDates, StayError};
-use conserje_domain::understanding::{Entities, Intent, Understood};
+use conserje_domain::understanding::{Entities, Expectation, Intent, Understood};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -79,6 +79,25 @@ pub(super) fn changes_the_quote(entities: &Entities, quoted: &Quoted) -> bool {
             .room_type
             .as_ref()
             .is_some_and(|r| *r != quoted.room_type)
+}
+
+/// The refusal for a contact detail the bot asked for and the guest gave in a form that does not
+/// validate ("+44 7700 900123" is a drama number, "ana@gmail" lacks its domain).
+pub(super) fn unreadable_contact(
+    asked: Option<Expectation>,
+    entities: &Entities,
+    text: &str,
+) -> Option<ReplyKind> {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    match asked {
+        Some(Expectation::Phone) if entities.phone.is_none() && digits >= 7 => {
+            Some(ReplyKind::RuleInvalidPhone)
+        }
+        Some(Expectation::Email) if entities.email.is_none() && text.contains('@') => {
+            Some(ReplyKind::RuleInvalidEmail)
+        }
+        _ => None,
+    }
 }
 
 /// What to ask next while the dates are incomplete.
@@ -227,6 +246,12 @@ impl Receptionist {
         talk: &mut Talk<'_>,
     ) -> Result<Option<Option<HandoffReason>>, CommandError> {
         let entities = &understood.entities;
+        // The e-mail or phone the bot asked for, written so that it does not validate: say so
+        // and ask again, rather than read the digits as something else.
+        if let Some(kind) = unreadable_contact(state.asked, entities, text) {
+            talk.say(kind, json!({}))?;
+            return Ok(Some(None));
+        }
         if changes_the_quote(entities, &quoted) {
             state.flow = Some(Flow::Booking);
             slots::merge(&mut state.slots, entities);
@@ -516,6 +541,24 @@ mod tests {
             ..Entities::default()
         };
         assert!(!changes_the_quote(&same_nights, &quoted));
+    }
+
+    #[test]
+    fn a_contact_detail_that_does_not_validate_is_asked_again() {
+        let none = Entities::default();
+        assert_eq!(
+            unreadable_contact(Some(Expectation::Phone), &none, "+44 7700 900123"),
+            Some(ReplyKind::RuleInvalidPhone)
+        );
+        assert_eq!(
+            unreadable_contact(Some(Expectation::Email), &none, "ana@gmail"),
+            Some(ReplyKind::RuleInvalidEmail)
+        );
+        assert_eq!(
+            unreadable_contact(Some(Expectation::Phone), &none, "why?"),
+            None
+        );
+        assert_eq!(unreadable_contact(None, &none, "+44 7700 900123"), None);
     }
 
     #[test]

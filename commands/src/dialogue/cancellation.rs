@@ -13,6 +13,21 @@ use super::{Receptionist, Scene};
 use crate::replies::ReplyKind;
 use crate::CommandError;
 
+/// What the bot says when asked to cancel a booking in `status`: it reads a live booking back
+/// and asks, and says so when it is cancelled already (a second "yes" must not look like it
+/// did something).
+pub(super) fn reply_to_cancel(status: ReservationStatus) -> ReplyKind {
+    match status {
+        ReservationStatus::Cancelled => ReplyKind::RuleAlreadyCancelled,
+        _ => ReplyKind::CancelConfirm,
+    }
+}
+
+/// Only a yes to "cancel it?" cancels.
+pub(super) fn cancels(answer: Intent) -> bool {
+    answer == Intent::Affirm
+}
+
 impl Receptionist {
     /// Reads the booking back and asks whether to cancel it.
     pub(super) async fn cancellation_step(
@@ -28,12 +43,13 @@ impl Receptionist {
         else {
             return Ok(None);
         };
-        if reservation.status == ReservationStatus::Cancelled {
+        let kind = reply_to_cancel(reservation.status);
+        if kind == ReplyKind::RuleAlreadyCancelled {
             state.flow = None;
-            talk.say(ReplyKind::RuleAlreadyCancelled, json!({}))?;
+            talk.say(kind, json!({}))?;
             return Ok(None);
         }
-        talk.say(ReplyKind::CancelConfirm, talk.reservation(&reservation))?;
+        talk.say(kind, talk.reservation(&reservation))?;
         state.pending = Some(Pending::CancellationConfirmation { reservation_id: id });
         Ok(None)
     }
@@ -49,7 +65,7 @@ impl Receptionist {
     ) -> Result<Option<HandoffReason>, CommandError> {
         state.pending = None;
         state.flow = None;
-        if intent != Intent::Affirm {
+        if !cancels(intent) {
             talk.say(ReplyKind::CancelKept, json!({}))?;
             return Ok(None);
         }
@@ -68,6 +84,31 @@ impl Receptionist {
                 Ok(None)
             }
             Err(err) => explanations::refusal(scene, err, state, talk),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_booking_is_read_back_and_a_cancelled_one_said_so() {
+        assert_eq!(
+            reply_to_cancel(ReservationStatus::Confirmed),
+            ReplyKind::CancelConfirm
+        );
+        assert_eq!(
+            reply_to_cancel(ReservationStatus::Cancelled),
+            ReplyKind::RuleAlreadyCancelled
+        );
+    }
+
+    #[test]
+    fn only_a_yes_cancels() {
+        assert!(cancels(Intent::Affirm));
+        for other in [Intent::Deny, Intent::OutOfScope, Intent::CancelReservation] {
+            assert!(!cancels(other), "{other}");
         }
     }
 }

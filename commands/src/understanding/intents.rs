@@ -64,6 +64,7 @@ const AFFIRM: &[&str] = &[
     "va",
     "genial",
     "great",
+    "fechou",
 ];
 /// Words that alone (or with politeness fillers) are a no.
 const DENY: &[&str] = &[

@@ -28,6 +28,9 @@ fn emoji_word(c: char) -> Option<&'static str> {
         '👎' | '❌' | '🚫' => Some(" no "),
         '👋' => Some(" hi "),
         '🙏' => Some(" thanks "),
+        '🙌' | '🤝' => Some(" ok "),
+        // An arrow between dates is a range: "Feb 14th → 17th".
+        '→' | '⟶' | '➡' | '⇒' => Some(" - "),
         _ => None,
     }
 }
@@ -42,7 +45,8 @@ fn emoji_word(c: char) -> Option<&'static str> {
 /// a range connector; elsewhere ("hola – qué tal", "check-in") a dash stays a mere separator, so
 /// that yes/no rules and keyword phrases see the same words as without it.
 pub fn tokens(text: &str) -> Vec<String> {
-    let folded = fold(text);
+    // "me + my husband": a plus between words is an "and" (a phone's "+34" keeps its digits).
+    let folded = fold(text).replace(" + ", " and ").replace(" & ", " and ");
     let mut spaced = String::with_capacity(folded.len() + 8);
     for c in folded.chars() {
         if let Some(word) = emoji_word(c) {
@@ -156,6 +160,8 @@ fn spelled(word: &str) -> &str {
         "persnas" | "presonas" | "pesonas" => "personas",
         "poeple" | "peolpe" | "ppl" => "people",
         "wnat" | "wnt" | "wan" => "want",
+        "leavin" | "leving" | "laeving" => "leaving",
+        "arrivin" | "ariving" | "arriveing" => "arriving",
         other => other,
     }
 }

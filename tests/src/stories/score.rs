@@ -187,7 +187,9 @@ mod tests {
             text,
             "conversations: es 37/38 pass (97.4%)\n\
              conversations: en 1/1 pass (100.0%)\n\
-             conversations: 38/39 pass (97.4%)\n"
+             conversations: 38/39 pass (97.4%)\n\
+             conversations: turn time (webhook to answer recorded) p50 20 ms, p95 20 ms, \
+             max 20 ms over 39 turns\n"
         );
         assert!(below_minimum(&results, 0.95).is_empty());
         assert_eq!(below_minimum(&results, 0.98).len(), 1);

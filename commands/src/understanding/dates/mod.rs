@@ -211,7 +211,11 @@ pub fn find(
             if matches!(next, Some("semana" | "semanas" | "week" | "weeks"))
                 && matches!(
                     prev,
-                    Some("por" | "for" | "durante" | "during" | "para" | "pra")
+                    Some(
+                        "por" | "for" | "durante" | "during" | "para" | "pra" | "ficar"
+                            | "ficamos" | "fico" | "quedarnos" | "quedarme" | "quedamos"
+                            | "quedar" | "stay" | "staying" | "stop"
+                    )
                 )
             {
                 nights = Some(n * 7);
@@ -236,7 +240,14 @@ pub fn find(
                 i = end + 1;
                 continue;
             }
-            if let Some(m) = prev.filter(|p| english_month(p)).and_then(month) {
+            // "february the 5th": an English month, then "the", then the day.
+            let month_before = prev.filter(|p| english_month(p)).or_else(|| {
+                (prev == Some("the"))
+                    .then(|| i.checked_sub(2).map(|p| words[p].as_str()))
+                    .flatten()
+                    .filter(|p| english_month(p))
+            });
+            if let Some(m) = month_before.and_then(month) {
                 if !quantity {
                     let (y, end) = year_after(words, i);
                     scan.calendar(day, Some(m), y, (i, end));

@@ -112,6 +112,7 @@ fn nights_in_three_languages() {
     assert_eq!(dates("por tres noches"), (None, None, Some(3)));
     assert_eq!(dates("por 3 noites"), (None, None, Some(3)));
     assert_eq!(dates("por una semana"), (None, None, Some(7)));
+    assert_eq!(dates("vamos ficar uma semana"), (None, None, Some(7)));
     let with_start = (Some(d(11, 20)), Some(d(11, 23)), Some(3));
     assert_eq!(dates("three nights from friday"), with_start);
     assert_eq!(dates("3 noches desde el viernes"), with_start);

@@ -8,6 +8,13 @@
 
 use conserje_domain::understanding::{Expectation, Intent, Language, Locale, Understood};
 
+mod words;
+
+use words::{
+    BOOKING_WORDS, CANCELLING, CANCEL_IT, CHANGING, CLOSING, DO_IT, MINE, NO, NO_PHRASES, PARTNERS,
+    PEOPLE, REACH, THANKS_OR_BYE, YES, YES_PHRASES,
+};
+
 /// What the dialogue is waiting for when a message arrives.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DialogueContext {
@@ -19,187 +26,6 @@ pub struct DialogueContext {
     /// The variant of the guest's language the conversation has shown so far.
     pub prior_locale: Option<Locale>,
 }
-
-/// Words that say yes to a question (folded), in any of the three languages.
-const YES: &[&str] = &[
-    "si",
-    "sii",
-    "sip",
-    "yes",
-    "yeah",
-    "yep",
-    "yup",
-    "yea",
-    "sure",
-    "ok",
-    "okay",
-    "okey",
-    "oki",
-    "vale",
-    "dale",
-    "claro",
-    "perfecto",
-    "perfect",
-    "perfeito",
-    "perfeita",
-    "great",
-    "genial",
-    "sim",
-    "pode",
-    "podes",
-    "fechado",
-    "bora",
-    "beleza",
-    "combinado",
-    "adelante",
-    "confirmo",
-    "confirm",
-    "confirmed",
-    "confirmar",
-    "confirma",
-    "confirmado",
-    "correcto",
-    "correct",
-    "certo",
-    "otimo",
-    "excelente",
-    "excellent",
-    "estupendo",
-    "lovely",
-    "awesome",
-    "fine",
-    "deal",
-    "hecho",
-    "listo",
-    "venga",
-    "isso",
-    "exato",
-    "exacto",
-    "absolutely",
-    "definitely",
-    "please",
-    "obvio",
-    "fantastico",
-    "maravilha",
-    "boa",
-    "bien",
-    "buenisimo",
-    "good",
-    "nice",
-    "cool",
-    "👍",
-];
-
-/// Verbs that, right after a confirmation question, carry it out ("book it", "resérvala").
-const DO_IT: &[&str] = &[
-    "book",
-    "reserve",
-    "reservar",
-    "reserva",
-    "reservala",
-    "reservalo",
-    "reservamela",
-    "reservamelo",
-    "reservame",
-    "reservem",
-    "reservamos",
-    "reservo",
-    "reserve-me",
-    "reservar",
-    "fazer",
-    "faz",
-    "faca",
-    "faça",
-    "proceed",
-    "procede",
-    "proceda",
-    "avance",
-    "avanca",
-    "apply",
-    "aplica",
-    "change",
-    "cambia",
-    "cambiala",
-    "cambialo",
-    "altera",
-    "alterar",
-    "altere",
-    "mudar",
-    "muda",
-    "mude",
-];
-
-/// Verbs of cancelling, a yes only when the question was "cancel it?".
-const CANCEL_IT: &[&str] = &[
-    "cancel",
-    "cancela",
-    "cancelala",
-    "cancelalo",
-    "cancelar",
-    "cancele",
-    "cancelem",
-    "cancelo",
-];
-
-/// Words that say no when they open the message or stand alone (Portuguese "no" is "in the").
-const NO: &[&str] = &[
-    "nope", "nah", "nao", "nop", "nops", "negativo", "negative", "nunca", "never", "nem",
-];
-
-/// Phrases that say no wherever they are.
-const NO_PHRASES: &[&str] = &[
-    "mejor no",
-    "better not",
-    "not now",
-    "deixa estar",
-    "deixa para la",
-    "dejalo",
-    "dejalo asi",
-    "olvidalo",
-    "forget it",
-    "never mind",
-    "nevermind",
-    "no thanks",
-    "no gracias",
-    "nao obrigado",
-    "nao obrigada",
-    "don't",
-    "dont",
-    "do not",
-    "not that",
-    "i'll pass",
-    "ainda nao",
-    "todavia no",
-    "not yet",
-];
-
-/// Phrases with a "no" in them that say yes.
-const YES_PHRASES: &[&str] = &[
-    "go ahead",
-    "do it",
-    "sounds good",
-    "of course",
-    "why not",
-    "por que no",
-    "porque no",
-    "no problem",
-    "sin problema",
-    "no hay problema",
-    "sem problema",
-    "por supuesto",
-    "com certeza",
-    "pode ser",
-    "esta bien",
-    "esta bem",
-    "ta bom",
-    "let's do",
-    "lets do",
-    "go for it",
-    "let's go",
-    "lets go",
-    "vamos a ello",
-    "manos a la obra",
-];
 
 fn contains_phrase(joined: &str, phrases: &[&str]) -> bool {
     phrases.iter().any(|p| joined.contains(&format!(" {p} ")))
@@ -278,6 +104,13 @@ fn asks_for_a_person(words: &[String]) -> bool {
     })
 }
 
+/// "mejor páseme con alguien del hotel", "can I speak to someone?", "queria falar com a
+/// receção": asking for a person in a sentence about something else.
+fn wants_a_person(words: &[String]) -> bool {
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    has(REACH) && has(PEOPLE)
+}
+
 /// Intents a guest means whatever the bot asked: a person, a goodbye, the hotel's facts.
 fn stands_alone(understood: &Understood, words: &[String]) -> bool {
     match understood.intent {
@@ -310,6 +143,12 @@ pub fn read(understood: &mut Understood, words: &[String], context: &DialogueCon
                 Some(false) => decide(understood, Intent::Deny, expecting),
                 Some(true) if !changes_the_stay(understood) => {
                     decide(understood, Intent::Affirm, expecting)
+                }
+                // A correction of the quote ("only 3 nights actually") is understood as one,
+                // whatever the model's confidence in its intent.
+                _ if changes_the_stay(understood) => {
+                    understood.confidence = understood.confidence.max(0.9);
+                    understood.from_context = Some(expecting);
                 }
                 _ => {}
             }
@@ -363,6 +202,13 @@ pub fn asks_cheaper(words: &[String]) -> bool {
                 | "economico"
                 | "economica"
                 | "budget"
+                | "pricey"
+                | "expensive"
+                | "affordable"
+                | "caro"
+                | "cara"
+                | "puxado"
+                | "salgado"
         )
     }) || contains_phrase(
         &joined,
@@ -377,137 +223,6 @@ pub fn asks_cheaper(words: &[String]) -> bool {
         ],
     )
 }
-
-/// Words that only thank or take leave ("thx!", "obrigadinho", "gracias, hasta luego").
-const CLOSING: &[&str] = &[
-    "gracias",
-    "graciass",
-    "grax",
-    "thanks",
-    "thank",
-    "thx",
-    "ty",
-    "tks",
-    "tnx",
-    "cheers",
-    "obrigado",
-    "obrigada",
-    "obrigadinho",
-    "obrigadinha",
-    "obg",
-    "brigado",
-    "brigada",
-    "vlw",
-    "valeu",
-    "bye",
-    "byebye",
-    "adios",
-    "chao",
-    "chau",
-    "tchau",
-    "ciao",
-    "hasta",
-    "luego",
-    "pronto",
-    "ate",
-    "logo",
-    "breve",
-    "see",
-    "ya",
-    "later",
-    "soon",
-    "muchas",
-    "mil",
-    "muito",
-    "very",
-    "much",
-    "you",
-    "u",
-    "so",
-    "tan",
-    "amable",
-    "kind",
-    "de",
-    "nada",
-    "buenas",
-    "noches",
-    "boa",
-    "noite",
-    "good",
-    "night",
-    "bom",
-    "dia",
-    "fim",
-    "semana",
-    "ok",
-    "okay",
-    "vale",
-    "perfecto",
-    "perfect",
-    "perfeito",
-    "genial",
-    "great",
-    "beleza",
-    "listo",
-    "todo",
-    "tudo",
-    "all",
-    "set",
-    "that's",
-    "it",
-    "eso",
-    "es",
-    "isso",
-    "e",
-    "y",
-    "and",
-    "por",
-    "tudo",
-    "mais",
-    "un",
-    "um",
-    "saludo",
-    "saludos",
-    "abrazo",
-    "abraco",
-    "beso",
-    "besos",
-    "bjs",
-    "beijo",
-    "blz",
-    "tmj",
-    "vlw",
-    "🙏",
-    "😊",
-];
-const THANKS_OR_BYE: &[&str] = &[
-    "gracias",
-    "graciass",
-    "grax",
-    "thanks",
-    "thank",
-    "thx",
-    "ty",
-    "tks",
-    "tnx",
-    "cheers",
-    "obrigado",
-    "obrigada",
-    "obrigadinho",
-    "obrigadinha",
-    "obg",
-    "brigado",
-    "brigada",
-    "vlw",
-    "valeu",
-    "bye",
-    "byebye",
-    "adios",
-    "chao",
-    "chau",
-    "tchau",
-    "ciao",
-];
 
 /// A message that only thanks or says goodbye is a goodbye, whatever words of courtesy it
 /// carries ("ok obrigado", "valeu, boa noite!").
@@ -582,53 +297,12 @@ fn changes_a_named_booking(understood: &Understood, words: &[String]) -> bool {
         && (words.iter().any(|w| CHANGING.contains(&w.as_str())) || changes_the_stay(understood))
 }
 
-/// Verbs and phrases of changing a booking that exists.
-const CHANGING: &[&str] = &[
-    "change",
-    "changing",
-    "cambiar",
-    "cambio",
-    "cambia",
-    "modificar",
-    "modifica",
-    "modify",
-    "alterar",
-    "altera",
-    "alteracao",
-    "mudar",
-    "muda",
-    "trocar",
-    "troca",
-    "mover",
-    "move",
-    "switch",
-    "add",
-    "anadir",
-    "agregar",
-    "adicionar",
-    "extend",
-    "extender",
-    "estender",
-    "prolongar",
-    "shorten",
-    "postpone",
-    "aplazar",
-    "adiar",
-    "adelantar",
-    "antecipar",
-    "update",
-    "actualizar",
-    "atualizar",
-    "instead",
-    "vez",
-    "afinal",
-    "actually",
-];
-
-/// Words that point at a booking the guest already has.
-const MINE: &[&str] = &[
-    "my", "mi", "minha", "meu", "mis", "minhas", "existing", "current",
-];
+/// "mi reserva", "a minha reserva", "my booking": the guest speaks of one they have.
+fn names_their_booking(words: &[String]) -> bool {
+    words
+        .windows(2)
+        .any(|w| MINE.contains(&w[0].as_str()) && BOOKING_WORDS.contains(&w[1].as_str()))
+}
 
 /// A request the model reads as changing a booking while it names no booking and no change:
 /// "quisiera reservar un cuarto", "somos 12 pessoas e queremos ficar…", "book another room".
@@ -652,53 +326,8 @@ pub fn reads_as_new_booking(words: &[String]) -> bool {
     });
     let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
     let names_a_booking = words.iter().any(|w| super::text::is_booking_like(w));
-    !names_a_booking && !has(CHANGING) && (another || !has(MINE))
+    !names_a_booking && !has(CHANGING) && (another || !names_their_booking(words))
 }
-
-/// Who travels with the guest when they say "my wife and I".
-const PARTNERS: &[&str] = &[
-    "mujer",
-    "esposa",
-    "esposo",
-    "marido",
-    "pareja",
-    "novia",
-    "novio",
-    "wife",
-    "husband",
-    "partner",
-    "girlfriend",
-    "boyfriend",
-    "mulher",
-    "namorada",
-    "namorado",
-    "companheira",
-    "companheiro",
-    "mae",
-    "madre",
-    "mother",
-    "mom",
-    "mum",
-    "pai",
-    "padre",
-    "father",
-    "dad",
-    "amiga",
-    "amigo",
-    "friend",
-    "hermana",
-    "hermano",
-    "sister",
-    "brother",
-    "irma",
-    "irmao",
-    "hijo",
-    "hija",
-    "son",
-    "daughter",
-    "filho",
-    "filha",
-];
 
 /// How many people a message says in words the grammar does not count: "a group of 12", "mi
 /// mujer y yo", "para mim e a minha mulher", "é só para mim", "una persona nomas"; and, when
@@ -731,7 +360,17 @@ pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
                     | "so"
             );
         let next = word(i + 1);
-        if (is_adult_noun(next) || is_guest_noun(next)) && (article && (answering || for_whom)) {
+        // "…, una persona" closing a request is the party; "15 euros a person" is a price.
+        let priced = i > 0
+            && matches!(
+                word(i - 1),
+                "euros" | "euro" | "eur" | "dollars" | "usd" | "reais" | "pounds" | "per" | "por"
+            );
+        let last = i + 2 == words.len() && !priced;
+        if (is_adult_noun(next) || is_guest_noun(next))
+            && article
+            && (answering || for_whom || last)
+        {
             return Some(1);
         }
         if answering && (is_adult_noun(next) || is_guest_noun(next)) {
@@ -742,9 +381,20 @@ pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
     }
     let me = |w: &str| matches!(w, "yo" | "eu" | "me" | "i" | "mim" | "myself");
     let and = |w: &str| matches!(w, "y" | "e" | "and" | "&");
+    // "me and two colleagues", "yo y 3 amigos": the guest plus that many.
+    for (i, w) in words.iter().enumerate() {
+        if me(w) && and(word(i + 1)) {
+            let n = small_number(word(i + 2)).filter(|n| (1..=30).contains(n));
+            let noun = word(i + 3);
+            if let Some(n) = n.filter(|_| !noun.is_empty() && noun.chars().all(char::is_alphabetic))
+            {
+                return Some(n + 1);
+            }
+        }
+    }
     let with_partner = words.windows(2).enumerate().any(|(i, pair)| {
         // "yo y mi esposo", "mim e a minha mulher", "me and my wife"
-        (me(&pair[0]) && and(&pair[1]) && words[i + 2..].iter().take(3).any(|w| PARTNERS.contains(&w.as_str())))
+        (me(&pair[0]) && and(&pair[1]) && words[i + 2..].iter().take(4).any(|w| PARTNERS.contains(&w.as_str())))
             // "mi mujer y yo", "my wife and i"
             || (PARTNERS.contains(&pair[0].as_str()) && and(&pair[1]) && me(word(i + 2)))
     });
@@ -820,6 +470,25 @@ pub fn rules(understood: &mut Understood, words: &[String], context: &DialogueCo
     }
     if understood.intent == Intent::CancelReservation && asks_about_cancelling(words) {
         understood.intent = Intent::HotelInfo;
+    }
+    let names_a_booking = understood.entities.booking_id.is_some() || names_their_booking(words);
+    if understood.intent != Intent::CancelReservation
+        && names_a_booking
+        && words.iter().any(|w| CANCELLING.contains(&w.as_str()))
+        && !asks_about_cancelling(words)
+    {
+        understood.intent = Intent::CancelReservation;
+    }
+    // "una persona" in "habitación estándar 12/02-15/02, una persona" is the party, not a wish
+    // for a person; "páseme con alguien del hotel" is one, whatever else the message says.
+    if wants_a_person(words) {
+        understood.intent = Intent::TalkToHuman;
+        understood.confidence = understood.confidence.max(0.9);
+    } else if understood.intent == Intent::TalkToHuman
+        && !asks_for_a_person(words)
+        && changes_the_stay(understood)
+    {
+        understood.intent = Intent::MakeReservation;
     }
     if context.expecting != Some(Expectation::Confirmation)
         && understood.intent != Intent::Goodbye
@@ -922,7 +591,7 @@ mod tests {
             &confirming(Intent::MakeReservation),
         );
         assert_eq!(u.intent, Intent::ModifyReservation);
-        assert_eq!(u.from_context, None);
+        assert_eq!(u.from_context, Some(Expectation::Confirmation));
     }
 
     #[test]
@@ -1000,6 +669,37 @@ mod tests {
     }
 
     #[test]
+    fn a_person_asked_for_in_passing_and_a_party_of_one_are_told_apart() {
+        assert!(wants_a_person(&tokens(
+            "mejor paseme con alguien del hotel, tengo dudas"
+        )));
+        assert!(!wants_a_person(&tokens("habitacion estandar, una persona")));
+        let mut u = understood(Intent::TalkToHuman, Language::Es);
+        u.entities.guests = Some(1);
+        rules(
+            &mut u,
+            &tokens("habitacion estandar 12/02-15/02, una persona"),
+            &DialogueContext::default(),
+        );
+        assert_eq!(u.intent, Intent::MakeReservation);
+    }
+
+    #[test]
+    fn cancelling_a_named_booking_in_other_words() {
+        let mut u = understood(Intent::MakeReservation, Language::Es);
+        u.entities.booking_id = Some("95016624".into());
+        rules(
+            &mut u,
+            &tokens("al final no podemos ir, anula la reserva 95016624 por favor"),
+            &DialogueContext::default(),
+        );
+        assert_eq!(u.intent, Intent::CancelReservation);
+        assert!(reads_as_new_booking(&tokens(
+            "suite se faz favor de 21 a 24, somos eu e a minha mulher"
+        )));
+    }
+
+    #[test]
     fn a_question_about_cancelling_is_not_a_cancellation() {
         assert!(asks_about_cancelling(&tokens(
             "se tiver de cancelar, pago alguma coisa?"
@@ -1037,6 +737,28 @@ mod tests {
         }
         assert_eq!(party_size(&tokens("no idea yet, maybe later"), true), None);
         assert_eq!(party_size(&tokens("is it 15 euros a person?"), false), None);
+        assert_eq!(
+            party_size(
+                &tokens("habitacion estandar 12/02-15/02, una persona"),
+                false
+            ),
+            Some(1)
+        );
         assert_eq!(party_size(&tokens("solo 1"), false), None);
+        assert_eq!(
+            party_size(
+                &tokens("need somewhere to stay for me and two colleagues"),
+                false
+            ),
+            Some(3)
+        );
+        assert_eq!(
+            party_size(&tokens("it's for me + my husband"), false),
+            Some(2)
+        );
+        assert_eq!(
+            party_size(&tokens("um quarto para mim e para o meu filho"), false),
+            Some(2)
+        );
     }
 }
