@@ -275,14 +275,7 @@ impl Receptionist {
         }
         if understood.intent == Intent::Deny {
             state.pending = None;
-            let stay = self.quoted_stay(&quoted, state);
-            let alternatives = match stay {
-                Some(stay) => {
-                    self.alternatives(scene, &stay, Some(&quoted.room_type), None, talk)
-                        .await
-                }
-                None => String::new(),
-            };
+            let alternatives = self.other_rooms(scene, &quoted, None, state, talk).await;
             talk.say(
                 ReplyKind::Alternatives,
                 json!({ "alternatives": alternatives }),
@@ -292,13 +285,28 @@ impl Receptionist {
         Ok(None)
     }
 
-    fn quoted_stay(&self, quoted: &Quoted, state: &DialogueState) -> Option<StayDates> {
-        let check_in = quoted.check_in.or(state.slots.check_in)?;
-        let check_out = quoted.check_out.or(state.slots.check_out)?;
-        Some(StayDates {
+    /// The other free room types for the quoted stay (cheaper than `below` a night, when
+    /// given), as one line; empty when the quote has no dates left to look at.
+    async fn other_rooms(
+        &self,
+        scene: &Scene<'_>,
+        quoted: &Quoted,
+        below: Option<i64>,
+        state: &DialogueState,
+        talk: &Talk<'_>,
+    ) -> String {
+        let (Some(check_in), Some(check_out)) = (
+            quoted.check_in.or(state.slots.check_in),
+            quoted.check_out.or(state.slots.check_out),
+        ) else {
+            return String::new();
+        };
+        let stay = StayDates {
             check_in,
             check_out,
-        })
+        };
+        self.alternatives(scene, &stay, Some(&quoted.room_type), below, talk)
+            .await
     }
 
     /// "Something cheaper?": the free room types below the quoted rate; the quote stands when
@@ -310,14 +318,8 @@ impl Receptionist {
         state: &mut DialogueState,
         talk: &mut Talk<'_>,
     ) -> Result<Option<HandoffReason>, CommandError> {
-        let alternatives = match self.quoted_stay(quoted, state) {
-            Some(stay) => {
-                let below = Some(quoted.quote.nightly_rate_minor);
-                self.alternatives(scene, &stay, Some(&quoted.room_type), below, talk)
-                    .await
-            }
-            None => String::new(),
-        };
+        let below = Some(quoted.quote.nightly_rate_minor);
+        let alternatives = self.other_rooms(scene, quoted, below, state, talk).await;
         if !alternatives.is_empty() {
             state.pending = None;
             state.slots.room_type = None;

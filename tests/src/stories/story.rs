@@ -8,44 +8,17 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use conserje_domain::understanding::Language;
 use serde::Deserialize;
 
 use super::dates::{self, Context};
 
-/// The language (and variant) every bot reply of a story must be in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Locale {
-    Es,
-    En,
-    PtBr,
-    PtPt,
-}
+/// The language (and variant) every bot reply of a story must be in: the domain's own.
+pub use conserje_domain::understanding::Locale;
 
-impl Locale {
-    pub const ALL: [Locale; 4] = [Locale::Es, Locale::En, Locale::PtBr, Locale::PtPt];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Es => "es",
-            Self::En => "en",
-            Self::PtBr => "pt-BR",
-            Self::PtPt => "pt-PT",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.code() == code)
-    }
-
-    /// The language its month and weekday names are written in.
-    pub fn language(self) -> Language {
-        match self {
-            Self::Es => Language::Es,
-            Self::En => Language::En,
-            Self::PtBr | Self::PtPt => Language::Pt,
-        }
-    }
+/// A story's locale, spelt exactly as a folder and a reply carry it (`pt` alone is refused: a
+/// story must say which Portuguese it is written in).
+fn exact_locale(code: &str) -> Option<Locale> {
+    Locale::ALL.into_iter().find(|l| l.code() == code)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,7 +167,7 @@ pub fn load(path: &Path, folder: &str, today: NaiveDate) -> Result<Story, String
 /// [`load`] of a story's text.
 pub fn parse(text: &str, folder: &str, today: NaiveDate) -> Result<Story, String> {
     let raw: RawStory = toml::from_str(text).map_err(|e| format!("not a valid story: {e}"))?;
-    let locale = Locale::parse(&raw.locale).ok_or_else(|| {
+    let locale = exact_locale(&raw.locale).ok_or_else(|| {
         format!(
             "locale: {:?} is not one of es, en, pt-BR, pt-PT",
             raw.locale

@@ -130,6 +130,9 @@ fn booking_ref_is_accepted_at_load_time() {
     let text = "title = \"t\"\nlocale = \"pt-PT\"\nchannel = \"whatsapp\"\n\
                 [[turn]]\nguest = \"cancelar a {booking_ref}\"\nsays = \"{booking_ref}\"\n";
     let story = parse(text, "pt-PT", today()).unwrap();
-    assert_eq!(story.locale.language(), Language::Pt);
+    assert_eq!(
+        story.locale.language(),
+        conserje_domain::understanding::Language::Pt
+    );
     assert_eq!(story.turns[0].guest, "cancelar a {booking_ref}");
 }
