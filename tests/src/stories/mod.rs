@@ -76,14 +76,57 @@ pub fn discover(root: &Path, filter: Option<&str>) -> Vec<StoryFile> {
     found
 }
 
-/// Today in Madrid, and 12:00 of it there as an instant: the suite's clock.
+/// When in the hotel's day a story is played: the front desk is open at noon and closed at
+/// 23:30 (business hours 09:00–21:00), which changes greetings and handoffs, not bookings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Clock {
+    Day,
+    Night,
+}
+
+impl Clock {
+    pub const ALL: [Clock; 2] = [Clock::Day, Clock::Night];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "day" => Some(Self::Day),
+            "night" => Some(Self::Night),
+            _ => None,
+        }
+    }
+
+    fn local_time(self) -> chrono::NaiveTime {
+        let (h, m) = match self {
+            Self::Day => (12, 0),
+            Self::Night => (23, 30),
+        };
+        chrono::NaiveTime::from_hms_opt(h, m, 0).expect("a valid time")
+    }
+
+    /// The clock a story file asks for; a file that does not parse plays by day (and fails
+    /// when it is loaded, with its own message).
+    pub fn of(file: &StoryFile) -> Self {
+        std::fs::read_to_string(&file.path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .and_then(|table| table.get("clock")?.as_str().and_then(Self::parse))
+            .unwrap_or(Self::Day)
+    }
+}
+
+/// Today in Madrid, and 12:00 of it there as an instant: the suite's daytime clock.
 pub fn madrid_midday(now: DateTime<Utc>) -> (NaiveDate, DateTime<Utc>) {
+    madrid_at(now, Clock::Day)
+}
+
+/// Today in Madrid, and `clock`'s time of it there as an instant.
+pub fn madrid_at(now: DateTime<Utc>, clock: Clock) -> (NaiveDate, DateTime<Utc>) {
     let today = now.with_timezone(&HOTEL_TIME_ZONE).date_naive();
-    let noon = today.and_hms_opt(12, 0, 0).expect("12:00 exists");
+    let local = today.and_time(clock.local_time());
     let instant = HOTEL_TIME_ZONE
-        .from_local_datetime(&noon)
+        .from_local_datetime(&local)
         .single()
-        .expect("no time change happens at noon in Madrid")
+        .expect("no time change happens at noon or 23:30 in Madrid")
         .with_timezone(&Utc);
     (today, instant)
 }
@@ -166,7 +209,12 @@ pub struct Suite {
 impl Suite {
     /// The embedded default with both webhooks configured, its clock at today 12:00 in Madrid.
     pub async fn open() -> Self {
-        let (today, midday) = madrid_midday(Utc::now());
+        Self::open_at(Clock::Day).await
+    }
+
+    /// [`Self::open`] with the clock at `clock`'s time of today in Madrid.
+    pub async fn open_at(clock: Clock) -> Self {
+        let (today, midday) = madrid_at(Utc::now(), clock);
         let (mut options, dir) = fresh_store(StoreKind::Sqlite).await;
         let config = channel_config(dir.path());
         // Every story books on its own, concurrently with the others, often the same nights:

@@ -100,6 +100,10 @@ struct RawStory {
     #[serde(default)]
     #[allow(dead_code)]
     covers: Vec<String>,
+    /// `day` (12:00 in Madrid, the default) or `night` (23:30: the front desk is closed).
+    #[serde(default)]
+    #[allow(dead_code)]
+    clock: Option<String>,
     #[serde(default, rename = "turn")]
     turns: Vec<RawTurn>,
     #[serde(rename = "final")]
@@ -184,6 +188,11 @@ pub fn parse(text: &str, folder: &str, today: NaiveDate) -> Result<Story, String
         "telegram" => Channel::Telegram,
         other => return Err(format!("channel: {other:?} is not whatsapp or telegram")),
     };
+    if let Some(clock) = raw.clock.as_deref() {
+        if super::Clock::parse(clock).is_none() {
+            return Err(format!("clock: {clock:?} is not day or night"));
+        }
+    }
     if raw.title.trim().is_empty() {
         return Err("title: empty".to_owned());
     }
