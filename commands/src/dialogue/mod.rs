@@ -327,7 +327,11 @@ impl Receptionist {
         }
 
         let entities = &understood.entities;
-        let flow = next_flow(state.flow, understood);
+        let asks_a_fact = self
+            .understanding
+            .hotel_topic(text, talk.locale.language())
+            .is_some();
+        let flow = next_flow(state.flow, understood, asks_a_fact);
         if flow.is_some() && flow != state.flow {
             state.flow = flow;
             state.slots = Slots {
@@ -434,7 +438,7 @@ fn flow_intent(flow: Flow) -> Intent {
 
 /// The flow a message starts or continues: a booking, a change or a cancellation; `None` for a
 /// message outside them (a greeting, a question, a thank-you).
-fn next_flow(current: Option<Flow>, understood: &Understood) -> Option<Flow> {
+fn next_flow(current: Option<Flow>, understood: &Understood, asks_a_fact: bool) -> Option<Flow> {
     let named_something = !understood.entities.is_empty();
     if understood.from_context.is_some() && current.is_some() {
         return current;
@@ -455,6 +459,10 @@ fn next_flow(current: Option<Flow>, understood: &Understood) -> Option<Flow> {
         Intent::OutOfScope | Intent::Greeting | Intent::Affirm | Intent::Deny
             if booking::corrects_the_stay(&understood.entities) =>
         {
+            current.or(Some(Flow::Booking))
+        }
+        // "che, ¿tienen lugar en la suite?": no fact asked about, a room named — a booking.
+        Intent::HotelInfo if !asks_a_fact && booking::corrects_the_stay(&understood.entities) => {
             current.or(Some(Flow::Booking))
         }
         // A question about the hotel is answered, even when it names a party or a date.
@@ -485,7 +493,7 @@ mod tests {
         let mut answer = understood(Intent::MakeReservation);
         answer.from_context = Some(Expectation::Change);
         assert_eq!(
-            next_flow(Some(Flow::Modification), &answer),
+            next_flow(Some(Flow::Modification), &answer, false),
             Some(Flow::Modification)
         );
     }
@@ -493,20 +501,27 @@ mod tests {
     #[test]
     fn a_request_starts_its_flow_and_small_talk_starts_none() {
         assert_eq!(
-            next_flow(None, &understood(Intent::CancelReservation)),
+            next_flow(None, &understood(Intent::CancelReservation), false),
             Some(Flow::Cancellation)
         );
         assert_eq!(
-            next_flow(Some(Flow::Booking), &understood(Intent::ModifyReservation)),
+            next_flow(
+                Some(Flow::Booking),
+                &understood(Intent::ModifyReservation),
+                false
+            ),
             Some(Flow::Modification)
         );
         assert_eq!(
-            next_flow(Some(Flow::Booking), &understood(Intent::Greeting)),
+            next_flow(Some(Flow::Booking), &understood(Intent::Greeting), false),
             None
         );
         let mut dates = understood(Intent::OutOfScope);
         dates.entities.guests = Some(2);
-        assert_eq!(next_flow(Some(Flow::Booking), &dates), Some(Flow::Booking));
+        assert_eq!(
+            next_flow(Some(Flow::Booking), &dates, false),
+            Some(Flow::Booking)
+        );
     }
 
     #[test]

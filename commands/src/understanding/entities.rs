@@ -46,6 +46,8 @@ pub fn guests(words: &[String]) -> (Option<u32>, Vec<bool>) {
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     let mut counted = 0u32;
     let mut stated: Option<u32> = None;
+    // "dois filhos então quatro pessoas", "so that's 3 people": a total given after the parts.
+    let mut total: Option<u32> = None;
     for (i, current) in words.iter().enumerate() {
         let Some(n) = small_number(current) else {
             continue;
@@ -54,16 +56,59 @@ pub fn guests(words: &[String]) -> (Option<u32>, Vec<bool>) {
             continue;
         }
         let next = word(i + 1);
+        // "dos parejas", "two couples", "dois casais": two each.
+        if matches!(next, "parejas" | "couples" | "casais" | "parejitas") {
+            counted += 2 * n;
+            taken[i] = true;
+            continue;
+        }
+        // "mi mujer, yo y la peque, o sea tres": a total said after the people it counts.
+        let sums_up = (i >= 2 && word(i - 2) == "o" && word(i - 1) == "sea")
+            || (i >= 1 && matches!(word(i - 1), "entao" | "total" | "that's" | "thats"));
+        if sums_up && !is_nights_noun(next) && !is_other_unit(next) && !is_child_noun(next) {
+            total = Some(n);
+            taken[i] = true;
+            continue;
+        }
         // "2 adultos y 1 niño", "two adults", "dois adultos", "3 people".
         if is_adult_noun(next) || is_child_noun(next) {
             if !matches!(word(i), "a" | "an" | "un" | "una" | "um" | "uma") || is_child_noun(next) {
-                counted += n;
+                let totals = i > 0
+                    && matches!(
+                        word(i - 1),
+                        "entao"
+                            | "entonces"
+                            | "sea"
+                            | "seja"
+                            | "so"
+                            | "total"
+                            | "that's"
+                            | "thats"
+                            | "sao"
+                            | "son"
+                            | "are"
+                            | "somos"
+                    );
+                if totals && counted > 0 && is_adult_noun(next) {
+                    total = Some(n);
+                } else {
+                    counted += n;
+                }
                 taken[i] = true;
             }
             continue;
         }
-        let prev = if i > 0 { word(i - 1) } else { "" };
-        let prev2 = if i > 1 { word(i - 2) } else { "" };
+        // "somos só 2", "we're only 2", "somos solo 3": one softening word before the count.
+        let softened = |w: &str| {
+            matches!(
+                w,
+                "so" | "solo" | "apenas" | "only" | "just" | "nomas" | "mas" | "unos" | "uns"
+            )
+        };
+        let (prev, prev2) = match (i.checked_sub(1).map(word), i.checked_sub(2).map(word)) {
+            (Some(p), Some(p2)) if softened(p) => (p2, i.checked_sub(3).map(word).unwrap_or("")),
+            (p, p2) => (p.unwrap_or(""), p2.unwrap_or("")),
+        };
         let is_word_a = matches!(word(i), "a" | "an" | "un" | "una" | "um" | "uma");
         if is_word_a {
             continue;
@@ -129,7 +174,9 @@ pub fn guests(words: &[String]) -> (Option<u32>, Vec<bool>) {
                 | ("by", "myself")
         )
     });
-    let guests = if counted > 0 {
+    let guests = if let Some(total) = total {
+        Some(total)
+    } else if counted > 0 {
         Some(counted)
     } else if stated.is_some() {
         stated
@@ -338,6 +385,23 @@ mod tests {
         assert_eq!(guests_of("para 2 noches"), None);
         assert_eq!(guests_of("para el 12 de diciembre"), None);
         assert_eq!(guests_of("2"), None, "a bare number is the dialogue's job");
+    }
+
+    #[test]
+    fn totals_couples_and_softened_counts() {
+        assert_eq!(
+            guests_of("eu meu marido e nossos dois filhos entao quatro pessoas"),
+            Some(4)
+        );
+        assert_eq!(
+            guests_of("seriamos mi mujer yo y la peque o sea tres"),
+            Some(3)
+        );
+        assert_eq!(guests_of("cuatro, somos dos parejas amigas"), Some(4));
+        assert_eq!(guests_of("afinal somos só 2"), Some(2));
+        assert_eq!(guests_of("o sea 3 noches"), None);
+        assert_eq!(guests_of("para 2 del 20 al 23 de febrero"), Some(2));
+        assert_eq!(guests_of("for 2, March 11-13"), Some(2));
     }
 
     #[test]

@@ -117,8 +117,12 @@ impl LanguageId {
                 return language;
             }
         }
+        // The words only: an e-mail's or a name's letters ("hugo.carvalho@gmail.com") are no
+        // language, and they swayed lingua.
         let letters: String = text
-            .chars()
+            .split_whitespace()
+            .filter(|chunk| !chunk.contains('@') && !chunk.contains("://"))
+            .flat_map(|chunk| chunk.chars().chain([' ']))
             .filter(|c| c.is_alphabetic() || c.is_whitespace())
             .collect();
         let values = self.detector.compute_language_confidence_values(letters);
@@ -134,7 +138,7 @@ impl LanguageId {
             // Short or ambiguous text: stay in the conversation's language unless lingua is
             // clear. Guests rarely switch language mid-conversation, and a short Spanish
             // question ("donde estais exactamente?") can look Portuguese to lingua.
-            let margin = if words.len() <= 5 { 0.5 } else { 0.25 };
+            let margin = if words.len() <= 5 { 0.75 } else { 0.25 };
             if best != prior && (words.len() <= 3 || confidence - prior_confidence < margin) {
                 return prior;
             }

@@ -12,7 +12,7 @@ mod words;
 
 use words::{
     BOOKING_WORDS, CANCELLING, CANCEL_IT, CHANGING, CLOSING, DO_IT, MINE, NO, NO_PHRASES, PARTNERS,
-    PEOPLE, REACH, THANKS_OR_BYE, YES, YES_PHRASES,
+    PEOPLE, REACH, THANKS_OR_BYE, THANKS_PHRASES, YES, YES_PHRASES,
 };
 
 /// What the dialogue is waiting for when a message arrives.
@@ -227,8 +227,10 @@ pub fn asks_cheaper(words: &[String]) -> bool {
 /// A message that only thanks or says goodbye is a goodbye, whatever words of courtesy it
 /// carries ("ok obrigado", "valeu, boa noite!").
 fn closes(words: &[String]) -> bool {
+    let joined = format!(" {} ", words.join(" "));
     !words.is_empty()
-        && words.iter().any(|w| THANKS_OR_BYE.contains(&w.as_str()))
+        && (words.iter().any(|w| THANKS_OR_BYE.contains(&w.as_str()))
+            || contains_phrase(&joined, THANKS_PHRASES))
         && words.iter().all(|w| CLOSING.contains(&w.as_str()))
 }
 
@@ -414,6 +416,11 @@ pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
         "a couple",
         "una pareja",
         "um casal",
+        "the two of them",
+        "both of them",
+        "ellos dos",
+        "os dois",
+        "las dos",
     ]) {
         return Some(2);
     }
@@ -661,6 +668,9 @@ mod tests {
         assert!(!closes(&tokens("gracias, y el desayuno?")));
         assert!(!closes(&tokens("ok")));
         assert!(closes(&tokens("blz obg")));
+        assert!(closes(&tokens("ta very much")));
+        assert!(closes(&tokens("obrigadíssimo")));
+        assert!(!closes(&tokens("ta bom")));
         let mut vague = understood(Intent::OutOfScope, Language::Pt);
         let words = tokens("vou procurar o email e volto, obg");
         assert!(signs_off(&vague, &words));
@@ -723,6 +733,7 @@ mod tests {
             ("only 1 person", 1),
             ("vamos mi mujer y yo", 2),
             ("seriamos yo y mi esposo", 2),
+            ("a double for my parents, the two of them", 2),
         ] {
             assert_eq!(party_size(&tokens(text), true), Some(n), "{text}");
         }

@@ -11,7 +11,7 @@ pub(super) const YES: &[&str] = &[
     "otimo", "excelente", "excellent", "estupendo", "lovely", "awesome", "fine", "deal", "hecho",
     "listo", "venga", "isso", "exato", "exacto", "absolutely", "definitely", "please", "obvio",
     "fantastico", "maravilha", "boa", "bien", "buenisimo", "good", "nice", "cool", "fechou",
-    "joia", "massa", "👍",
+    "joia", "massa", "siga", "👍",
 ];
 
 /// Verbs that, right after a confirmation question, carry it out ("book it", "resérvala").
@@ -51,7 +51,8 @@ pub(super) const YES_PHRASES: &[&str] = &[
     "go ahead", "do it", "sounds good", "of course", "why not", "por que no", "porque no",
     "no problem", "sin problema", "no hay problema", "sem problema", "por supuesto", "com certeza",
     "pode ser", "esta bien", "esta bem", "ta bom", "let's do", "lets do", "go for it", "let's go",
-    "lets go", "vamos a ello", "manos a la obra",
+    "lets go", "vamos a ello", "manos a la obra", "ja esta", "sounds like a plan",
+    "lock it in", "de una", "manda bala", "toca a andar",
 ];
 
 /// Words that only thank or take leave ("thx!", "obrigadinho", "gracias, hasta luego").
@@ -65,15 +66,23 @@ pub(super) const CLOSING: &[&str] = &[
     "good", "night", "bom", "dia", "fim", "semana", "ok", "okay", "vale", "perfecto", "perfect",
     "perfeito", "genial", "great", "beleza", "listo", "todo", "tudo", "all", "set", "that's", "it",
     "eso", "es", "isso", "e", "y", "and", "por", "tudo", "mais", "un", "um", "saludo", "saludos",
-    "abrazo", "abraco", "beso", "besos", "bjs", "beijo", "blz", "tmj", "vlw", "🙏", "😊",
+    "abrazo", "abraco", "beso", "besos", "bjs", "beijo", "blz", "tmj", "vlw", "ta", "mate",
+    "obrigadissimo", "obrigadissima", "agradecido", "agradecida", "muchisimas", "grato", "grata",
+    "brigadao", "brigadona", "obrigadao", "🙏", "😊",
 ];
 
 #[rustfmt::skip]
 pub(super) const THANKS_OR_BYE: &[&str] = &[
     "gracias", "graciass", "grax", "thanks", "thank", "thx", "ty", "tks", "tnx", "cheers",
     "obrigado", "obrigada", "obrigadinho", "obrigadinha", "obg", "brigado", "brigada", "vlw",
-    "valeu", "bye", "byebye", "adios", "chao", "chau", "tchau", "ciao",
+    "valeu", "bye", "byebye", "adios", "chao", "chau", "tchau", "ciao", "obrigadissimo",
+    "obrigadissima", "agradecido", "agradecida", "muchisimas", "grato", "grata", "brigadao",
+    "brigadona", "obrigadao",
 ];
+
+/// Thanks in more than one word, where the words alone say something else ("ta bom" is "ok").
+#[rustfmt::skip]
+pub(super) const THANKS_PHRASES: &[&str] = &["ta very much", "ta muchly", "cheers mate", "many thanks"];
 
 /// Verbs and phrases of changing a booking that exists.
 #[rustfmt::skip]
@@ -117,7 +126,7 @@ pub(super) const CANCELLING: &[&str] = &[
 pub(super) const REACH: &[&str] = &[
     "paseme", "pasame", "pasarme", "pasas", "pasa", "passa", "passe", "passar", "transfer",
     "transferir", "hablar", "falar", "speak", "talk", "contactar", "contact", "llamar", "ligar",
-    "atender", "atenda", "comunicar",
+    "atender", "atenda", "comunicar", "ring", "call", "phone", "telefonear", "telefonar",
 ];
 
 /// Who a guest asks to be put through to.

@@ -186,6 +186,7 @@ pub fn find(
     };
     let mut weekend: Option<(NaiveDate, NaiveDate)> = None;
     let mut nights: Option<u32> = None;
+    let mut named_month: Option<u32> = None;
     let mut i = 0;
     while i < words.len() {
         let w = words[i].as_str();
@@ -194,6 +195,9 @@ pub fn find(
         if taken.get(i).copied().unwrap_or(false) {
             i += 1;
             continue;
+        }
+        if named_month.is_none() {
+            named_month = words::month_alone(words, i);
         }
         // Nights: "3 noches", "three nights", "tres noites", "una semana". A long count before
         // "nights" ("91 noches") is kept too, so the dialogue can explain the 90-night limit.
@@ -212,9 +216,22 @@ pub fn find(
                 && matches!(
                     prev,
                     Some(
-                        "por" | "for" | "durante" | "during" | "para" | "pra" | "ficar"
-                            | "ficamos" | "fico" | "quedarnos" | "quedarme" | "quedamos"
-                            | "quedar" | "stay" | "staying" | "stop"
+                        "por"
+                            | "for"
+                            | "durante"
+                            | "during"
+                            | "para"
+                            | "pra"
+                            | "ficar"
+                            | "ficamos"
+                            | "fico"
+                            | "quedarnos"
+                            | "quedarme"
+                            | "quedamos"
+                            | "quedar"
+                            | "stay"
+                            | "staying"
+                            | "stop"
                     )
                 )
             {
@@ -255,7 +272,11 @@ pub fn find(
                     continue;
                 }
             }
-            let after_preposition = prev.is_some_and(|p| DATE_PREPOSITIONS.contains(&p));
+            // "el martes 16", "quinta-feira 11": a weekday before a bare day introduces it.
+            let after_weekday =
+                i >= 1 && (weekday(words, i - 1).is_some() || prev == Some("feira"));
+            let after_preposition =
+                prev.is_some_and(|p| DATE_PREPOSITIONS.contains(&p)) || after_weekday;
             // "10 to 14", "8 - 11": the first day of a range; "de 2 a 3 personas" counts people
             // (a count goes up: "el 20 - 3 noches" is a day and a stay length).
             let (starts_range, counts_something) = match range_end(words, i) {
@@ -343,5 +364,13 @@ pub fn find(
     let mut mentions = scan.mentions;
     ranges::pair_ranges(words, &mut mentions);
     let resolver = Resolver { today, anchor };
-    ranges::assemble(mentions, weekend, nights, words::next_week(words), resolver)
+    ranges::assemble(
+        words,
+        mentions,
+        weekend,
+        nights,
+        words::next_week(words),
+        named_month,
+        resolver,
+    )
 }

@@ -119,15 +119,60 @@ fn propagate_years(mentions: &mut [Mention]) {
     }
 }
 
+/// A weekday written beside calendar dates ("sábado 13 de febrero", "Friday the 12th of
+/// February … back on the Monday, the 15th") restates them: read as a date of its own it moved
+/// the stay to this week. The weekday's role (arriving, leaving) passes to the date after it.
+fn drop_restated_weekdays(words: &[String], mentions: &mut Vec<Mention>) {
+    // Words that may stand between a weekday and the date it restates.
+    const BETWEEN: &[&str] = &[
+        "the", "so", "that's", "thats", "dia", "el", "o", "feira", "de", "es", "e", "is", "ie",
+        "that", "which", "ou", "sea", "seja",
+    ];
+    let mut restated = vec![false; mentions.len()];
+    for k in 0..mentions.len().saturating_sub(1) {
+        let (weekday, next) = (mentions[k], mentions[k + 1]);
+        if !matches!(weekday.when, When::Weekday { .. }) || !matches!(next.when, When::Calendar(_))
+        {
+            continue;
+        }
+        let gap = words.get(weekday.end + 1..next.start).unwrap_or_default();
+        if gap.len() <= 4 && gap.iter().all(|w| BETWEEN.contains(&w.as_str())) {
+            restated[k] = true;
+            if next.role == Role::Unknown {
+                mentions[k + 1].role = weekday.role;
+            }
+        }
+    }
+    let mut k = 0;
+    mentions.retain(|_| {
+        k += 1;
+        !restated[k - 1]
+    });
+}
+
 /// The stay of one message: its mentions (in order), a weekend and a night count.
 pub(super) fn assemble(
+    words: &[String],
     mut mentions: Vec<Mention>,
     weekend: Option<(NaiveDate, NaiveDate)>,
     nights: Option<u32>,
     next_week: bool,
+    named_month: Option<u32>,
     resolver: Resolver,
 ) -> StayDates {
+    drop_restated_weekdays(words, &mut mentions);
     propagate_months(&mut mentions);
+    if let Some(month) = named_month {
+        // "e em fevereiro, do 10 ao 14": days no dated neighbour placed take the month named.
+        for m in &mut mentions {
+            if let When::Calendar(c @ Calendar { month: None, .. }) = m.when {
+                m.when = When::Calendar(Calendar {
+                    month: Some(month),
+                    ..c
+                });
+            }
+        }
+    }
     propagate_years(&mut mentions);
     if next_week {
         if let Some(m) = mentions

@@ -463,3 +463,40 @@ fn the_replaced_value_of_a_correction_is_no_date() {
         (Some(d(12, 12)), None, None)
     );
 }
+
+#[test]
+fn a_weekday_beside_a_date_only_restates_it() {
+    let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let feb = |d| NaiveDate::from_ymd_opt(2027, 2, d).unwrap();
+    for text in [
+        "desde el sábado 13 de febrero hasta el martes 16",
+        "coming down on Saturday the 13th of February and heading back on the Tuesday so that's the 16th",
+        "chegando sábado dia 13 de fevereiro e voltando dia 16",
+    ] {
+        let s = dates_on(text, today);
+        assert_eq!((s.check_in, s.check_out), (Some(feb(13)), Some(feb(16))), "{text}");
+    }
+    let s = dates_on("del viernes al domingo", today);
+    assert!(
+        s.check_in.is_some(),
+        "weekday ranges without dates still count"
+    );
+}
+
+#[test]
+fn a_month_named_alone_places_the_bare_days() {
+    let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let s = dates_on("e em fevereiro, do 10 ao 14?", today);
+    assert_eq!(
+        (s.check_in, s.check_out),
+        (
+            Some(NaiveDate::from_ymd_opt(2027, 2, 10).unwrap()),
+            Some(NaiveDate::from_ymd_opt(2027, 2, 14).unwrap())
+        )
+    );
+    let s = dates_on("may I come on the 10th?", today);
+    assert_eq!(
+        s.check_in,
+        Some(NaiveDate::from_ymd_opt(2026, 12, 10).unwrap())
+    );
+}

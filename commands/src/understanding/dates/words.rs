@@ -292,3 +292,29 @@ pub(super) fn next_week(words: &[String]) -> bool {
         }
     })
 }
+
+/// A full month name at `i` that no day is attached to ("e em fevereiro, do 10 ao 14"): the
+/// month of the message's bare days. "may" (a verb too) and abbreviations ("mar", "set") are
+/// not taken alone.
+pub(super) fn month_alone(words: &[String], i: usize) -> Option<u32> {
+    let w = words[i].as_str();
+    if w.len() < 4 || w == "may" {
+        return None;
+    }
+    let m = month(w)?;
+    let day_at = |j: usize| {
+        words
+            .get(j)
+            .is_some_and(|t| super::day_number(t.split('-').next().unwrap_or("")).is_some())
+    };
+    let glued = |j: usize| {
+        matches!(
+            words.get(j).map(String::as_str),
+            Some("the" | "de" | "del" | "of")
+        )
+    };
+    // "february 5", "february the 5th" carry their day after; "5 de febrero" before.
+    let day_after = day_at(i + 1) || (glued(i + 1) && day_at(i + 2));
+    let day_before = (i >= 1 && day_at(i - 1)) || (i >= 2 && glued(i - 1) && day_at(i - 2));
+    (!day_after && !day_before).then_some(m)
+}
