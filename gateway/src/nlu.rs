@@ -5,8 +5,10 @@
 //!   `{"text","language","intent","confidence","entities":{"check_in"?,"check_out"?,"guests"?,
 //!   "room_type"?,"booking_id"?,"email"?,"phone"?}}`. Other tools rely on exactly this shape.
 //! - `conserje nlu eval FILE.jsonl` scores the model on labelled lines `{"text","intent",
-//!   "language"?,"entities"?,"today"?,"prior_language"?}` and prints accuracy (overall, per
-//!   language), per-intent precision/recall, entity exact-match and latency.
+//!   "language"?,"locale"?,"entities"?,"today"?,"prior_language"?}` and prints accuracy (overall,
+//!   per language, per locale), per-intent precision/recall, entity exact-match and latency. A
+//!   line's `locale` (`es`, `en`, `pt-BR`, `pt-PT`) is the variant it is written in; without one
+//!   it is its language's default (`pt` → `pt-BR`).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -16,8 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use conserje_commands::understanding::{ParseContext, Understanding};
-use conserje_domain::understanding::{Entities, Intent, Language};
+use conserje_commands::understanding::{DialogueContext, ParseContext, Understanding};
+use conserje_domain::understanding::{Entities, Intent, Language, Locale};
 use serde::{Deserialize, Serialize};
 
 /// The reference date of `nlu eval` lines without their own `today`: a Monday, so that "next
@@ -45,10 +47,12 @@ pub enum NluCommand {
         #[arg(long, default_value = "Europe/Madrid")]
         tz: chrono_tz::Tz,
     },
-    /// Score the model on a labelled JSON-lines file: accuracy overall and per language,
-    /// per-intent precision/recall, entity exact-match rate and p50/p95 latency.
+    /// Score the model on a labelled JSON-lines file: accuracy overall, per language and per
+    /// locale (es, en, pt-BR, pt-PT), per-intent precision/recall, entity exact-match rate and
+    /// p50/p95 latency.
     Eval {
-        /// JSON lines with text, intent and optional language, entities, today, prior_language.
+        /// JSON lines with text, intent and optional language, locale, entities, today,
+        /// prior_language.
         file: PathBuf,
         /// Reference date for lines without their own "today" (default 2026-11-16).
         #[arg(long, value_parser = parse_date)]
@@ -56,7 +60,8 @@ pub enum NluCommand {
         /// Exit non-zero when the overall intent accuracy is below this fraction (e.g. 0.95).
         #[arg(long)]
         min_accuracy: Option<f64>,
-        /// Exit non-zero when the intent accuracy of any language is below this fraction.
+        /// Exit non-zero when the intent accuracy of any language or any locale is below this
+        /// fraction.
         #[arg(long)]
         min_language_accuracy: Option<f64>,
     },
@@ -162,6 +167,7 @@ fn parse(today: NaiveDate) -> anyhow::Result<()> {
         let context = ParseContext {
             today,
             prior_language: input.prior_language,
+            anchor: None,
         };
         let understood = model.understand(&input.text, &context);
         let output = ParseOutput {
@@ -184,12 +190,33 @@ struct EvalLine {
     intent: Intent,
     #[serde(default)]
     language: Option<Language>,
+    /// The variant the line is written in; its language's default when absent.
+    #[serde(default)]
+    locale: Option<Locale>,
     #[serde(default)]
     entities: Option<Entities>,
     #[serde(default, deserialize_with = "optional_date")]
     today: Option<NaiveDate>,
     #[serde(default)]
     prior_language: Option<Language>,
+}
+
+impl EvalLine {
+    /// The line's language and locale, from whichever it names (a locale implies its language),
+    /// or an error when the two disagree.
+    fn language_and_locale(&self) -> Result<Option<(Language, Locale)>, String> {
+        match (self.language, self.locale) {
+            (None, None) => Ok(None),
+            (Some(language), None) => Ok(Some((language, Locale::of(language)))),
+            (None, Some(locale)) => Ok(Some((locale.language(), locale))),
+            (Some(language), Some(locale)) if locale.language() == language => {
+                Ok(Some((language, locale)))
+            }
+            (Some(language), Some(locale)) => Err(format!(
+                "locale {locale} is not a variant of language {language}"
+            )),
+        }
+    }
 }
 
 fn optional_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
@@ -237,7 +264,10 @@ fn eval(
         }
         let parsed: EvalLine = serde_json::from_str(line)
             .with_context(|| format!("{}:{}: not an eval line", file.display(), n + 1))?;
-        lines.push(parsed);
+        let labels = parsed
+            .language_and_locale()
+            .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.display(), n + 1))?;
+        lines.push((parsed, labels));
     }
     if lines.is_empty() {
         bail!("{} has no lines", file.display());
@@ -248,22 +278,40 @@ fn eval(
 
     let mut overall = Tally::default();
     let mut by_language: BTreeMap<Language, Tally> = BTreeMap::new();
+    let mut by_locale: BTreeMap<Locale, Tally> = BTreeMap::new();
     let mut language_id = Tally::default();
+    // Portuguese lines: whether the message alone tells its variant (in a conversation the
+    // variant, once told, is kept, so a bare "sim" is not a miss there).
+    let mut variant = Tally::default();
     let mut entities = Tally::default();
     // intent → (true positives, predicted, expected)
     let mut per_intent: BTreeMap<Intent, (usize, usize, usize)> = BTreeMap::new();
     let mut misses = Vec::new();
-    for line in &lines {
+    for (line, labels) in &lines {
         let context = ParseContext {
             today: line.today.unwrap_or(default_today),
             prior_language: line.prior_language,
+            anchor: None,
         };
         let u = model.understand(&line.text, &context);
         let ok = u.intent == line.intent;
         overall.add(ok);
-        if let Some(language) = line.language {
+        if let Some((language, locale)) = *labels {
             by_language.entry(language).or_default().add(ok);
+            by_locale.entry(locale).or_default().add(ok);
             language_id.add(u.language == language);
+            if language == Language::Pt {
+                let read =
+                    model.understand_in_dialogue(&line.text, &context, &DialogueContext::default());
+                variant.add(read.locale() == locale);
+                if read.locale() != locale {
+                    misses.push(format!(
+                        "variant {} (expected {locale}): {}",
+                        read.locale(),
+                        line.text
+                    ));
+                }
+            }
             if u.language != language {
                 misses.push(format!(
                     "language {} (expected {language}): {}",
@@ -299,10 +347,11 @@ fn eval(
 
     let mut latencies: Vec<Duration> = Vec::with_capacity(lines.len() * LATENCY_PASSES);
     for pass in 0..=LATENCY_PASSES {
-        for line in &lines {
+        for (line, _) in &lines {
             let context = ParseContext {
                 today: line.today.unwrap_or(default_today),
                 prior_language: line.prior_language,
+                anchor: None,
             };
             let t = Instant::now();
             std::hint::black_box(model.understand(std::hint::black_box(&line.text), &context));
@@ -334,11 +383,26 @@ fn eval(
             tally.total
         );
     }
+    println!("intent accuracy per locale");
+    for (locale, tally) in &by_locale {
+        println!(
+            "  {locale}: {:.1}% ({}/{})",
+            tally.rate() * 100.0,
+            tally.right,
+            tally.total
+        );
+    }
     println!(
         "language accuracy {:.1}% ({}/{})",
         language_id.rate() * 100.0,
         language_id.right,
         language_id.total
+    );
+    println!(
+        "portuguese variant of a message alone {:.1}% ({}/{})",
+        variant.rate() * 100.0,
+        variant.right,
+        variant.total
     );
     println!(
         "{:<20} {:>9} {:>7} {:>5}",
@@ -394,10 +458,16 @@ fn eval(
         }
     }
     if let Some(min) = min_language_accuracy {
-        for (language, tally) in &by_language {
+        let languages = by_language.iter().map(|(l, t)| (l.code(), t));
+        let locales = by_locale
+            .iter()
+            // A locale that is its language's only one (es, en) is already checked as a language.
+            .filter(|(l, _)| l.language() == Language::Pt)
+            .map(|(l, t)| (l.code(), t));
+        for (label, tally) in languages.chain(locales) {
             if tally.rate() < min {
                 failures.push(format!(
-                    "{language} intent accuracy {:.1}% is below {:.1}%",
+                    "{label} intent accuracy {:.1}% is below {:.1}%",
                     tally.rate() * 100.0,
                     min * 100.0
                 ));
@@ -422,6 +492,35 @@ mod tests {
         );
         assert!(parse_date("20/12/2026").is_err());
         assert!(parse_date("2026-1-5").is_err());
+    }
+
+    #[test]
+    fn a_line_has_its_languages_default_locale_unless_it_names_one() {
+        let labels = |json: &str| {
+            serde_json::from_str::<EvalLine>(json)
+                .unwrap()
+                .language_and_locale()
+        };
+        let base = r#"{"text": "x", "intent": "affirm""#;
+        assert_eq!(labels(&format!("{base}}}")), Ok(None));
+        assert_eq!(
+            labels(&format!(r#"{base}, "language": "pt"}}"#)),
+            Ok(Some((Language::Pt, Locale::PtBr)))
+        );
+        assert_eq!(
+            labels(&format!(r#"{base}, "language": "es"}}"#)),
+            Ok(Some((Language::Es, Locale::Es)))
+        );
+        assert_eq!(
+            labels(&format!(r#"{base}, "language": "pt", "locale": "pt-PT"}}"#)),
+            Ok(Some((Language::Pt, Locale::PtPt)))
+        );
+        assert_eq!(
+            labels(&format!(r#"{base}, "locale": "pt-PT"}}"#)),
+            Ok(Some((Language::Pt, Locale::PtPt)))
+        );
+        assert!(labels(&format!(r#"{base}, "language": "es", "locale": "pt-PT"}}"#)).is_err());
+        assert!(serde_json::from_str::<EvalLine>(&format!(r#"{base}, "locale": "pt"}}"#)).is_err());
     }
 
     #[test]

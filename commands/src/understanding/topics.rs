@@ -68,6 +68,10 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
                     "dejar la habitacion",
                     "late checkout",
                     "irnos",
+                    "salir",
+                    "salimos",
+                    "salgamos",
+                    "ultimo dia",
                 ],
             ),
             (
@@ -131,6 +135,7 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
                     "leave the room",
                     "late checkout",
                     "vacate",
+                    "last day",
                 ],
             ),
             (
@@ -212,7 +217,15 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
             ),
             (
                 CheckOutTime,
-                &["check out", "checkout", "saida", "deixar o quarto", "sair"],
+                &[
+                    "check out",
+                    "checkout",
+                    "saida",
+                    "deixar o quarto",
+                    "sair",
+                    "ultimo dia",
+                    "ficar no quarto",
+                ],
             ),
             (
                 Location,
@@ -308,5 +321,20 @@ mod tests {
         assert_eq!(of("posso levar o meu cão?", Language::Pt), Some(Pets));
         assert_eq!(of("can we bring the puppies?", Language::En), Some(Pets));
         assert_eq!(of("admiten a mi perrita?", Language::Es), Some(Pets));
+    }
+
+    #[test]
+    fn leaving_late_is_the_check_out() {
+        assert_eq!(
+            of("el último día se puede salir más tarde?", Language::Es),
+            Some(HotelTopic::CheckOutTime)
+        );
+        assert_eq!(
+            of(
+                "how long can we stay in the room on the last day?",
+                Language::En
+            ),
+            Some(HotelTopic::CheckOutTime)
+        );
     }
 }

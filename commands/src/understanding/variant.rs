@@ -29,10 +29,30 @@ const EUROPEAN: &[&str] = &[
     "a ver",
     "a procurar",
     "a pensar",
-    "quarto de casal",
     "fixe",
     "portanto",
     "contacto",
+    "esta la",
+    "telemoveis",
+    "tenho de",
+    "temos de",
+    "tem de",
+    "anular",
+    "anulem",
+    "sitio",
+    "deixe estar",
+    "deixa estar",
+    "esta bem",
+    "peco desculpa",
+    "como esta",
+    "passagem de ano",
+    "fica a quanto",
+    "tinham",
+    "ha quartos",
+    "o meu",
+    "a minha",
+    "os meus",
+    "as minhas",
     "ecra",
     "indicativo",
     "frigorifico",
@@ -87,7 +107,39 @@ pub fn locale(text: &str, words: &[String], language: Language, prior: Option<Lo
             .filter(|m| joined.contains(&format!(" {m} ")))
             .count()
     };
-    let (european, brazilian) = (marks(EUROPEAN), marks(BRAZILIAN));
+    // A possessive with no article ("trocar meu quarto", "minha reserva") is Brazilian;
+    // Portugal says "o meu quarto", "a minha reserva".
+    let bare_possessive = words.iter().enumerate().any(|(i, w)| {
+        matches!(w.as_str(), "meu" | "minha" | "meus" | "minhas")
+            && !i.checked_sub(1).is_some_and(|p| {
+                matches!(
+                    words[p].as_str(),
+                    "o" | "a"
+                        | "os"
+                        | "as"
+                        | "do"
+                        | "da"
+                        | "no"
+                        | "na"
+                        | "pelo"
+                        | "pela"
+                        | "ao"
+                        | "dos"
+                        | "das"
+                        | "nos"
+                        | "nas"
+                        | "pelos"
+                        | "pelas"
+                        | "aos"
+                        | "um"
+                        | "uma"
+                )
+            })
+    });
+    // "Pronto, …" opening a message is Portugal's "right, then"; in Brazil "pronto" is "ready".
+    let opens_with_pronto = words.first().is_some_and(|w| w == "pronto");
+    let european = marks(EUROPEAN) + usize::from(opens_with_pronto);
+    let brazilian = marks(BRAZILIAN) + usize::from(bare_possessive);
     let prior = prior.filter(|p| p.language() == Language::Pt);
     match european.cmp(&brazilian) {
         std::cmp::Ordering::Greater => Locale::PtPt,
