@@ -57,6 +57,9 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
                     "coche",
                     "coches",
                     "parquin",
+                    "parqueadero",
+                    "parqueo",
+                    "carro",
                 ],
             ),
             (

@@ -44,7 +44,6 @@ const EUROPEAN: &[&str] = &[
     "deixa estar",
     "esta bem",
     "peco desculpa",
-    "como esta",
     "passagem de ano",
     "fica a quanto",
     "tinham",
@@ -140,11 +139,16 @@ pub fn locale(text: &str, words: &[String], language: Language, prior: Option<Lo
     let opens_with_pronto = words.first().is_some_and(|w| w == "pronto");
     let european = marks(EUROPEAN) + usize::from(opens_with_pronto);
     let brazilian = marks(BRAZILIAN) + usize::from(bare_possessive);
+    // Once the conversation has shown its variant, one word the other variant also uses
+    // ("deixa como está") does not switch it: it takes two more marks of the other one.
     let prior = prior.filter(|p| p.language() == Language::Pt);
-    match european.cmp(&brazilian) {
-        std::cmp::Ordering::Greater => Locale::PtPt,
-        std::cmp::Ordering::Less => Locale::PtBr,
-        std::cmp::Ordering::Equal => prior.unwrap_or(Locale::PtBr),
+    let needed = if prior.is_some() { 2 } else { 1 };
+    if european >= brazilian + needed {
+        Locale::PtPt
+    } else if brazilian >= european + needed {
+        Locale::PtBr
+    } else {
+        prior.unwrap_or(Locale::PtBr)
     }
 }
 
@@ -198,8 +202,19 @@ mod tests {
     #[test]
     fn brazilian_wording_is_pt_br() {
         assert_eq!(of("oi, vcs tem quarto pra sexta?", None), Locale::PtBr);
+        assert_eq!(of("o café da manhã está incluso?", None), Locale::PtBr);
+        assert_eq!(
+            of("vcs tem café da manhã?", Some(Locale::PtPt)),
+            Locale::PtBr,
+            "two marks switch a conversation's variant"
+        );
         assert_eq!(
             of("o café da manhã está incluso?", Some(Locale::PtPt)),
+            Locale::PtPt,
+            "one word both variants may use does not"
+        );
+        assert_eq!(
+            of("hmm nao, deixa como esta", Some(Locale::PtBr)),
             Locale::PtBr
         );
     }

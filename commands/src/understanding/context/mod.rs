@@ -237,9 +237,16 @@ fn closes(words: &[String]) -> bool {
 /// A message that ends by thanking or taking leave, which the model could not place: "vou
 /// procurar o email e volto, obg".
 fn signs_off(understood: &Understood, words: &[String]) -> bool {
-    words
+    let bye = |w: &String| {
+        matches!(
+            w.as_str(),
+            "chao" | "chau" | "adios" | "bye" | "tchau" | "ciao" | "xau" | "goodbye"
+        )
+    };
+    (words
         .last()
         .is_some_and(|w| THANKS_OR_BYE.contains(&w.as_str()))
+        || words.first().is_some_and(bye))
         && matches!(
             understood.intent,
             Intent::OutOfScope | Intent::Greeting | Intent::Goodbye
@@ -295,8 +302,26 @@ pub fn asks_about_cancelling(words: &[String]) -> bool {
 /// A change named in a request the model read as a new booking: "queria alterar a reserva
 /// E9960CD7 para 15 a 18 de fevereiro".
 fn changes_a_named_booking(understood: &Understood, words: &[String]) -> bool {
-    understood.entities.booking_id.is_some()
-        && (words.iter().any(|w| CHANGING.contains(&w.as_str())) || changes_the_stay(understood))
+    let changing = words.iter().any(|w| CHANGING.contains(&w.as_str()));
+    let speaks_of_a_booking = speaks_of_their_booking(words);
+    (understood.entities.booking_id.is_some() && (changing || changes_the_stay(understood)))
+        // "tengo la reserva HX4821 y quisiera agregar una persona": a booking and a change.
+        || (speaks_of_a_booking && changing && !reads_as_new_booking(words))
+}
+
+/// A booking noun the guest uses for one they have: after a definite article or a possessive
+/// ("la reserva", "a reserva", "my booking"), or leading ("booking is under johnson"); "una
+/// reserva" and "a booking" are the one they want to make.
+fn speaks_of_their_booking(words: &[String]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        if !BOOKING_WORDS.contains(&w.as_str()) {
+            return false;
+        }
+        let before = i.checked_sub(1).map(|p| words[p].as_str());
+        let new_one = matches!(before, Some("una" | "un" | "uma" | "um" | "an" | "another"))
+            || (before == Some("a") && w != "reserva");
+        !new_one
+    })
 }
 
 /// "mi reserva", "a minha reserva", "my booking": the guest speaks of one they have.
@@ -328,7 +353,10 @@ pub fn reads_as_new_booking(words: &[String]) -> bool {
     });
     let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
     let names_a_booking = words.iter().any(|w| super::text::is_booking_like(w));
-    !names_a_booking && !has(CHANGING) && (another || !names_their_booking(words))
+    // A booking the guest has is named: "la reserva", "booking is under johnson", "my booking"
+    // — not "una reserva", "a booking", which is the new one they want.
+    let speaks_of_a_booking = speaks_of_their_booking(words);
+    !names_a_booking && !has(CHANGING) && (another || !speaks_of_a_booking)
 }
 
 /// How many people a message says in words the grammar does not count: "a group of 12", "mi
@@ -475,10 +503,26 @@ pub fn rules(understood: &mut Understood, words: &[String], context: &DialogueCo
     {
         understood.intent = Intent::ModifyReservation;
     }
+    // "tienen parqueadero? vamos en carro y nos quedamos 3 noches": a question about the hotel
+    // the model half took for a booking enquiry.
+    let booking_ish = matches!(
+        understood.intent,
+        Intent::MakeReservation | Intent::CheckAvailability | Intent::AskPrice
+    );
+    let e = &understood.entities;
+    let names_the_stay = e.check_in.is_some() || e.check_out.is_some() || e.room_type.is_some();
+    if booking_ish
+        && understood.confidence < 0.5
+        && !names_the_stay
+        && super::topics::topic(words, understood.language).is_some()
+    {
+        understood.intent = Intent::HotelInfo;
+    }
     if understood.intent == Intent::CancelReservation && asks_about_cancelling(words) {
         understood.intent = Intent::HotelInfo;
     }
-    let names_a_booking = understood.entities.booking_id.is_some() || names_their_booking(words);
+    let names_a_booking =
+        understood.entities.booking_id.is_some() || speaks_of_their_booking(words);
     if understood.intent != Intent::CancelReservation
         && names_a_booking
         && words.iter().any(|w| CANCELLING.contains(&w.as_str()))
@@ -668,6 +712,12 @@ mod tests {
         assert!(!closes(&tokens("gracias, y el desayuno?")));
         assert!(!closes(&tokens("ok")));
         assert!(closes(&tokens("blz obg")));
+        let mut greeting = understood(Intent::Greeting, Language::Es);
+        greeting.confidence = 0.65;
+        assert!(signs_off(
+            &greeting,
+            &tokens("chao, que tengan buen dia 🙌")
+        ));
         assert!(closes(&tokens("ta very much")));
         assert!(closes(&tokens("obrigadíssimo")));
         assert!(!closes(&tokens("ta bom")));

@@ -91,7 +91,9 @@ pub(super) const CHANGING: &[&str] = &[
     "alterar", "altera", "alteracao", "mudar", "muda", "trocar", "troca", "mover", "move", "switch",
     "add", "anadir", "agregar", "adicionar", "extend", "extender", "estender", "prolongar",
     "shorten", "postpone", "aplazar", "adiar", "adelantar", "antecipar", "update", "actualizar",
-    "atualizar", "instead", "vez", "afinal", "actually",
+    "atualizar", "instead", "vez", "afinal", "actually", "cambiarlo", "cambiarla", "cambiarme",
+    "modificarla", "modificarlo", "alterarla", "alterala", "mudala", "incluir", "acrescentar",
+    "aumentar", "push", "shift", "atrasar", "retrasar", "postergar", "adelantarla",
 ];
 
 /// Words that point at a booking the guest already has.
@@ -112,13 +114,15 @@ pub(super) const PARTNERS: &[&str] = &[
 
 /// Words that name a booking, after a possessive: "mi reserva", "my booking".
 #[rustfmt::skip]
-pub(super) const BOOKING_WORDS: &[&str] = &["reserva", "reservas", "booking", "bookings", "reservation"];
+pub(super) const BOOKING_WORDS: &[&str] = &[
+    "reserva", "reservas", "booking", "bookings", "reservation", "reservations",
+];
 
 /// Verbs of cancelling a booking ("anula la reserva 95016624").
 #[rustfmt::skip]
 pub(super) const CANCELLING: &[&str] = &[
     "cancel", "cancelar", "cancela", "cancelala", "cancele", "cancelem", "anular", "anula",
-    "anulala", "anule", "anulem", "desmarcar", "desmarca",
+    "anulala", "anule", "anulem", "anulen", "anulenla", "desmarcar", "desmarca",
 ];
 
 /// Verbs of putting the guest through to someone ("páseme con", "falar com").
