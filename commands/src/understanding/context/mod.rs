@@ -11,7 +11,7 @@ use conserje_domain::understanding::{Expectation, Intent, Language, Locale, Unde
 mod words;
 
 use words::{
-    BOOKING_WORDS, CANCELLING, CANCEL_IT, CHANGING, CLOSING, DO_IT, MINE, NO, NO_PHRASES, PARTNERS,
+    BOOKING_WORDS, CANCELLING, CANCEL_IT, CHANGING, CLOSING, DO_IT, NO, NO_PHRASES, PARTNERS,
     PEOPLE, REACH, THANKS_OR_BYE, THANKS_PHRASES, YES, YES_PHRASES,
 };
 
@@ -322,13 +322,6 @@ fn speaks_of_their_booking(words: &[String]) -> bool {
             || (before == Some("a") && w != "reserva");
         !new_one
     })
-}
-
-/// "mi reserva", "a minha reserva", "my booking": the guest speaks of one they have.
-fn names_their_booking(words: &[String]) -> bool {
-    words
-        .windows(2)
-        .any(|w| MINE.contains(&w[0].as_str()) && BOOKING_WORDS.contains(&w[1].as_str()))
 }
 
 /// A request the model reads as changing a booking while it names no booking and no change:

@@ -96,12 +96,6 @@ pub(super) const CHANGING: &[&str] = &[
     "aumentar", "push", "shift", "atrasar", "retrasar", "postergar", "adelantarla",
 ];
 
-/// Words that point at a booking the guest already has.
-#[rustfmt::skip]
-pub(super) const MINE: &[&str] = &[
-    "my", "mi", "minha", "meu", "mis", "minhas", "existing", "current",
-];
-
 /// Who travels with the guest when they say "my wife and I".
 #[rustfmt::skip]
 pub(super) const PARTNERS: &[&str] = &[
