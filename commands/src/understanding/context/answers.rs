@@ -1,0 +1,99 @@
+//! How a message answers a question: yes or no in words, a wish for something cheaper, a
+//! thank-you or a goodbye in many words.
+
+use conserje_domain::understanding::{Intent, Language, Understood};
+
+use super::words::{
+    CANCEL_IT, CLOSING, DO_IT, NO, NO_PHRASES, THANKS_OR_BYE, THANKS_PHRASES, YES, YES_PHRASES,
+};
+
+pub(super) fn contains_phrase(joined: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|p| joined.contains(&format!(" {p} ")))
+}
+
+/// Whether the message, read as the answer to a yes/no question, says yes (`Some(true)`), no
+/// (`Some(false)`), or neither.
+pub fn yes_or_no(words: &[String], language: Language, flow: Option<Intent>) -> Option<bool> {
+    let joined = format!(" {} ", words.join(" "));
+    let opening = words.first().map(String::as_str).unwrap_or("");
+    let says_yes_phrase = contains_phrase(&joined, YES_PHRASES);
+    let opens_with_no = NO.contains(&opening) || (opening == "no" && language != Language::Pt);
+    if !says_yes_phrase && (opens_with_no || contains_phrase(&joined, NO_PHRASES)) {
+        return Some(false);
+    }
+    let cancelling = flow == Some(Intent::CancelReservation);
+    let says_yes = says_yes_phrase
+        || words.iter().any(|w| {
+            let w = w.as_str();
+            YES.contains(&w) || DO_IT.contains(&w) || (cancelling && CANCEL_IT.contains(&w))
+        });
+    says_yes.then_some(true)
+}
+
+/// Words that ask for a lower price ("something cheaper?", "algo más barato", "mais em conta").
+pub fn asks_cheaper(words: &[String]) -> bool {
+    let joined = format!(" {} ", words.join(" "));
+    words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "cheaper"
+                | "cheapest"
+                | "barato"
+                | "barata"
+                | "baratos"
+                | "baratas"
+                | "baratinho"
+                | "economico"
+                | "economica"
+                | "budget"
+                | "pricey"
+                | "expensive"
+                | "affordable"
+                | "caro"
+                | "cara"
+                | "puxado"
+                | "salgado"
+        )
+    }) || contains_phrase(
+        &joined,
+        &[
+            "em conta",
+            "less expensive",
+            "lower price",
+            "menos caro",
+            "menos cara",
+            "mas economico",
+            "mais economico",
+        ],
+    )
+}
+
+/// A message that only thanks or says goodbye is a goodbye, whatever words of courtesy it
+/// carries ("ok obrigado", "valeu, boa noite!").
+pub(super) fn closes(words: &[String]) -> bool {
+    let joined = format!(" {} ", words.join(" "));
+    !words.is_empty()
+        && (words.iter().any(|w| THANKS_OR_BYE.contains(&w.as_str()))
+            || contains_phrase(&joined, THANKS_PHRASES))
+        && words.iter().all(|w| CLOSING.contains(&w.as_str()))
+}
+
+/// A message that ends by thanking or taking leave, which the model could not place: "vou
+/// procurar o email e volto, obg".
+pub(super) fn signs_off(understood: &Understood, words: &[String]) -> bool {
+    let bye = |w: &String| {
+        matches!(
+            w.as_str(),
+            "chao" | "chau" | "adios" | "bye" | "tchau" | "ciao" | "xau" | "goodbye"
+        )
+    };
+    (words
+        .last()
+        .is_some_and(|w| THANKS_OR_BYE.contains(&w.as_str()))
+        || words.first().is_some_and(bye))
+        && matches!(
+            understood.intent,
+            Intent::OutOfScope | Intent::Greeting | Intent::Goodbye
+        )
+        && understood.entities.is_empty()
+}
