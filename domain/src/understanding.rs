@@ -208,6 +208,10 @@ pub struct Entities {
     /// check-in. Not part of `conserje nlu parse`'s output, whose entity keys are fixed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nights: Option<u32>,
+    /// "one more person", "mais uma pessoa": people added to whatever party is on the table (the
+    /// quote's or the booking's), which only the dialogue knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_guests: Option<u32>,
 }
 
 impl Entities {

@@ -56,7 +56,8 @@ impl Quoted {
 
 /// Whether a message names any term of a stay: then, after a quote, it corrects the quote.
 pub(super) fn corrects_the_stay(entities: &Entities) -> bool {
-    entities.check_in.is_some()
+    entities.extra_guests.is_some()
+        || entities.check_in.is_some()
         || entities.check_out.is_some()
         || entities.nights.is_some()
         || entities.guests.is_some()
@@ -245,7 +246,14 @@ impl Receptionist {
         state: &mut DialogueState,
         talk: &mut Talk<'_>,
     ) -> Result<Option<Option<HandoffReason>>, CommandError> {
-        let entities = &understood.entities;
+        // "one more person": the quote's party plus that many.
+        let mut entities = understood.entities.clone();
+        if let (None, Some(extra), Some(party)) =
+            (entities.guests, entities.extra_guests, quoted.guests)
+        {
+            entities.guests = Some(party + extra);
+        }
+        let entities = &entities;
         // The e-mail or phone the bot asked for, written so that it does not validate: say so
         // and ask again, rather than read the digits as something else.
         if let Some(kind) = unreadable_contact(state.asked, entities, text) {
@@ -262,10 +270,12 @@ impl Receptionist {
         }
         // A question about the hotel ("is the wifi free?") is answered and the quote stands,
         // even when the model took its words for another request.
-        let topic = self.understanding.hotel_topic(text, talk.locale.language());
+        let topics = self
+            .understanding
+            .hotel_topics(text, talk.locale.language());
         let answers = matches!(understood.intent, Intent::Affirm | Intent::Deny);
-        if understood.intent == Intent::HotelInfo || (topic.is_some() && !answers) {
-            hotel_info::answer(&scene.profile, topic, talk)?;
+        if understood.intent == Intent::HotelInfo || (!topics.is_empty() && !answers) {
+            hotel_info::answer(&scene.profile, &topics, talk)?;
             return Ok(Some(None));
         }
         let contact_given = entities.email.is_some() || entities.phone.is_some();

@@ -17,14 +17,26 @@ pub(super) fn known_topics(profile: &HotelProfile, locale: Locale) -> Vec<HotelT
         .collect()
 }
 
-/// Answers a question about `topic` (`None`: the question named none the bot knows).
+/// The most facts one message is answered with: a guest who lists more gets the menu's worth.
+const MAX_FACTS_PER_MESSAGE: usize = 3;
+
+/// Answers a question about `topics`, one fact each ("two questions: breakfast and pets?" gets
+/// both); none the hotel has a fact for: the topics it can talk about.
 pub(super) fn answer(
     profile: &HotelProfile,
-    topic: Option<HotelTopic>,
+    topics: &[HotelTopic],
     talk: &mut Talk<'_>,
 ) -> Result<(), CommandError> {
-    if let Some(fact) = topic.and_then(|t| profile.fact(t, talk.locale)) {
-        return talk.say(ReplyKind::HotelFact, json!({ "fact": fact }));
+    let facts: Vec<&str> = topics
+        .iter()
+        .filter_map(|t| profile.fact(*t, talk.locale))
+        .take(MAX_FACTS_PER_MESSAGE)
+        .collect();
+    if !facts.is_empty() {
+        for fact in facts {
+            talk.say(ReplyKind::HotelFact, json!({ "fact": fact }))?;
+        }
+        return Ok(());
     }
     let topics = known_topics(profile, talk.locale)
         .into_iter()
@@ -80,9 +92,28 @@ mod tests {
             (Locale::Es, "Breakfast is at 7."),
         ] {
             let mut talk = Talk::new(&book, &profile, locale);
-            answer(&profile, Some(HotelTopic::Breakfast), &mut talk).unwrap();
+            answer(&profile, &[HotelTopic::Breakfast], &mut talk).unwrap();
             assert_eq!(talk.replies[0].text, expected);
         }
+    }
+
+    #[test]
+    fn two_questions_get_two_facts() {
+        let book = ReplyBook::built_in().unwrap();
+        let mut profile = profile();
+        profile.facts.insert(
+            HotelTopic::Pets,
+            [(TextKey::Language(Language::En), "Pets welcome.".to_owned())].into(),
+        );
+        let mut talk = Talk::new(&book, &profile, Locale::En);
+        answer(
+            &profile,
+            &[HotelTopic::Breakfast, HotelTopic::Pets],
+            &mut talk,
+        )
+        .unwrap();
+        let texts: Vec<_> = talk.replies.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, ["Breakfast is at 7.", "Pets welcome."]);
     }
 
     #[test]
@@ -90,12 +121,12 @@ mod tests {
         let book = ReplyBook::built_in().unwrap();
         let profile = profile();
         let mut talk = Talk::new(&book, &profile, Locale::En);
-        answer(&profile, Some(HotelTopic::Pets), &mut talk).unwrap();
+        answer(&profile, &[HotelTopic::Pets], &mut talk).unwrap();
         assert_eq!(talk.replies[0].template, "hotel_info_menu");
         assert!(talk.replies[0].text.contains("breakfast"));
         let empty = HotelProfile::default();
         let mut talk = Talk::new(&book, &empty, Locale::En);
-        answer(&empty, None, &mut talk).unwrap();
+        answer(&empty, &[], &mut talk).unwrap();
         assert_eq!(talk.replies[0].template, "no_facts");
     }
 }

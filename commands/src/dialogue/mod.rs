@@ -386,8 +386,10 @@ impl Receptionist {
                 Ok(None)
             }
             (None, Intent::HotelInfo) => {
-                let topic = self.understanding.hotel_topic(text, talk.locale.language());
-                hotel_info::answer(&scene.profile, topic, talk)?;
+                let topics = self
+                    .understanding
+                    .hotel_topics(text, talk.locale.language());
+                hotel_info::answer(&scene.profile, &topics, talk)?;
                 Ok(None)
             }
             (None, Intent::Affirm | Intent::Deny) => {

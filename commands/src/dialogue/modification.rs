@@ -66,11 +66,17 @@ impl Receptionist {
         else {
             return Ok(None);
         };
-        let Some(change) = change_from(
-            &state.slots,
+        // "could we add one more person?": the booking's party plus that many.
+        let mut slots = state.slots.clone();
+        if let (None, Some(extra), Some(terms)) = (
+            slots.guests,
+            understood.entities.extra_guests,
             reservation.terms.as_ref(),
-            scene.guest.clone(),
-        ) else {
+        ) {
+            slots.guests = Some(u32::from(terms.guests) + extra);
+        }
+        let Some(change) = change_from(&slots, reservation.terms.as_ref(), scene.guest.clone())
+        else {
             talk.say(ReplyKind::AskModification, talk.reservation(&reservation))?;
             return Ok(None);
         };

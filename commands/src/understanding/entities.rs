@@ -40,6 +40,33 @@ fn starts_with_day(token: &str) -> bool {
         )
 }
 
+/// People added to the party on the table: "one more person", "mais uma pessoa", "una persona
+/// más", "uma pessoa a mais", "another guest".
+pub fn extra_guests(words: &[String]) -> Option<u32> {
+    let joined = format!(" {} ", words.join(" "));
+    let one_more = [
+        "one more person",
+        "one more guest",
+        "another person",
+        "another guest",
+        "one extra",
+        "an extra person",
+        "mais uma pessoa",
+        "mais um hospede",
+        "uma pessoa a mais",
+        "uma pessoa extra",
+        "una persona mas",
+        "otra persona",
+        "un huesped mas",
+        "mais uma",
+        "una mas",
+    ];
+    one_more
+        .iter()
+        .any(|p| joined.contains(&format!(" {p} ")))
+        .then_some(1)
+}
+
 /// How many people, and which tokens said it (so the date grammar does not read them as days).
 pub fn guests(words: &[String]) -> (Option<u32>, Vec<bool>) {
     let mut taken = vec![false; words.len()];
@@ -49,9 +76,37 @@ pub fn guests(words: &[String]) -> (Option<u32>, Vec<bool>) {
     // "dois filhos então quatro pessoas", "so that's 3 people": a total given after the parts.
     let mut total: Option<u32> = None;
     for (i, current) in words.iter().enumerate() {
+        // "add a third person", "una tercera persona": the party becomes that many.
+        let ordinal = match current.as_str() {
+            "second" | "segunda" | "segundo" => Some(2),
+            "third" | "tercera" | "tercer" | "tercero" | "terceira" | "terceiro" => Some(3),
+            "fourth" | "cuarta" | "cuarto" | "quarta" | "quarto" => Some(4),
+            "fifth" | "quinta" | "quinto" => Some(5),
+            _ => None,
+        };
+        if let Some(n) = ordinal.filter(|_| is_adult_noun(word(i + 1))) {
+            total = Some(n);
+            taken[i] = true;
+            continue;
+        }
         let Some(n) = small_number(current) else {
             continue;
         };
+        // "só para 4 de nós", "4 of us", "para 3 de nosotros": the party.
+        if matches!(word(i + 1), "de" | "of")
+            && matches!(word(i + 2), "nos" | "nosotros" | "nosotras" | "us")
+        {
+            stated = Some(n);
+            taken[i] = true;
+            continue;
+        }
+        // "un grupo de 14", "a group of 12": the party, and not the 14th of the month.
+        if i >= 2 && matches!(word(i - 1), "de" | "of") && matches!(word(i - 2), "grupo" | "group")
+        {
+            stated = Some(n);
+            taken[i] = true;
+            continue;
+        }
         if n > 30 {
             continue;
         }
@@ -221,6 +276,12 @@ const NOT_TYPOS: &[&str] = &[
 /// casal") first, then typos within one edit of a synonym of five letters or more ("suit",
 /// "dobel", "duble") sharing its first letter.
 pub fn room_type(words: &[String]) -> Option<String> {
+    // "the standard'll do": the word without its contraction.
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| w.split('\'').next().unwrap_or(w).to_owned())
+        .collect();
+    let words = &words[..];
     for (i, w) in words.iter().enumerate() {
         if let Some((_, code)) = ROOM_WORDS.iter().find(|(s, _)| s == w) {
             return Some((*code).to_owned());
@@ -402,6 +463,18 @@ mod tests {
         assert_eq!(guests_of("o sea 3 noches"), None);
         assert_eq!(guests_of("para 2 del 20 al 23 de febrero"), Some(2));
         assert_eq!(guests_of("for 2, March 11-13"), Some(2));
+        assert_eq!(guests_of("could we add a third person?"), Some(3));
+        assert_eq!(guests_of("Então reservamos só para 4 de nós"), Some(4));
+        assert_eq!(room("the standard'll do us").as_deref(), Some("standard"));
+        assert_eq!(
+            guests_of("somos um grupo de 14 caminheiros, de 13 a 15 de fevereiro"),
+            Some(14)
+        );
+        assert_eq!(
+            extra_guests(&tokens("dá pra colocar mais uma pessoa?")),
+            Some(1)
+        );
+        assert_eq!(extra_guests(&tokens("we are two")), None);
     }
 
     #[test]

@@ -81,6 +81,52 @@ const LEXICON: &[(&str, &[Language])] = {
     ]
 };
 
+/// Everyday words of one language only (folded), common in guests' messages.
+const MARKERS: &[(&str, Language)] = {
+    use Language::{En, Es, Pt};
+    &[
+        ("oi", Pt),
+        ("tem", Pt),
+        ("pra", Pt),
+        ("voce", Pt),
+        ("vc", Pt),
+        ("vcs", Pt),
+        ("quero", Pt),
+        ("gostaria", Pt),
+        ("nao", Pt),
+        ("sim", Pt),
+        ("quarto", Pt),
+        ("quartos", Pt),
+        ("noites", Pt),
+        ("pessoas", Pt),
+        ("obrigado", Pt),
+        ("obrigada", Pt),
+        ("queria", Pt),
+        ("tambem", Pt),
+        ("hola", Es),
+        ("quiero", Es),
+        ("tienen", Es),
+        ("habitacion", Es),
+        ("noches", Es),
+        ("personas", Es),
+        ("gracias", Es),
+        ("cuanto", Es),
+        ("tenes", Es),
+        ("teneis", Es),
+        ("hi", En),
+        ("hello", En),
+        ("room", En),
+        ("nights", En),
+        ("people", En),
+        ("want", En),
+        ("please", En),
+        ("the", En),
+        ("you", En),
+        ("have", En),
+        ("thanks", En),
+    ]
+};
+
 /// The most likely language of a message, built once (the lingua models load in a few ms).
 pub struct LanguageId {
     detector: LanguageDetector,
@@ -117,6 +163,13 @@ impl LanguageId {
                 return language;
             }
         }
+        // Short messages full of words only one language has ("oi, tem standard pra 1 …"):
+        // lingua, which weighs letters, reads those as English.
+        if words.len() <= 8 {
+            if let Some(language) = Self::from_markers(&words) {
+                return language;
+            }
+        }
         // The words only: an e-mail's or a name's letters ("hugo.carvalho@gmail.com") are no
         // language, and they swayed lingua.
         let letters: String = text
@@ -144,6 +197,21 @@ impl LanguageId {
             }
         }
         best
+    }
+
+    /// The language two or more words belong to when no word belongs to another.
+    fn from_markers(words: &[&str]) -> Option<Language> {
+        let mut votes = [0usize; 3];
+        for word in words {
+            if let Some((_, language)) = MARKERS.iter().find(|(w, _)| w == word) {
+                votes[Language::ALL.iter().position(|l| l == language)?] += 1;
+            }
+        }
+        let voted: Vec<usize> = (0..3).filter(|i| votes[*i] > 0).collect();
+        match voted.as_slice() {
+            [only] if votes[*only] >= 2 => Some(Language::ALL[*only]),
+            _ => None,
+        }
     }
 
     /// The language all lexicon words agree on (the prior if it is among them), when every word

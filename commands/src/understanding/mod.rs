@@ -137,6 +137,16 @@ impl Understanding {
     }
 
     /// Which hotel fact a hotel_info message asks about (keywords per language); None if unclear.
+    pub fn hotel_topics(&self, text: &str, language: Language) -> Vec<HotelTopic> {
+        let words = text::tokens(text);
+        let mut found = topics::topics(&words, language);
+        if found.is_empty() && context::asks_about_cancelling(&words) {
+            found.push(HotelTopic::CancellationPolicy);
+        }
+        found
+    }
+
+    /// The first of [`Self::hotel_topics`].
     pub fn hotel_topic(&self, text: &str, language: Language) -> Option<HotelTopic> {
         let words = text::tokens(text);
         topics::topic(&words, language).or_else(|| {
@@ -186,6 +196,7 @@ impl Understanding {
             email: entities::email(text),
             phone: entities::phone(text),
             nights: stay.nights,
+            extra_guests: entities::extra_guests(words),
         }
     }
 }

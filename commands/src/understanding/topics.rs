@@ -262,6 +262,35 @@ fn contains_phrase(words: &[String], phrase: &str) -> bool {
         .any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
 }
 
+/// Every topic a message asks about, in the keywords' order ("what time is check out and do you
+/// have parking?": both), from its language's keywords, or the others' when those find none.
+pub fn topics(words: &[String], language: Language) -> Vec<HotelTopic> {
+    let order =
+        std::iter::once(language).chain(Language::ALL.into_iter().filter(|l| *l != language));
+    for language in order {
+        let mut found: Vec<HotelTopic> = keywords(language)
+            .iter()
+            .filter(|(_, phrases)| phrases.iter().any(|p| contains_phrase(words, p)))
+            .map(|(topic, _)| *topic)
+            .collect();
+        // "onde deixo o carro?": "where" asks about the car, not the way to the hotel.
+        let generic_where = ["onde", "where", "donde"];
+        let located_only_by_where = keywords(language)
+            .iter()
+            .filter(|(t, _)| *t == HotelTopic::Location)
+            .flat_map(|(_, phrases)| phrases.iter())
+            .filter(|p| contains_phrase(words, p))
+            .all(|p| generic_where.contains(p));
+        if found.len() > 1 && located_only_by_where {
+            found.retain(|t| *t != HotelTopic::Location);
+        }
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    vec![]
+}
+
 /// The topic of a hotel question: the message's language first, then the other two (guests mix
 /// "check in" and "wifi" into any language).
 pub fn topic(words: &[String], language: Language) -> Option<HotelTopic> {
@@ -324,6 +353,27 @@ mod tests {
         assert_eq!(of("posso levar o meu cão?", Language::Pt), Some(Pets));
         assert_eq!(of("can we bring the puppies?", Language::En), Some(Pets));
         assert_eq!(of("admiten a mi perrita?", Language::Es), Some(Pets));
+    }
+
+    #[test]
+    fn two_questions_in_one_message_are_two_topics() {
+        use HotelTopic::*;
+        let found = topics(
+            &tokens("what time is check out and you have parking for car?"),
+            Language::En,
+        );
+        assert!(
+            found.contains(&CheckOutTime) && found.contains(&Parking),
+            "{found:?}"
+        );
+        let found = topics(
+            &tokens("¿el desayuno va aparte? ¿y admitís perros pequeñitos?"),
+            Language::Es,
+        );
+        assert!(
+            found.contains(&Breakfast) && found.contains(&Pets),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ const EUROPEAN: &[&str] = &[
     "portanto",
     "contacto",
     "esta la",
+    "estar a",
     "telemoveis",
     "tenho de",
     "temos de",

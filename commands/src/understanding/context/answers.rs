@@ -17,7 +17,10 @@ pub fn yes_or_no(words: &[String], language: Language, flow: Option<Intent>) -> 
     let joined = format!(" {} ", words.join(" "));
     let opening = words.first().map(String::as_str).unwrap_or("");
     let says_yes_phrase = contains_phrase(&joined, YES_PHRASES);
-    let opens_with_no = NO.contains(&opening) || (opening == "no" && language != Language::Pt);
+    // A "no" anywhere in Spanish or English ("on reflection, no, leave it"); in Portuguese "no"
+    // is "in the", and only an opening "não" counts.
+    let opens_with_no =
+        NO.contains(&opening) || (language != Language::Pt && words.iter().any(|w| w == "no"));
     if !says_yes_phrase && (opens_with_no || contains_phrase(&joined, NO_PHRASES)) {
         return Some(false);
     }
@@ -53,6 +56,10 @@ pub fn asks_cheaper(words: &[String]) -> bool {
                 | "cara"
                 | "puxado"
                 | "salgado"
+                | "steep"
+                | "presupuesto"
+                | "orcamento"
+                | "orzamento"
         )
     }) || contains_phrase(
         &joined,
@@ -64,6 +71,16 @@ pub fn asks_cheaper(words: &[String]) -> bool {
             "menos cara",
             "mas economico",
             "mais economico",
+            "break the bank",
+            "salga menos",
+            "cueste menos",
+            "custe menos",
+            "custa menos",
+            "pese menos",
+            "mais simpatico",
+            "mas barato",
+            "too much",
+            "demasiado",
         ],
     )
 }
@@ -76,6 +93,74 @@ pub(super) fn closes(words: &[String]) -> bool {
         && (words.iter().any(|w| THANKS_OR_BYE.contains(&w.as_str()))
             || contains_phrase(&joined, THANKS_PHRASES))
         && words.iter().all(|w| CLOSING.contains(&w.as_str()))
+}
+
+/// "let's just leave it for now, thanks anyway", "lo dejamos así, gracias": the guest ends the
+/// enquiry, which is a goodbye, not a no that wants other rooms.
+pub(super) fn leaves_it(words: &[String]) -> bool {
+    let joined = format!(" {} ", words.join(" "));
+    let leave = contains_phrase(
+        &joined,
+        &[
+            "leave it",
+            "for now",
+            "another time",
+            "some other time",
+            "lo dejamos",
+            "dejemoslo",
+            "dejarlo",
+            "otra vez sera",
+            "otro dia",
+            "por ahora no",
+            "deixa pra la",
+            "deixa para la",
+            "deixemos estar",
+            "fica para outra",
+            "outro dia",
+            "outra hora",
+            "por agora nao",
+            "vou pensar",
+            "i'll think",
+            "lo pienso",
+            "lo voy a pensar",
+        ],
+    );
+    // "não, obrigado, deixa pra lá" opens with its no: a no, answered with the other rooms.
+    let opens_with_no = words
+        .first()
+        .is_some_and(|w| NO.contains(&w.as_str()) || w == "no");
+    leave
+        && !opens_with_no
+        && words
+            .iter()
+            .any(|w| THANKS_OR_BYE.contains(&w.as_str()) || w == "anyway")
+}
+
+/// "Boa noite, desculpe estar a incomodar a esta hora!": a greeting the model could not place.
+pub(super) fn greets(understood: &Understood, words: &[String]) -> bool {
+    let joined = format!(" {} ", words.join(" "));
+    let opens = [
+        "boa noite",
+        "boa tarde",
+        "bom dia",
+        "buenas noches",
+        "buenas tardes",
+        "buenos dias",
+        "good evening",
+        "good morning",
+        "good afternoon",
+        "hola",
+        "ola",
+        "oi",
+        "hi",
+        "hello",
+        "hey",
+        "buenas",
+        "boas",
+    ]
+    .iter()
+    .any(|g| joined.starts_with(&format!(" {g} ")));
+    opens && understood.intent == Intent::OutOfScope && understood.entities.is_empty()
 }
 
 /// A message that ends by thanking or taking leave, which the model could not place: "vou

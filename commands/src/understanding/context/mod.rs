@@ -17,7 +17,7 @@ pub use answers::{asks_cheaper, yes_or_no};
 pub use party::party_size;
 pub use requests::{asks_about_cancelling, reads_as_new_booking};
 
-use answers::{closes, signs_off};
+use answers::{closes, greets, leaves_it, signs_off};
 use requests::{
     asks_for_a_person, changes_a_named_booking, speaks_of_their_booking, wants_a_person,
 };
@@ -38,6 +38,9 @@ pub struct DialogueContext {
 /// Whether a message names anything of a stay: then it changes the stay, whatever else it says.
 pub(super) fn changes_the_stay(understood: &Understood) -> bool {
     let e = &understood.entities;
+    if e.extra_guests.is_some() {
+        return true;
+    }
     e.check_in.is_some()
         || e.check_out.is_some()
         || e.nights.is_some()
@@ -174,16 +177,22 @@ pub fn rules(understood: &mut Understood, words: &[String], context: &DialogueCo
     {
         understood.intent = Intent::MakeReservation;
     }
-    if context.expecting != Some(Expectation::Confirmation)
-        && understood.intent != Intent::Goodbye
-        && (closes(words) || signs_off(understood, words))
-    {
+    if greets(understood, words) {
+        understood.intent = Intent::Greeting;
+        understood.confidence = understood.confidence.max(0.9);
+    }
+    let ends = leaves_it(words)
+        || (context.expecting != Some(Expectation::Confirmation)
+            && (closes(words) || signs_off(understood, words)));
+    if understood.intent != Intent::Goodbye && ends && !changes_the_stay(understood) {
         understood.intent = Intent::Goodbye;
         understood.confidence = understood.confidence.max(0.9);
     }
     if understood.entities.guests.is_none() {
         let answering = context.expecting == Some(Expectation::Guests);
-        understood.entities.guests = party_size(words, answering);
+        let e = &understood.entities;
+        let names_the_stay = e.check_in.is_some() || e.check_out.is_some() || e.room_type.is_some();
+        understood.entities.guests = party_size(words, answering, names_the_stay);
     }
 }
 

@@ -4,8 +4,9 @@ use super::words::PARTNERS;
 
 /// How many people a message says in words the grammar does not count: "a group of 12", "mi
 /// mujer y yo", "para mim e a minha mulher", "é só para mim", "una persona nomas"; and, when
-/// it answers "how many guests?" (`answering`), a lone number ("solo 1").
-pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
+/// it answers "how many guests?" (`answering`), a lone number ("solo 1"); "para mí" alone only in
+/// a message that also `names_the_stay` or answers.
+pub fn party_size(words: &[String], answering: bool, names_the_stay: bool) -> Option<u32> {
     use crate::understanding::numbers::{is_adult_noun, is_guest_noun, small_number};
     let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     for (i, w) in words.iter().enumerate() {
@@ -53,12 +54,16 @@ pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
         }
     }
     let me = |w: &str| matches!(w, "yo" | "eu" | "me" | "i" | "mim" | "myself");
-    let and = |w: &str| matches!(w, "y" | "e" | "and" | "&");
-    // "me and two colleagues", "yo y 3 amigos": the guest plus that many.
+    let and = |w: &str| matches!(w, "y" | "e" | "and" | "&" | "con" | "com" | "with");
+    // "me and two colleagues", "yo y 3 amigos", "yo con mis dos hijas": the guest plus that many.
     for (i, w) in words.iter().enumerate() {
         if me(w) && and(word(i + 1)) {
-            let n = small_number(word(i + 2)).filter(|n| (1..=30).contains(n));
-            let noun = word(i + 3);
+            let skip = usize::from(matches!(
+                word(i + 2),
+                "mis" | "my" | "meus" | "minhas" | "os" | "as" | "los" | "las"
+            ));
+            let n = small_number(word(i + 2 + skip)).filter(|n| (1..=30).contains(n));
+            let noun = word(i + 3 + skip);
             if let Some(n) = n.filter(|_| !noun.is_empty() && noun.chars().all(char::is_alphabetic))
             {
                 return Some(n + 1);
@@ -117,6 +122,41 @@ pub fn party_size(words: &[String], answering: bool) -> Option<u32> {
         "solo para mi",
         "sou so eu",
     ]) {
+        return Some(1);
+    }
+    // "un standard só pra mim de 13 a 15", "only for me, 20 to 23", "para mí": the guest alone,
+    // unless a person follows ("para mi madre").
+    let alone_for = words.windows(2).enumerate().any(|(i, pair)| {
+        matches!(pair[0].as_str(), "para" | "pra" | "for")
+            && matches!(pair[1].as_str(), "mi" | "mim" | "me" | "myself")
+            && {
+                let next = word(i + 2);
+                next.is_empty()
+                    || next.chars().next().is_some_and(|c| c.is_ascii_digit())
+                    || matches!(
+                        next,
+                        "de" | "del"
+                            | "desde"
+                            | "from"
+                            | "on"
+                            | "el"
+                            | "do"
+                            | "da"
+                            | "por"
+                            | "solo"
+                            | "sola"
+                            | "only"
+                            | "so"
+                            | "alone"
+                            | "sozinho"
+                            | "sozinha"
+                    )
+                    || crate::understanding::dates::month(next).is_some()
+            }
+    });
+    // Only in a request that names the stay (or answers "how many?"): "reserva pra mim" after a
+    // quote means "book it for me", not "for one".
+    if alone_for && (answering || names_the_stay) {
         return Some(1);
     }
     if !answering {

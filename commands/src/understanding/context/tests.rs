@@ -232,7 +232,7 @@ fn short_answers_to_how_many_guests() {
         ("seriamos yo y mi esposo", 2),
         ("a double for my parents, the two of them", 2),
     ] {
-        assert_eq!(party_size(&tokens(text), true), Some(n), "{text}");
+        assert_eq!(party_size(&tokens(text), true, false), Some(n), "{text}");
     }
     for (text, n) in [
         ("um quarto de casal para mim e a minha mulher", 2),
@@ -241,31 +241,43 @@ fn short_answers_to_how_many_guests() {
         ("um quarto standard para uma pessoa de 10 a 13", 1),
         ("hey we're a group of 12, need somewhere", 12),
     ] {
-        assert_eq!(party_size(&tokens(text), false), Some(n), "{text}");
+        assert_eq!(party_size(&tokens(text), false, true), Some(n), "{text}");
     }
-    assert_eq!(party_size(&tokens("no idea yet, maybe later"), true), None);
-    assert_eq!(party_size(&tokens("is it 15 euros a person?"), false), None);
+    assert_eq!(
+        party_size(&tokens("no idea yet, maybe later"), true, true),
+        None
+    );
+    assert_eq!(
+        party_size(&tokens("is it 15 euros a person?"), false, true),
+        None
+    );
     assert_eq!(
         party_size(
             &tokens("habitacion estandar 12/02-15/02, una persona"),
-            false
+            false,
+            true
         ),
         Some(1)
     );
-    assert_eq!(party_size(&tokens("solo 1"), false), None);
+    assert_eq!(party_size(&tokens("solo 1"), false, true), None);
     assert_eq!(
         party_size(
             &tokens("need somewhere to stay for me and two colleagues"),
-            false
+            false,
+            true
         ),
         Some(3)
     );
     assert_eq!(
-        party_size(&tokens("it's for me + my husband"), false),
+        party_size(&tokens("it's for me + my husband"), false, true),
         Some(2)
     );
     assert_eq!(
-        party_size(&tokens("um quarto para mim e para o meu filho"), false),
+        party_size(
+            &tokens("um quarto para mim e para o meu filho"),
+            false,
+            true
+        ),
         Some(2)
     );
 }

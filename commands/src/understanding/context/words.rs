@@ -9,7 +9,7 @@ pub(super) const YES: &[&str] = &[
     "sim", "pode", "podes", "fechado", "bora", "beleza", "combinado", "adelante", "confirmo",
     "confirm", "confirmed", "confirmar", "confirma", "confirmado", "correcto", "correct", "certo",
     "otimo", "excelente", "excellent", "estupendo", "lovely", "awesome", "fine", "deal", "hecho",
-    "listo", "venga", "isso", "exato", "exacto", "absolutely", "definitely", "please", "obvio",
+    "listo", "venga", "isso", "exato", "exacto", "absolutely", "definitely", "obvio", "blz",
     "fantastico", "maravilha", "boa", "bien", "buenisimo", "good", "nice", "cool", "fechou",
     "joia", "massa", "siga", "👍",
 ];
@@ -43,6 +43,9 @@ pub(super) const NO_PHRASES: &[&str] = &[
     "olvidalo", "forget it", "never mind", "nevermind", "no thanks", "no gracias", "nao obrigado",
     "nao obrigada", "don't", "dont", "do not", "not that", "i'll pass", "ainda nao", "todavia no",
     "not yet",
+    "as it is", "como esta", "como ta", "como estava", "como estaba", "deixa quieto",
+    "deixe ficar", "keep it as", "leave the booking", "mantem", "mantenla", "dejala asi",
+    "on reflection no", "pensandolo bien no", "pensando bem nao",
 ];
 
 /// Phrases with a "no" in them that say yes.

@@ -131,7 +131,8 @@ pub(super) const DATE_PREPOSITIONS: &[&str] = &[
 ];
 /// Words between the two ends of a range ("del 20 al 25", "jan 8 - 11").
 pub(super) const RANGE_CONNECTORS: &[&str] = &[
-    "al", "a", "to", "until", "till", "hasta", "ate", "ao", "y", "and", "e", DASH,
+    "al", "a", "to", "until", "till", "hasta", "ate", "ao", "y", "and", "e", "through", "thru",
+    DASH,
 ];
 /// Words that may follow a range connector before the second end ("to the 14th", "ao dia 14").
 const RANGE_FILLERS: &[&str] = &["the", "el", "dia", "day", "o"];
