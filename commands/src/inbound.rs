@@ -63,6 +63,14 @@ impl Default for WorkerSettings {
     }
 }
 
+/// The refusal of a message whose understanding took longer than `budget`.
+fn overran(budget: Duration) -> CommandError {
+    CommandError::Refused {
+        code: UNDERSTANDING_TIMEOUT,
+        message: format!("understanding took longer than {} ms", budget.as_millis()),
+    }
+}
+
 /// The first `max_chars` characters of `text` (all of it when shorter), cut on a char boundary.
 fn cut_to_chars(text: &str, max_chars: usize) -> &str {
     match text.char_indices().nth(max_chars) {
@@ -312,10 +320,17 @@ impl ConversationWorker {
         // A timeout drops only the handle: the blocking thread runs the understanding to its end
         // regardless. That is acceptable because the text was cut to `understanding_max_chars`
         // first, which bounds what one abandoned understanding can cost.
-        let understanding =
-            tokio::task::spawn_blocking(move || receptionist.understand(&session, &text));
+        // The budget is also checked against the time the understanding itself took, so that an
+        // overrun is refused whether or not the timer noticed first (a loaded machine can run
+        // the blocking task to its end before the timer is first polled).
+        let understanding = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let understood = receptionist.understand(&session, &text);
+            (understood, started.elapsed())
+        });
         match tokio::time::timeout(budget, understanding).await {
-            Ok(Ok(understood)) => Ok(understood),
+            Ok(Ok((_, took))) if took > budget => Err(overran(budget)),
+            Ok(Ok((understood, _))) => Ok(understood),
             Ok(Err(err)) => {
                 tracing::error!(error = %err, %stream, "understanding a message failed");
                 Err(CommandError::Refused {
@@ -323,10 +338,7 @@ impl ConversationWorker {
                     message: format!("understanding failed: {err}"),
                 })
             }
-            Err(_) => Err(CommandError::Refused {
-                code: UNDERSTANDING_TIMEOUT,
-                message: format!("understanding took longer than {} ms", budget.as_millis()),
-            }),
+            Err(_) => Err(overran(budget)),
         }
     }
 

@@ -229,10 +229,12 @@ pub fn guests(words: &[String]) -> (Option<u32>, Vec<bool>) {
                 | ("by", "myself")
         )
     });
+    // "somos 4, mi esposo, yo y los dos niños": a stated party counts everyone, the children
+    // listed after it among them.
     let guests = if let Some(total) = total {
         Some(total)
     } else if counted > 0 {
-        Some(counted)
+        Some(stated.map_or(counted, |s| s.max(counted)))
     } else if stated.is_some() {
         stated
     } else if couple || me_and {
@@ -464,6 +466,11 @@ mod tests {
         assert_eq!(guests_of("para 2 del 20 al 23 de febrero"), Some(2));
         assert_eq!(guests_of("for 2, March 11-13"), Some(2));
         assert_eq!(guests_of("could we add a third person?"), Some(3));
+        assert_eq!(guests_of("somos 4, mi esposo, yo y los dos niños"), Some(4));
+        assert_eq!(
+            guests_of("somos quatro, dois adultos e dois miúdos"),
+            Some(4)
+        );
         assert_eq!(guests_of("Então reservamos só para 4 de nós"), Some(4));
         assert_eq!(room("the standard'll do us").as_deref(), Some("standard"));
         assert_eq!(

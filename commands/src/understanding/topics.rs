@@ -59,6 +59,7 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
                     "parquin",
                     "parqueadero",
                     "parqueo",
+                    "plaza de parking",
                     "carro",
                 ],
             ),
@@ -207,6 +208,10 @@ fn keywords(language: Language) -> &'static [(HotelTopic, &'static [&'static str
                 Parking,
                 &[
                     "estacionamento",
+                    "a vaga",
+                    "vaga para o carro",
+                    "vaga pro carro",
+                    "vaga de garagem",
                     "estacionar",
                     "estaciono",
                     "estacionamos",

@@ -6,7 +6,7 @@
 //! towards a handoff. So, like Rasa's forms filling slots "from the active loop", the
 //! expectation is tried first, and the turn records that context decided it.
 
-use conserje_domain::understanding::{Expectation, Intent, Locale, Understood};
+use conserje_domain::understanding::{Expectation, HotelTopic, Intent, Locale, Understood};
 
 mod answers;
 mod party;
@@ -147,10 +147,31 @@ pub fn rules(understood: &mut Understood, words: &[String], context: &DialogueCo
     );
     let e = &understood.entities;
     let names_the_stay = e.check_in.is_some() || e.check_out.is_some() || e.room_type.is_some();
-    if booking_ish
-        && understood.confidence < 0.5
-        && !names_the_stay
-        && crate::understanding::topics::topic(words, understood.language).is_some()
+    // "how much is the parking per day?", "y la plaza de parking hay que reservarla antes?": the
+    // price or the booking of a hotel service is a question about the hotel.
+    let unsure_request = booking_ish && understood.confidence < 0.5;
+    let topic = crate::understanding::topics::topic(words, understood.language);
+    // Services a guest pays for or reserves apart from the room (not times, the way here or the
+    // policy, which a booking question mentions in passing).
+    let service = matches!(
+        topic,
+        Some(HotelTopic::Parking | HotelTopic::Breakfast | HotelTopic::Pets | HotelTopic::Wifi)
+    );
+    let about_a_service = service
+        && (understood.intent == Intent::AskPrice
+            || (matches!(
+                understood.intent,
+                Intent::CancelReservation | Intent::MakeReservation
+            ) && understood.confidence < 0.7
+                && understood.entities.booking_id.is_none()
+                && !speaks_of_their_booking(words)));
+    let names_any_term = names_the_stay
+        || understood.entities.nights.is_some()
+        || understood.entities.guests.is_some();
+    // An unsure enquiry that names no date or room ("tienen parqueadero? … nos quedamos 3
+    // noches") or a service asked about with no term of a stay at all.
+    if (unsure_request && topic.is_some() && !names_the_stay)
+        || (about_a_service && !names_any_term)
     {
         understood.intent = Intent::HotelInfo;
     }

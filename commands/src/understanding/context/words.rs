@@ -102,6 +102,7 @@ pub(super) const CHANGING: &[&str] = &[
 /// Who travels with the guest when they say "my wife and I".
 #[rustfmt::skip]
 pub(super) const PARTNERS: &[&str] = &[
+    "chico", "chica", "nene", "nena", "marida",
     "mujer", "esposa", "esposo", "marido", "pareja", "novia", "novio", "wife", "husband", "partner",
     "girlfriend", "boyfriend", "mulher", "namorada", "namorado", "companheira", "companheiro",
     "mae", "madre", "mother", "mom", "mum", "pai", "padre", "father", "dad", "amiga", "amigo",

@@ -329,6 +329,16 @@ pub fn find(
             ("finde" | "weekend" | "fds", _) => 1,
             _ => 0,
         };
+        // "un finde", "a weekend", "um fim de semana": some weekend, not this one — the dates
+        // are still to be asked.
+        let some_weekend = matches!(
+            prev,
+            Some("un" | "una" | "a" | "um" | "uma" | "one" | "any")
+        );
+        if weekend_width > 0 && some_weekend {
+            i += weekend_width;
+            continue;
+        }
         if weekend_width > 0 {
             let after: Vec<&str> = words[i + weekend_width..]
                 .iter()

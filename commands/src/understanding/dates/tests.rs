@@ -500,3 +500,16 @@ fn a_month_named_alone_places_the_bare_days() {
         Some(NaiveDate::from_ymd_opt(2026, 12, 10).unwrap())
     );
 }
+
+#[test]
+fn some_weekend_is_no_dates_yet() {
+    for text in [
+        "queremos escaparnos un finde a Madrid",
+        "after a room for a weekend in madrid",
+        "queremos passar um fim de semana em Madri",
+    ] {
+        let s = dates(text);
+        assert_eq!((s.0, s.1), (None, None), "{text}");
+    }
+    assert!(dates("this weekend").0.is_some());
+}
