@@ -56,7 +56,9 @@ pub fn router(runtime: Arc<Runtime>) -> Router {
             "/api/v1/reservations/{id}/events",
             get(reservations::events),
         )
+        .layer(DefaultBodyLimit::max(crate::extract::API_BODY_LIMIT))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(runtime)
 }
 

@@ -11,6 +11,10 @@ use crate::error::ApiError;
 /// which this API reserves for broken business rules).
 pub struct ApiJson<T>(pub T);
 
+/// The largest JSON body the API takes (the webhooks have their own): a booking or a message is
+/// a few KiB; 256 KiB leaves room for a message of the channels' longest text many times over.
+pub const API_BODY_LIMIT: usize = 256 * 1024;
+
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     T: DeserializeOwned,
@@ -21,6 +25,12 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
+            // A body over the limit is refused as too large, not as malformed.
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge {
+                    limit_bytes: API_BODY_LIMIT,
+                })
+            }
             Err(rejection) => Err(ApiError::bad_request(
                 "malformed_request",
                 rejection_message(&rejection),

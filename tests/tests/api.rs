@@ -1085,3 +1085,27 @@ async fn health(kind: StoreKind) {
 both_stores!(health =>
     health_live_and_ready_name_the_store_sqlite,
     health_live_and_ready_name_the_store_postgres);
+
+/// A wrong method and an oversized body are refused in the API's error shape, with their own
+/// statuses (they were an empty 405 and a 400).
+#[tokio::test]
+async fn wrong_methods_and_oversized_bodies_get_json_errors() {
+    let (app, _options, _dir) = start(StoreKind::Sqlite).await;
+    let response = app
+        .http
+        .delete(app.url("/api/v1/messages"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"], "method_not_allowed");
+    let huge = format!(
+        r#"{{"tenant_id":"default","channel":"api","guest":"g1","provider_message_id":"m1","text":"{}"}}"#,
+        "a".repeat(10 * 1024 * 1024)
+    );
+    let (status, body) = post_raw(&app, "/api/v1/messages", "application/json", &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"], "payload_too_large");
+    app.stop().await;
+}
