@@ -218,6 +218,20 @@ impl Entities {
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
     }
+
+    /// Whether the message names a date or a room: what makes it about a particular stay.
+    pub fn names_dates_or_room(&self) -> bool {
+        self.check_in.is_some() || self.check_out.is_some() || self.room_type.is_some()
+    }
+
+    /// Whether the message names any term of a stay (dates, nights, party, room): after a quote,
+    /// such a message corrects it, whatever else it says. Contact details are not terms.
+    pub fn names_a_stay_term(&self) -> bool {
+        self.names_dates_or_room()
+            || self.nights.is_some()
+            || self.guests.is_some()
+            || self.extra_guests.is_some()
+    }
 }
 
 /// One message understood: the input of the dialogue policy and the payload of `IntentRecognized`.

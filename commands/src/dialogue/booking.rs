@@ -13,12 +13,12 @@ use conserje_domain::session::{
     session_stream_id, DialogueState, Flow, HandoffReason, Pending, Slots,
 };
 use conserje_domain::stay::{StayDates, StayError};
-use conserje_domain::understanding::{Entities, Expectation, Intent, Understood};
+use conserje_domain::understanding::{Entities, Expectation, Intent};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::talk::{rule_limits, Talk};
-use super::{explanations, hotel_info, slots, Receptionist, Scene};
+use super::{explanations, hotel_info, slots, Heard, Receptionist, Scene};
 use crate::replies::ReplyKind;
 use crate::reservation_desk::NewReservation;
 use crate::CommandError;
@@ -52,16 +52,6 @@ impl Quoted {
             _ => None,
         }
     }
-}
-
-/// Whether a message names any term of a stay: then, after a quote, it corrects the quote.
-pub(super) fn corrects_the_stay(entities: &Entities) -> bool {
-    entities.extra_guests.is_some()
-        || entities.check_in.is_some()
-        || entities.check_out.is_some()
-        || entities.nights.is_some()
-        || entities.guests.is_some()
-        || entities.room_type.is_some()
 }
 
 /// Whether a message asks for other terms than the quoted ones: "no, suite no" names the quoted
@@ -240,12 +230,12 @@ impl Receptionist {
     pub(super) async fn on_quote(
         &self,
         scene: &Scene<'_>,
-        understood: &Understood,
-        text: &str,
+        heard: &Heard<'_>,
         quoted: Quoted,
         state: &mut DialogueState,
         talk: &mut Talk<'_>,
     ) -> Result<Option<Option<HandoffReason>>, CommandError> {
+        let (understood, text, topics) = (heard.understood, heard.text, &heard.topics[..]);
         // "one more person": the quote's party plus that many.
         let mut entities = understood.entities.clone();
         if let (None, Some(extra), Some(party)) =
@@ -270,12 +260,9 @@ impl Receptionist {
         }
         // A question about the hotel ("is the wifi free?") is answered and the quote stands,
         // even when the model took its words for another request.
-        let topics = self
-            .understanding
-            .hotel_topics(text, talk.locale.language());
         let answers = matches!(understood.intent, Intent::Affirm | Intent::Deny);
         if understood.intent == Intent::HotelInfo || (!topics.is_empty() && !answers) {
-            hotel_info::answer(&scene.profile, &topics, talk)?;
+            hotel_info::answer(&scene.profile, topics, talk)?;
             return Ok(Some(None));
         }
         let contact_given = entities.email.is_some() || entities.phone.is_some();
@@ -489,18 +476,21 @@ mod tests {
 
     #[test]
     fn any_term_of_a_stay_corrects_a_quote_and_contact_details_do_not() {
-        assert!(corrects_the_stay(&Entities {
+        assert!((Entities {
             nights: Some(3),
             ..Entities::default()
-        }));
-        assert!(corrects_the_stay(&Entities {
+        })
+        .names_a_stay_term());
+        assert!((Entities {
             room_type: Some("double".into()),
             ..Entities::default()
-        }));
-        assert!(!corrects_the_stay(&Entities {
+        })
+        .names_a_stay_term());
+        assert!(!(Entities {
             email: Some("ana@example.com".into()),
             ..Entities::default()
-        }));
+        })
+        .names_a_stay_term());
     }
 
     #[test]

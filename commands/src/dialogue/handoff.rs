@@ -127,7 +127,16 @@ mod tests {
             Some(HandoffReason::GuestAsked)
         );
         let closed = DeskStatus::Closed {
-            back_at: chrono::Utc::now().with_timezone(&chrono_tz::Europe::Madrid),
+            back_at: chrono::TimeZone::with_ymd_and_hms(
+                &chrono_tz::Europe::Madrid,
+                2026,
+                11,
+                23,
+                9,
+                0,
+                0,
+            )
+            .unwrap(),
         };
         let question = understood(Intent::HotelInfo, 0.9);
         assert_eq!(

@@ -28,7 +28,7 @@ use conserje_domain::ports::{Clock, HotelDirectory, Pms, PmsError};
 use conserje_domain::session::{
     DialogueState, Flow, GuestMessage, HandoffReason, Pending, Session, Slots, Turn,
 };
-use conserje_domain::understanding::{Expectation, Intent, Locale, Understood};
+use conserje_domain::understanding::{Expectation, HotelTopic, Intent, Locale, Understood};
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use serde_json::json;
@@ -78,6 +78,14 @@ pub struct Receptionist {
     desk: Arc<ReservationDesk>,
     bookings: Arc<dyn GuestBookings>,
     settings: DialogueSettings,
+}
+
+/// One guest message as the turn reads it: what was understood, its text, and the hotel topics
+/// it asks about (read once for every move that needs them).
+struct Heard<'a> {
+    understood: &'a Understood,
+    text: &'a str,
+    topics: Vec<HotelTopic>,
 }
 
 /// The conversation's fixed facts during one turn.
@@ -211,18 +219,6 @@ impl Receptionist {
         Talk::new(&self.replies, &scene.profile, locale)
     }
 
-    /// Understands `text` (what `message` says, typed or transcribed) and answers it.
-    pub async fn answer(
-        &self,
-        session: &Session,
-        message: &GuestMessage,
-        text: &str,
-        meta: &EventMetadata,
-    ) -> Result<Turn, CommandError> {
-        let understood = self.understand(session, text);
-        self.reply(session, message, text, understood, meta).await
-    }
-
     /// What `text` says, read as the answer to what the bot last asked: CPU work only, no I/O,
     /// so a caller can run it on a blocking thread under a time budget.
     pub fn understand(&self, session: &Session, text: &str) -> Understood {
@@ -302,12 +298,18 @@ impl Receptionist {
         }
         let intent = understood.intent;
         let answers = matches!(intent, Intent::Affirm | Intent::Deny);
+        // What the message asks about the hotel, read once for the whole turn.
+        let heard = Heard {
+            understood,
+            text,
+            topics: self
+                .understanding
+                .hotel_topics(text, talk.locale.language()),
+        };
         match state.pending.clone() {
             Some(pending @ Pending::BookingConfirmation { .. }) => {
                 if let Some(quoted) = Quoted::of(&pending) {
-                    if let Some(outcome) = self
-                        .on_quote(scene, understood, text, quoted, state, talk)
-                        .await?
+                    if let Some(outcome) = self.on_quote(scene, &heard, quoted, state, talk).await?
                     {
                         return Ok(outcome);
                     }
@@ -327,11 +329,7 @@ impl Receptionist {
         }
 
         let entities = &understood.entities;
-        let asks_a_fact = self
-            .understanding
-            .hotel_topic(text, talk.locale.language())
-            .is_some();
-        let flow = next_flow(state.flow, understood, asks_a_fact);
+        let flow = next_flow(state.flow, understood, !heard.topics.is_empty());
         if flow.is_some() && flow != state.flow {
             state.flow = flow;
             state.slots = Slots {
@@ -386,10 +384,7 @@ impl Receptionist {
                 Ok(None)
             }
             (None, Intent::HotelInfo) => {
-                let topics = self
-                    .understanding
-                    .hotel_topics(text, talk.locale.language());
-                hotel_info::answer(&scene.profile, &topics, talk)?;
+                hotel_info::answer(&scene.profile, &heard.topics, talk)?;
                 Ok(None)
             }
             (None, Intent::Affirm | Intent::Deny) => {
@@ -459,12 +454,12 @@ fn next_flow(current: Option<Flow>, understood: &Understood, asks_a_fact: bool) 
         // "vale pues me interesa del 10 al 12 de enero": a stay named outside any flow is a
         // booking enquiry, whatever the model made of the words around it.
         Intent::OutOfScope | Intent::Greeting | Intent::Affirm | Intent::Deny
-            if booking::corrects_the_stay(&understood.entities) =>
+            if understood.entities.names_a_stay_term() =>
         {
             current.or(Some(Flow::Booking))
         }
         // "che, ¿tienen lugar en la suite?": no fact asked about, a room named — a booking.
-        Intent::HotelInfo if !asks_a_fact && booking::corrects_the_stay(&understood.entities) => {
+        Intent::HotelInfo if !asks_a_fact && understood.entities.names_a_stay_term() => {
             current.or(Some(Flow::Booking))
         }
         // A question about the hotel is answered, even when it names a party or a date.

@@ -91,19 +91,23 @@ impl Understanding {
 
     /// Language, intent with its confidence in [0, 1], and entities of one message.
     pub fn understand(&self, text: &str, context: &ParseContext) -> Understood {
-        let words = text::tokens(text);
-        let (intent, confidence, known) = self.intent(&words);
+        self.understand_words(text, &text::tokens(text), context)
+    }
+
+    /// [`Self::understand`] of `text` already split into its `words` (`text::tokens`).
+    fn understand_words(&self, text: &str, words: &[String], context: &ParseContext) -> Understood {
+        let (intent, confidence, known) = self.intent(words);
         // Words the model never saw (gibberish, a name) say nothing about the language either:
         // the conversation keeps its own.
         let language = match (known, context.prior_language) {
             (false, Some(prior)) => prior,
-            _ => self.language.detect(text, &words, context.prior_language),
+            _ => self.language.detect(text, words, context.prior_language),
         };
         Understood {
             language,
             intent,
             confidence,
-            entities: self.entities(text, &words, context.today, context.anchor),
+            entities: self.entities(text, words, context.today, context.anchor),
             locale: None,
             from_context: None,
         }
@@ -118,8 +122,8 @@ impl Understanding {
         context: &ParseContext,
         dialogue: &DialogueContext,
     ) -> Understood {
-        let mut understood = self.understand(text, context);
         let words = text::tokens(text);
+        let mut understood = self.understand_words(text, &words, context);
         context::rules(&mut understood, &words, dialogue);
         context::read(&mut understood, &words, dialogue);
         understood.locale = Some(variant::locale(
@@ -136,7 +140,7 @@ impl Understanding {
         context::asks_cheaper(&text::tokens(text))
     }
 
-    /// Which hotel fact a hotel_info message asks about (keywords per language); None if unclear.
+    /// Which hotel facts a message asks about (keywords per language), in order; empty if none.
     pub fn hotel_topics(&self, text: &str, language: Language) -> Vec<HotelTopic> {
         let words = text::tokens(text);
         let mut found = topics::topics(&words, language);
@@ -148,10 +152,7 @@ impl Understanding {
 
     /// The first of [`Self::hotel_topics`].
     pub fn hotel_topic(&self, text: &str, language: Language) -> Option<HotelTopic> {
-        let words = text::tokens(text);
-        topics::topic(&words, language).or_else(|| {
-            context::asks_about_cancelling(&words).then_some(HotelTopic::CancellationPolicy)
-        })
+        self.hotel_topics(text, language).into_iter().next()
     }
 
     /// The intent, its confidence, and whether any word of the message was seen in training.

@@ -37,15 +37,7 @@ pub struct DialogueContext {
 
 /// Whether a message names anything of a stay: then it changes the stay, whatever else it says.
 pub(super) fn changes_the_stay(understood: &Understood) -> bool {
-    let e = &understood.entities;
-    if e.extra_guests.is_some() {
-        return true;
-    }
-    e.check_in.is_some()
-        || e.check_out.is_some()
-        || e.nights.is_some()
-        || e.guests.is_some()
-        || e.room_type.is_some()
+    understood.entities.names_a_stay_term()
 }
 
 /// Intents a guest means whatever the bot asked: a person, a goodbye, the hotel's facts.
@@ -145,8 +137,7 @@ pub fn rules(understood: &mut Understood, words: &[String], context: &DialogueCo
         understood.intent,
         Intent::MakeReservation | Intent::CheckAvailability | Intent::AskPrice
     );
-    let e = &understood.entities;
-    let names_the_stay = e.check_in.is_some() || e.check_out.is_some() || e.room_type.is_some();
+    let names_the_stay = understood.entities.names_dates_or_room();
     // "how much is the parking per day?", "y la plaza de parking hay que reservarla antes?": the
     // price or the booking of a hotel service is a question about the hotel.
     let unsure_request = booking_ish && understood.confidence < 0.5;
@@ -211,8 +202,7 @@ pub fn rules(understood: &mut Understood, words: &[String], context: &DialogueCo
     }
     if understood.entities.guests.is_none() {
         let answering = context.expecting == Some(Expectation::Guests);
-        let e = &understood.entities;
-        let names_the_stay = e.check_in.is_some() || e.check_out.is_some() || e.room_type.is_some();
+        let names_the_stay = understood.entities.names_dates_or_room();
         understood.entities.guests = party_size(words, answering, names_the_stay);
     }
 }
