@@ -5,6 +5,7 @@
 //! outside world — the clock, the hotel's PMS, the blacklist — arrives through the traits in
 //! [`ports`], injected as cqrs-es `Services`, so every rule can be tested with fixed inputs.
 
+pub mod api_key;
 pub mod channel;
 pub mod guest;
 pub mod hotel;

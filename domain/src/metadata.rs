@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::api_key::{KeyName, Role};
 use crate::values::TenantId;
 
 /// Metadata key names, shared with the store and the audit readers.
@@ -26,7 +27,8 @@ pub mod keys {
     pub const MODEL_VERSION: &str = "model_version";
 }
 
-/// Who caused a change: `guest:<ref>`, `staff:<key id>` or `system:<component>`.
+/// Who caused a change: `guest:<ref>`, `<role>:<key name>` (see [`Actor::key`]) or
+/// `system:<component>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Actor(String);
@@ -38,6 +40,12 @@ impl Actor {
 
     pub fn staff(key_id: &str) -> Self {
         Self(format!("staff:{key_id}"))
+    }
+
+    /// What an API key does: `<role>:<key name>` (`staff:front-desk`, `integration:booking-engine`).
+    /// The name is a [`KeyName`], which cannot contain `:`, so no key can pose as another kind.
+    pub fn key(role: Role, name: &KeyName) -> Self {
+        Self(format!("{role}:{name}"))
     }
 
     pub fn system(component: &str) -> Self {

@@ -27,6 +27,12 @@ impl TenantId {
         }
     }
 
+    /// The tenant of what belongs to no one hotel: the operators' own acts, such as issuing an
+    /// admin key for every hotel. The leading `_` keeps it apart from hotel ids by convention.
+    pub fn operations() -> Self {
+        Self("_operations".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

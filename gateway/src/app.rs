@@ -7,7 +7,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::routes::{conversation, health, messages, metrics, reservations, sessions, webhooks};
+use crate::routes::{
+    conversation, health, keys, messages, metrics, reservations, sessions, webhooks,
+};
 use crate::Runtime;
 
 pub fn router(runtime: Arc<Runtime>) -> Router {
@@ -28,6 +30,8 @@ pub fn router(runtime: Arc<Runtime>) -> Router {
         .route("/metrics", get(metrics::get))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/api/v1/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/keys/{id}/revoke", post(keys::revoke))
         .route("/api/v1/messages", post(messages::post))
         .route("/api/v1/sessions", get(sessions::find))
         .route(

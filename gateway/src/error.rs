@@ -74,7 +74,8 @@ fn refusal_status(code: &str) -> StatusCode {
         | "already_confirmed"
         | "not_modifiable"
         | "no_pending_modification"
-        | "not_handed_off" => StatusCode::CONFLICT,
+        | "not_handed_off"
+        | "already_revoked" => StatusCode::CONFLICT,
         "not_your_reservation" => StatusCode::FORBIDDEN,
         "pms_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,

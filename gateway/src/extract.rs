@@ -47,3 +47,12 @@ fn rejection_message(rejection: &JsonRejection) -> String {
         other => other.body_text(),
     }
 }
+
+/// An optional JSON body: empty (or only whitespace) is `T::default()`, anything else must parse.
+pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("malformed_request", e.to_string()))
+}

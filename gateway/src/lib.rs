@@ -5,12 +5,15 @@
 //! the end-to-end tests start the service the same way.
 
 pub mod app;
+pub mod auth;
 pub mod dead_letters;
 pub mod error;
 pub mod extract;
+pub mod keys_cli;
 pub mod loadgen;
 pub mod nlu;
 pub mod operations;
+pub mod readiness;
 pub mod routes;
 pub mod runtime;
 pub mod settings;

@@ -110,6 +110,17 @@ pub struct LoadgenArgs {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub conversations: u32,
 
+    /// An API key of role integration (for --tenant) or admin: `cjk_…`. The target's per-key
+    /// and per-guest rate limits apply to loadgen too; set `CONSERJE_API_RATE_LIMIT=0` and
+    /// `CONSERJE_WEBHOOK_RATE_LIMIT=0` on the target for a throughput run.
+    #[arg(long, env = "CONSERJE_API_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+
+    /// A file holding the API key alone on a line (such as `<data-dir>/admin.key`); read when
+    /// --key is absent.
+    #[arg(long)]
+    pub key_file: Option<std::path::PathBuf>,
+
     /// Tenant of the generated messages, so they stay apart from real hotels' data.
     #[arg(long, default_value = "loadgen", value_parser = TenantId::parse)]
     pub tenant: TenantId,
@@ -136,7 +147,25 @@ type Figure<T> = Result<T, String>;
 /// Runs the benchmark: probes the target, measures the baselines, drives the load, prints the
 /// report to stdout. Fails before any load when the target or a given server does not answer.
 pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+    let key = match (&args.key, &args.key_file) {
+        (Some(key), _) => key.trim().to_owned(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the API key file {}", path.display()))?
+            .trim()
+            .to_owned(),
+        (None, None) => bail!(
+            "loadgen needs an API key: --key (or CONSERJE_API_KEY), or --key-file such as \
+             .conserje/admin.key"
+        ),
+    };
+    let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+        .context("the API key is not a valid header value")?;
+    auth.set_sensitive(true);
     let client = Client::builder()
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::AUTHORIZATION,
+            auth,
+        )]))
         .timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(args.concurrency as usize)
         .build()

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use conserje_gateway::auth::{ensure_first_admin_key, FirstKey};
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
-use conserje_gateway::{app, dead_letters, loadgen, nlu, operations, Runtime};
+use conserje_gateway::{app, dead_letters, keys_cli, loadgen, nlu, operations, Runtime};
 use conserje_infra::Database;
 
 #[derive(Debug, Parser)]
@@ -56,6 +57,10 @@ enum Command {
     /// that could not be read. List them, or send them back to be handled again.
     #[command(subcommand)]
     Dlq(DlqAction),
+    /// API keys: create one (printed once), list them, revoke one. Keys are events: who issued
+    /// or revoked which key is in the audit trail.
+    #[command(subcommand)]
+    Keys(keys_cli::KeysAction),
     /// List every consumer of the event store and of the events topic with its checkpoint and lag.
     Projections {
         /// Print JSON instead of a table.
@@ -107,11 +112,20 @@ async fn main() -> anyhow::Result<()> {
         Command::Loadgen(args) => loadgen::run(args).await,
         Command::Nlu(args) => nlu::run(args),
         Command::Dlq(action) => dlq(action).await,
+        Command::Keys(action) => keys_cli::run(action).await,
     }
 }
 
 async fn serve(listen: SocketAddr, store: StoreOptions) -> anyhow::Result<()> {
     let runtime = Arc::new(Runtime::open(&store).await?);
+    match ensure_first_admin_key(&runtime.keys, &store.data_dir).await? {
+        FirstKey::Created(path) => println!(
+            "first start: an admin key for every hotel is in {} (readable by you only); \
+             use it as Authorization: Bearer <key>",
+            path.display()
+        ),
+        FirstKey::AlreadyIssued => {}
+    }
     let background = runtime.start_background();
     let listener = tokio::net::TcpListener::bind(listen)
         .await

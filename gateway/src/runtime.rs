@@ -9,13 +9,14 @@ use tokio::time::Instant;
 use anyhow::Context;
 use async_trait::async_trait;
 use conserje_commands::dialogue::{DialogueSettings, GuestBookings, Receptionist};
-use conserje_commands::inbound::{ConversationWorker, WorkerSettings};
-use conserje_commands::outbound::ChannelDispatcher;
+use conserje_commands::inbound::{ConversationWorker, WorkerSettings, WORKER_GROUP};
+use conserje_commands::outbound::{ChannelDispatcher, SENDER_GROUP};
 use conserje_commands::replies::ReplyBook;
-use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes};
+use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes, RETRY_GROUP};
 use conserje_commands::{
     BookingProcess, CommandError, Conversations, ReservationDesk, Understanding,
 };
+use conserje_domain::api_key::ApiKey;
 use conserje_domain::channel::Transcriber;
 use conserje_domain::guest::{Guest, GuestServices};
 use conserje_domain::journal::{AggregateStore, EventFeed, StoredEvent};
@@ -25,6 +26,7 @@ use conserje_domain::reservation::{Reservation, ReservationServices};
 use conserje_domain::session::Session;
 use conserje_domain::values::{GuestRef, Phone, TenantId};
 use conserje_infra::analytics::{SqlMessageFacts, SqlTurnFacts};
+use conserje_infra::api_key_rows::SqlApiKeyRows;
 use conserje_infra::channel_accounts::ChannelAccounts;
 use conserje_infra::channel_router::ChannelRouter;
 use conserje_infra::embedded_log::SqliteLog;
@@ -38,6 +40,7 @@ use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::sqlite_kv::SqliteKeyValue;
 use conserje_infra::transcriber::OpenAiTranscriber;
 use conserje_infra::Database;
+use conserje_projections::api_keys::{self, ApiKeyRows, ApiKeysProjection};
 use conserje_projections::conversation_stats::{self, ConversationStats};
 use conserje_projections::guest_reservations::{self, GuestReservations};
 use conserje_projections::key_space::KeySpace;
@@ -56,6 +59,8 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::auth::{KeyRing, KeySettings};
+use crate::readiness::{Readiness, TrackedLog};
 use crate::settings::StoreOptions;
 use crate::webhook_guard::WebhookGuard;
 
@@ -106,12 +111,26 @@ pub struct Runtime {
     pub reservation_rows: Arc<dyn ReservationRows>,
     pub reservations_projection: Arc<Subscription>,
     pub booking_subscription: Arc<Subscription>,
+    /// The `api_keys` read model, for listing keys.
+    pub api_keys_projection: Arc<Subscription>,
+    /// The API's keys: issue, revoke, check.
+    pub keys: Arc<KeyRing>,
+    /// The service's clock ("now" for bounds on timestamps; fixed in tests).
+    pub clock: Arc<dyn Clock>,
     /// Each hotel's WhatsApp and Telegram accounts: webhook secrets and send tokens.
     pub channel_accounts: Arc<ChannelAccounts>,
     /// The webhooks' per-guest rate limit and counters.
     pub webhooks: Arc<WebhookGuard>,
+    /// Which of the consumer groups this process runs have joined, for `/health/ready`.
+    pub readiness: Arc<Readiness>,
     wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
+}
+
+impl crate::auth::KeyState for Arc<Runtime> {
+    fn key_ring(&self) -> &KeyRing {
+        &self.keys
+    }
 }
 
 /// Feeds stored reservation events to the booking process, finishing what a crash interrupted.
@@ -225,8 +244,20 @@ impl Runtime {
             },
         ));
         let sessions = Arc::new(SqlAggregateStore::<Session>::new(&db, ()));
+        let api_key_rows: Arc<dyn ApiKeyRows> = Arc::new(SqlApiKeyRows::new(db.clone()));
+        let keys = Arc::new(KeyRing::new(
+            Arc::new(SqlAggregateStore::<ApiKey>::new(&db, ())),
+            api_key_rows.clone(),
+            clock.clone(),
+            KeySettings {
+                cache: Duration::from_secs(options.access.key_cache_seconds),
+                rate_per_minute: options.access.api_rate_limit_per_minute,
+            },
+        ));
         let conversations = Arc::new(Conversations::new(sessions));
         let (log, kv, embedded_kv) = open_log_and_key_value(options).await?;
+        let readiness = Arc::new(Readiness::default());
+        let log: Arc<dyn MessageLog> = Arc::new(TrackedLog::new(log, readiness.clone()));
         let topics = Topics::prefixed(&options.topic_prefix);
         log.ensure_topics(&topics.all())
             .await
@@ -291,6 +322,12 @@ impl Runtime {
             feed.clone(),
             checkpoints.clone(),
             Arc::new(ReservationsProjection::new(reservation_rows.clone())),
+        ));
+        let api_keys_projection = Arc::new(Subscription::new(
+            api_keys::PROJECTION,
+            feed.clone(),
+            checkpoints.clone(),
+            Arc::new(ApiKeysProjection::new(api_key_rows)),
         ));
         let booking_subscription = Arc::new(Subscription::new(
             BOOKING_PROCESS,
@@ -394,8 +431,12 @@ impl Runtime {
             reservation_rows,
             reservations_projection,
             booking_subscription,
+            api_keys_projection,
+            keys,
+            clock,
             channel_accounts,
             webhooks,
+            readiness,
             wake: Arc::new(Notify::new()),
             shutdown,
         })
@@ -403,9 +444,16 @@ impl Runtime {
 
     /// Starts the subscriptions in the background; they stop on [`Runtime::shutdown`].
     pub fn start_background(&self) -> Vec<JoinHandle<()>> {
+        for group in [WORKER_GROUP, SENDER_GROUP, RETRY_GROUP] {
+            self.readiness.expect(group);
+        }
+        for projection in &self.log_projections {
+            self.readiness.expect(projection.group());
+        }
         let mut tasks: Vec<JoinHandle<()>> = [
             (&self.reservations_projection, POLL),
             (&self.booking_subscription, POLL),
+            (&self.api_keys_projection, POLL),
             (&self.relay, RELAY_POLL),
         ]
         .into_iter()

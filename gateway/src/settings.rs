@@ -51,6 +51,41 @@ pub struct StoreOptions {
 
     #[command(flatten)]
     pub channels: ChannelOptions,
+
+    #[command(flatten)]
+    pub access: AccessOptions,
+}
+
+/// Seconds a checked API key is trusted before its stream is read again.
+pub const DEFAULT_KEY_CACHE_SECONDS: u64 = 5;
+/// Requests per minute one API key may make.
+pub const DEFAULT_API_RATE_LIMIT_PER_MINUTE: u32 = 600;
+
+/// How the API's keys are checked and limited.
+#[derive(Debug, Clone, Args)]
+pub struct AccessOptions {
+    /// Seconds a checked API key is trusted before its stream is read again: a key revoked by
+    /// another process stops working within this time (at once in the process that revoked it).
+    #[arg(long, env = "CONSERJE_KEY_CACHE_SECONDS", default_value_t = DEFAULT_KEY_CACHE_SECONDS)]
+    pub key_cache_seconds: u64,
+
+    /// Requests per minute one API key may make (bursts up to as many); more get `429` with
+    /// `Retry-After`. 0 disables the limit.
+    #[arg(
+        long,
+        env = "CONSERJE_API_RATE_LIMIT",
+        default_value_t = DEFAULT_API_RATE_LIMIT_PER_MINUTE
+    )]
+    pub api_rate_limit_per_minute: u32,
+}
+
+impl Default for AccessOptions {
+    fn default() -> Self {
+        Self {
+            key_cache_seconds: DEFAULT_KEY_CACHE_SECONDS,
+            api_rate_limit_per_minute: DEFAULT_API_RATE_LIMIT_PER_MINUTE,
+        }
+    }
 }
 
 /// Where conserje reaches the guests' channels and the transcriber. Channel secrets and tokens are

@@ -4,6 +4,7 @@
 //! `conserje-projections`), so the layers above never name a database or a provider.
 
 pub mod analytics;
+pub mod api_key_rows;
 pub mod channel_accounts;
 pub mod channel_router;
 pub mod db;

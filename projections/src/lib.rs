@@ -5,6 +5,7 @@
 //! each batch; handlers are idempotent on (aggregate, sequence), so a batch replayed after a
 //! crash changes nothing.
 
+pub mod api_keys;
 pub mod catch_up;
 pub mod conversation_stats;
 pub mod error;

@@ -5,13 +5,19 @@
 //! the broker acknowledged the batch, so a relay restarted at any point republishes at most the
 //! unacknowledged tail. Consumers drop those duplicates by (aggregate_type, aggregate_id,
 //! sequence), which every record carries.
+//!
+//! API key events stay in the store: they carry the hash of a credential, and no consumer of
+//! the topic (analytics, outbound, mirrors) has any use for them. The `api_keys` read model
+//! reads them from the store.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use conserje_domain::api_key::ApiKey;
 use conserje_domain::journal::StoredEvent;
 use conserje_domain::log::{MessageLog, OutgoingRecord};
 use conserje_domain::metadata::keys;
+use cqrs_es::Aggregate;
 use tokio::sync::Mutex;
 
 use crate::{EventHandler, ProjectionError};
@@ -119,6 +125,9 @@ impl EventRelay {
 #[async_trait]
 impl EventHandler for EventRelay {
     async fn handle(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
+        if event.aggregate_type == ApiKey::TYPE {
+            return Ok(());
+        }
         self.pending.push(event_record(event, &self.topic)?).await;
         Ok(())
     }

@@ -10,8 +10,13 @@ pub mod stories;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use conserje_domain::api_key::{KeyName, Role, Scope};
+use conserje_domain::metadata::Actor;
 use conserje_domain::ports::Clock;
-use conserje_gateway::settings::{ChannelOptions, StoreOptions};
+use conserje_domain::values::TenantId;
+use conserje_domain::EventMetadata;
+use conserje_gateway::auth::{ensure_first_admin_key, FirstKey, KeyRing, ADMIN_KEY_FILE};
+use conserje_gateway::settings::{AccessOptions, ChannelOptions, StoreOptions};
 use conserje_gateway::{app, Runtime};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -143,6 +148,7 @@ pub async fn fresh_store(kind: StoreKind) -> (StoreOptions, TempDir) {
         key_prefix: namespace,
         session_ttl_minutes: 30,
         channels: ChannelOptions::default(),
+        access: AccessOptions::default(),
     };
     if kind == StoreKind::Postgres {
         options.database_url = Some(fresh_postgres_url().await);
@@ -156,7 +162,10 @@ pub async fn fresh_store(kind: StoreKind) -> (StoreOptions, TempDir) {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub runtime: Arc<Runtime>,
+    /// An HTTP client that sends the first admin key with every request.
     pub http: reqwest::Client,
+    /// The first admin key (what `<data-dir>/admin.key` holds).
+    pub admin_key: String,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
@@ -165,7 +174,7 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(options: &StoreOptions) -> Self {
         let runtime = Arc::new(Runtime::open(options).await.expect("runtime opens"));
-        Self::serve(runtime).await
+        Self::serve(runtime, &options.data_dir).await
     }
 
     pub async fn spawn_with_clock(options: &StoreOptions, clock: Arc<dyn Clock>) -> Self {
@@ -174,10 +183,25 @@ impl TestApp {
                 .await
                 .expect("runtime opens"),
         );
-        Self::serve(runtime).await
+        Self::serve(runtime, &options.data_dir).await
     }
 
-    async fn serve(runtime: Arc<Runtime>) -> Self {
+    /// Starts the service as `conserje serve` does — first admin key included — and gives the
+    /// test's HTTP client that key, so every request is an admin's unless a test says otherwise
+    /// (see [`TestApp::client_with`]).
+    async fn serve(runtime: Arc<Runtime>, data_dir: &std::path::Path) -> Self {
+        let admin_key = match ensure_first_admin_key(&runtime.keys, data_dir)
+            .await
+            .expect("the first admin key is issued")
+        {
+            FirstKey::Created(path) => {
+                std::fs::read_to_string(path).expect("admin.key is readable")
+            }
+            // A restart of the same store: the key is where the first start left it.
+            FirstKey::AlreadyIssued => std::fs::read_to_string(data_dir.join(ADMIN_KEY_FILE))
+                .expect("admin.key of the first start"),
+        };
+        let admin_key = admin_key.trim().to_owned();
         let background = runtime.start_background();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -192,14 +216,74 @@ impl TestApp {
                 .expect("server runs");
             }
         });
-        Self {
+        let app = Self {
             addr,
             runtime,
-            http: reqwest::Client::new(),
+            http: Self::client_with(&admin_key),
+            admin_key,
             stop: Some(stop),
             server: Some(server),
             background,
-        }
+        };
+        app.wait_until_ready().await;
+        app
+    }
+
+    /// Waits for `/health/ready`, as a load balancer would before sending traffic: on Kafka the
+    /// consumer groups' first joins take seconds, and a test's first message would otherwise
+    /// spend its patience waiting for them.
+    async fn wait_until_ready(&self) {
+        let url = self.url("/health/ready");
+        eventually_within(
+            "the service is ready",
+            std::time::Duration::from_secs(60),
+            || {
+                let request = self.http.get(&url).send();
+                async move { matches!(request.await, Ok(r) if r.status() == 200) }
+            },
+        )
+        .await;
+    }
+
+    /// Issues a key of `role` named `name` for `tenant` (every hotel when `None`, admin only)
+    /// through the runtime, as `conserje keys create` does; returns the whole key.
+    pub async fn issue_key(&self, name: &str, role: Role, tenant: Option<&str>) -> String {
+        let scope = match tenant {
+            Some(t) => Scope::Hotel(TenantId::parse(t).expect("a tenant id")),
+            None => Scope::AllHotels,
+        };
+        let meta = EventMetadata::new(TenantId::operations(), Actor::system("test"), "system");
+        self.runtime
+            .keys
+            .issue(
+                KeyRing::new_key_id().expect("a key id"),
+                KeyName::parse(name).expect("a key name"),
+                role,
+                scope,
+                None,
+                meta,
+            )
+            .await
+            .expect("the key is issued")
+            .key
+    }
+
+    /// A client with a fresh key of `role` named `name` for `tenant`.
+    pub async fn client_as(&self, name: &str, role: Role, tenant: Option<&str>) -> reqwest::Client {
+        Self::client_with(&self.issue_key(name, role, tenant).await)
+    }
+
+    /// An HTTP client that sends `key` as its bearer credential.
+    pub fn client_with(key: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+            .expect("a key is header-safe");
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("an HTTP client")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use conserje_domain::api_key::Role;
 use conserje_domain::reservation::{Reservation, ReservationStatus};
 use conserje_domain::session::Session;
 use conserje_domain::understanding::Language;
@@ -553,11 +554,13 @@ async fn staff_take_over_on_request_reply_in_person_and_hand_back() {
     );
 
     let session_path = format!("/api/v1/sessions/default%2Fwhatsapp%2F{wa_id}");
-    let response = hotel
+    let lucia = hotel
         .app
-        .http
+        .client_as("lucia", Role::Staff, Some("default"))
+        .await;
+    let response = lucia
         .post(hotel.app.url(&format!("{session_path}/replies")))
-        .json(&serde_json::json!({"staff": "lucia", "text": "Hola Ana, soy Lucía de recepción. ¿En qué te ayudo?"}))
+        .json(&serde_json::json!({"text": "Hola Ana, soy Lucía de recepción. ¿En qué te ayudo?"}))
         .send()
         .await
         .unwrap();
@@ -568,16 +571,13 @@ async fn staff_take_over_on_request_reply_in_person_and_hand_back() {
         vec!["Hola Ana, soy Lucía de recepción. ¿En qué te ayudo?".to_owned()]
     );
 
-    let resolve = |staff: &'static str| {
-        hotel
-            .app
-            .http
+    let resolve = || {
+        lucia
             .post(hotel.app.url(&format!("{session_path}/handoff/resolve")))
-            .json(&serde_json::json!({ "staff": staff }))
             .send()
     };
-    assert_eq!(resolve("lucia").await.unwrap().status(), 204);
-    let again = resolve("lucia").await.unwrap();
+    assert_eq!(resolve().await.unwrap().status(), 204);
+    let again = resolve().await.unwrap();
     assert_eq!(again.status(), 409);
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["error"], "not_handed_off");
@@ -596,6 +596,11 @@ async fn staff_take_over_on_request_reply_in_person_and_hand_back() {
     assert_eq!(
         roles,
         ["guest", "bot", "system", "guest", "staff", "system", "guest", "bot"]
+    );
+    let resolved = &transcript["turns"][5]["text"];
+    assert_eq!(
+        resolved, "handoff resolved by staff:lucia",
+        "the actor is the key that resolved it"
     );
     hotel.app.stop().await;
 }

@@ -68,6 +68,37 @@ pub struct GuestMessage {
     pub received_at: DateTime<Utc>,
 }
 
+/// The longest text a guest message keeps, on every way in: WhatsApp's and Telegram's own limit
+/// for a text message. The API refuses longer texts; a webhook's is cut here (the provider has
+/// already accepted it from the guest, and refusing would only make it retry).
+pub const MAX_TEXT_CHARS: usize = 4096;
+
+/// How far back a message's own timestamp may claim to have been sent.
+pub const RECEIVED_AT_PAST: chrono::Duration = chrono::Duration::days(7);
+/// How far ahead of our clock a sender's clock may be.
+pub const RECEIVED_AT_FUTURE: chrono::Duration = chrono::Duration::minutes(5);
+
+impl GuestMessage {
+    /// The sender's timestamp, clamped to [now − 7 days, now + 5 minutes]. A `received_at` in
+    /// year 9999 would otherwise keep the session "active" for ever, and one in 1970 would make
+    /// the message older than the conversation it answers.
+    pub fn bounded_received_at(claimed: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+        claimed.clamp(now - RECEIVED_AT_PAST, now + RECEIVED_AT_FUTURE)
+    }
+
+    /// Bounds the text to [`MAX_TEXT_CHARS`] characters (cut on a character boundary) and the
+    /// timestamp with [`GuestMessage::bounded_received_at`].
+    pub fn bounded(mut self, now: DateTime<Utc>) -> Self {
+        if let Some(text) = &mut self.text {
+            if let Some((cut, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
+                text.truncate(cut);
+            }
+        }
+        self.received_at = Self::bounded_received_at(self.received_at, now);
+        self
+    }
+}
+
 /// Why the bot handed the conversation to staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -576,6 +607,24 @@ mod tests {
             guest_ref: m.guest_ref,
             started_at: m.received_at,
         }
+    }
+
+    #[test]
+    fn a_message_is_bounded_in_length_and_in_time() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
+        let mut long = message("m");
+        long.text = Some("ñ".repeat(MAX_TEXT_CHARS + 10));
+        long.received_at = Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap();
+        let bounded = long.bounded(now);
+        assert_eq!(bounded.text.unwrap().chars().count(), MAX_TEXT_CHARS);
+        assert_eq!(bounded.received_at, now + RECEIVED_AT_FUTURE);
+        let old = Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            GuestMessage::bounded_received_at(old, now),
+            now - RECEIVED_AT_PAST
+        );
+        let fine = now - chrono::Duration::hours(3);
+        assert_eq!(GuestMessage::bounded_received_at(fine, now), fine);
     }
 
     #[test]

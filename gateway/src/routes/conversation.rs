@@ -10,16 +10,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use conserje_domain::api_key::Role;
 use conserje_domain::journal::StoredEvent;
-use conserje_domain::metadata::{keys, Actor};
+use conserje_domain::metadata::keys;
 use conserje_domain::session::{DeliveryOutcome, Reply, Session, SessionCommand, SessionEvent};
 use conserje_domain::understanding::{Entities, Expectation, Language, Locale};
-use conserje_domain::EventMetadata;
+use conserje_domain::values::TenantId;
 use conserje_projections::outbound::conversation_of;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::Runtime;
@@ -99,7 +101,12 @@ pub struct Transcript {
     pub turns: Vec<TurnLine>,
 }
 
-async fn events_of(rt: &Runtime, id: &str) -> Result<Vec<StoredEvent>, ApiError> {
+/// The session's events, once `caller` may see them: staff and admins of its hotel; another
+/// hotel's session is not found.
+async fn events_of(rt: &Runtime, caller: &Caller, id: &str) -> Result<Vec<StoredEvent>, ApiError> {
+    caller.require(&[Role::Staff, Role::Admin])?;
+    let tenant = hotel_of(id)?;
+    caller.hotel(&tenant, &format!("session {id}"))?;
     let events = rt
         .feed
         .stream(Session::TYPE, id)
@@ -114,11 +121,12 @@ async fn events_of(rt: &Runtime, id: &str) -> Result<Vec<StoredEvent>, ApiError>
 /// `GET /api/v1/sessions/{id}/transcript`: the conversation in order, from its events.
 pub async fn transcript(
     State(rt): State<Arc<Runtime>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Transcript>, ApiError> {
     let mut turns: Vec<TurnLine> = vec![];
     let mut handed_off = false;
-    for stored in events_of(&rt, &id).await? {
+    for stored in events_of(&rt, &caller, &id).await? {
         let event = stored
             .decode::<Session>()
             .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -231,18 +239,9 @@ pub async fn transcript(
     }))
 }
 
-/// Who on the staff acts.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StaffAction {
-    /// The staff member's id (their name or key id), recorded as `staff:<id>`.
-    pub staff: String,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffReplyBody {
-    pub staff: String,
     pub text: String,
     /// The reply's language; the conversation's when absent.
     pub language: Option<Language>,
@@ -253,27 +252,21 @@ pub struct StaffReplyAccepted {
     pub reply_id: Uuid,
 }
 
-fn staff_metadata(id: &str, staff: &str) -> Result<EventMetadata, ApiError> {
-    let staff = staff.trim();
-    if staff.is_empty() || staff.len() > 100 || staff.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "invalid_staff",
-            "staff must be 1-100 printable characters",
-        ));
-    }
-    let (tenant, _, _) =
-        conversation_of(id).ok_or_else(|| ApiError::NotFound(format!("session {id} not found")))?;
-    Ok(EventMetadata::new(tenant, Actor::staff(staff), "api"))
+/// The hotel of session `id` (`tenant/channel/guest`).
+fn hotel_of(id: &str) -> Result<TenantId, ApiError> {
+    conversation_of(id)
+        .map(|(tenant, _, _)| tenant)
+        .ok_or_else(|| ApiError::NotFound(format!("session {id} not found")))
 }
 
 /// `POST /api/v1/sessions/{id}/handoff/resolve`: staff give the conversation back to the bot.
 pub async fn resolve_handoff(
     State(rt): State<Arc<Runtime>>,
+    caller: Caller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<StaffAction>,
 ) -> Result<StatusCode, ApiError> {
-    let meta = staff_metadata(&id, &body.staff)?;
-    events_of(&rt, &id).await?;
+    events_of(&rt, &caller, &id).await?;
+    let meta = caller.metadata(hotel_of(&id)?);
     let command = SessionCommand::ResolveHandoff {
         resolved_by: meta.actor.as_str().to_owned(),
     };
@@ -285,15 +278,23 @@ pub async fn resolve_handoff(
 /// through the guest's channel like the bot's.
 pub async fn staff_reply(
     State(rt): State<Arc<Runtime>>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<StaffReplyBody>,
 ) -> Result<(StatusCode, Json<StaffReplyAccepted>), ApiError> {
-    let meta = staff_metadata(&id, &body.staff)?;
-    events_of(&rt, &id).await?;
+    events_of(&rt, &caller, &id).await?;
+    let text = body.text.trim();
+    if text.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_message",
+            "text must not be empty",
+        ));
+    }
+    let meta = caller.metadata(hotel_of(&id)?);
     let session = rt.conversations.session(&id).await?;
     let reply = Reply {
         reply_id: Uuid::now_v7(),
-        text: body.text.trim().to_owned(),
+        text: text.to_owned(),
         language: body
             .language
             .or(session.dialogue.language)

@@ -2,6 +2,7 @@
 
 pub mod conversation;
 pub mod health;
+pub mod keys;
 pub mod messages;
 pub mod metrics;
 pub mod reservations;

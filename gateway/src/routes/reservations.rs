@@ -1,26 +1,25 @@
 //! `/api/v1/reservations`: request, read, cancel, modify, and the reservation's event trail.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
 use conserje_commands::reservation_desk::NewReservation;
-use conserje_domain::metadata::Actor;
+use conserje_domain::api_key::Role;
 use conserje_domain::pricing::PriceQuote;
 use conserje_domain::reservation::{ModificationRequest, Reservation};
 use conserje_domain::values::{GuestRef, TenantId};
-use conserje_domain::EventMetadata;
 use conserje_projections::reservations::ReservationRow;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{optional_json, ApiJson};
 use crate::Runtime;
 
 #[derive(Debug, Deserialize)]
@@ -36,7 +35,8 @@ pub struct GuestBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    pub tenant_id: String,
+    /// The key's hotel when absent; a key of every hotel must name one.
+    pub tenant_id: Option<String>,
     pub guest: GuestBody,
     pub room_type: String,
     pub check_in: NaiveDate,
@@ -96,54 +96,22 @@ impl ReservationAnswer {
     }
 }
 
-/// The audit context of a request: who (the `X-Actor` header, `staff:anonymous` until API keys
-/// exist), from where, and its trace.
-fn metadata(
-    tenant: TenantId,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-) -> Result<EventMetadata, ApiError> {
-    let actor = match headers.get("x-actor").map(|v| v.to_str()) {
-        None => Actor::staff("anonymous"),
-        Some(Ok(raw)) => parse_actor(raw)?,
-        Some(Err(_)) => {
-            return Err(ApiError::bad_request(
-                "invalid_actor",
-                "X-Actor is not text",
-            ))
-        }
-    };
-    let mut meta =
-        EventMetadata::new(tenant, actor, "api").with_source_ip(Some(peer.ip().to_string()));
-    meta.traceparent = headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    Ok(meta)
+/// The reservation, once `caller` (of one of `roles`) may see it; another hotel's is not found.
+async fn visible(
+    rt: &Runtime,
+    caller: &Caller,
+    roles: &[Role],
+    id: Uuid,
+) -> Result<TenantId, ApiError> {
+    caller.require(roles)?;
+    let not_found = || ApiError::NotFound(format!("reservation {id} not found"));
+    let tenant = rt.desk.find(id).await?.tenant_id.ok_or_else(not_found)?;
+    caller.hotel(&tenant, &format!("reservation {id}"))?;
+    Ok(tenant)
 }
 
-fn parse_actor(raw: &str) -> Result<Actor, ApiError> {
-    let invalid = || {
-        ApiError::bad_request(
-            "invalid_actor",
-            "X-Actor must be guest:<ref>, staff:<id> or system:<component>",
-        )
-    };
-    let (kind, who) = raw.split_once(':').ok_or_else(invalid)?;
-    if who.is_empty() || who.len() > 200 || who.chars().any(char::is_control) {
-        return Err(invalid());
-    }
-    match kind {
-        "guest" => Ok(Actor::guest(who)),
-        "staff" => Ok(Actor::staff(who)),
-        "system" => Ok(Actor::system(who)),
-        _ => Err(invalid()),
-    }
-}
-
-fn tenant(raw: &str) -> Result<TenantId, ApiError> {
-    TenantId::parse(raw).map_err(|e| ApiError::bad_request("invalid_tenant", e.to_string()))
-}
+/// Who may change reservations: reception and operators.
+const DESK: [Role; 2] = [Role::Staff, Role::Admin];
 
 fn reservation_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| {
@@ -154,11 +122,11 @@ fn reservation_id(raw: &str) -> Result<Uuid, ApiError> {
 /// `POST /api/v1/reservations`
 pub async fn create(
     State(rt): State<Arc<Runtime>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<ReservationAnswer>), ApiError> {
-    let tenant_id = tenant(&body.tenant_id)?;
+    caller.require(&DESK)?;
+    let tenant_id = caller.hotel_named(body.tenant_id.as_deref())?;
     let guest_ref = body
         .guest
         .guest_ref
@@ -166,7 +134,7 @@ pub async fn create(
         .map(GuestRef::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_guest_ref", e.to_string()))?;
-    let meta = metadata(tenant_id.clone(), &headers, peer)?;
+    let meta = caller.metadata(tenant_id.clone());
     let input = NewReservation {
         tenant_id,
         guest_ref,
@@ -192,39 +160,43 @@ pub async fn create(
     ))
 }
 
-/// `GET /api/v1/reservations/{id}`: the read model's row.
+/// `GET /api/v1/reservations/{id}`: the read model's row; an analyst's without the guest's
+/// name, e-mail and phone.
 pub async fn get(
     State(rt): State<Arc<Runtime>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ReservationRow>, ApiError> {
     let id = reservation_id(&id)?;
-    rt.reservation_rows
+    caller.require(&[Role::Staff, Role::Analyst, Role::Admin])?;
+    let mut row = rt
+        .reservation_rows
         .get(id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("reservation {id} not found")))
+        .filter(|row| {
+            TenantId::parse(&row.tenant_id).is_ok_and(|tenant| caller.scope().covers(&tenant))
+        })
+        .ok_or_else(|| ApiError::NotFound(format!("reservation {id} not found")))?;
+    if caller.role() == Role::Analyst {
+        row.guest_name = None;
+        row.guest_email = None;
+        row.guest_phone = None;
+        row.guest_ref = "redacted".to_owned();
+    }
+    Ok(Json(row))
 }
 
 /// `POST /api/v1/reservations/{id}/cancel`
 pub async fn cancel(
     State(rt): State<Arc<Runtime>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<ReservationAnswer>, ApiError> {
     let id = reservation_id(&id)?;
-    let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CancelBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("malformed_request", e.to_string()))?
-    };
-    let current = rt.desk.find(id).await?;
-    let tenant_id = current
-        .tenant_id
-        .ok_or_else(|| ApiError::NotFound(format!("reservation {id} not found")))?;
-    let meta = metadata(tenant_id, &headers, peer)?;
+    let tenant_id = visible(&rt, &caller, &DESK, id).await?;
+    let body: CancelBody = optional_json(&body)?;
+    let meta = caller.metadata(tenant_id);
     let outcome = rt.desk.cancel(id, None, body.reason, meta).await;
     rt.after_write(Some(id)).await?;
     Ok(Json(ReservationAnswer::of(id, &outcome?)))
@@ -233,17 +205,13 @@ pub async fn cancel(
 /// `POST /api/v1/reservations/{id}/modify`: rules re-checked; the answer states the difference.
 pub async fn modify(
     State(rt): State<Arc<Runtime>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ModifyBody>,
 ) -> Result<Json<ReservationAnswer>, ApiError> {
     let id = reservation_id(&id)?;
-    let current = rt.desk.find(id).await?;
-    let tenant_id = current
-        .tenant_id
-        .ok_or_else(|| ApiError::NotFound(format!("reservation {id} not found")))?;
-    let meta = metadata(tenant_id, &headers, peer)?;
+    let tenant_id = visible(&rt, &caller, &DESK, id).await?;
+    let meta = caller.metadata(tenant_id);
     let change = ModificationRequest {
         requested_by: None,
         room_type: body.room_type,
@@ -280,9 +248,11 @@ pub struct TrailEntry {
 /// `GET /api/v1/reservations/{id}/events`: the reservation's stream, oldest first.
 pub async fn events(
     State(rt): State<Arc<Runtime>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TrailEntry>>, ApiError> {
     let id = reservation_id(&id)?;
+    visible(&rt, &caller, &DESK, id).await?;
     let stream = rt
         .feed
         .stream(Reservation::TYPE, &id.to_string())

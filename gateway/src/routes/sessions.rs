@@ -6,16 +6,19 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
+use conserje_domain::api_key::Role;
 use conserje_domain::session::session_stream_id;
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::GuestRef;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::Runtime;
 
 #[derive(Debug, Deserialize)]
 pub struct SessionQuery {
-    pub tenant: String,
+    /// The key's hotel when absent.
+    pub tenant: Option<String>,
     pub channel: String,
     pub guest: String,
 }
@@ -32,12 +35,13 @@ pub struct SessionSummary {
 /// a list (empty when there is none, or it expired).
 pub async fn find(
     State(rt): State<Arc<Runtime>>,
+    caller: Caller,
     query: Result<Query<SessionQuery>, QueryRejection>,
 ) -> Result<Json<Vec<SessionSummary>>, ApiError> {
+    caller.require(&[Role::Staff, Role::Admin])?;
     let Query(query) =
         query.map_err(|e| ApiError::bad_request("malformed_request", e.body_text()))?;
-    let tenant = TenantId::parse(&query.tenant)
-        .map_err(|e| ApiError::bad_request("invalid_tenant", e.to_string()))?;
+    let tenant = caller.hotel_named(query.tenant.as_deref())?;
     let guest = GuestRef::parse(&query.guest)
         .map_err(|e| ApiError::bad_request("invalid_guest", e.to_string()))?;
     let id = session_stream_id(&tenant, &query.channel, &guest);

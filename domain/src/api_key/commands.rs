@@ -1,0 +1,22 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::values::{KeyName, Role, Scope};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApiKeyCommand {
+    /// Issues the key whose stream this is. `secret_sha256` is the hex SHA-256 of the whole key
+    /// as the caller will present it; the key itself is shown once and never stored.
+    Issue {
+        name: KeyName,
+        role: Role,
+        scope: Scope,
+        secret_sha256: String,
+        /// When it stops opening anything; `None` for a key that lasts until revoked.
+        expires_at: Option<DateTime<Utc>>,
+        /// The instant of the request, to refuse an expiry already past.
+        now: DateTime<Utc>,
+    },
+    /// Revokes the key: from the event on, it opens nothing.
+    Revoke { reason: Option<String> },
+}

@@ -1,0 +1,33 @@
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use super::values::{KeyName, Role, Scope};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApiKeyEvent {
+    ApiKeyIssued {
+        name: KeyName,
+        role: Role,
+        scope: Scope,
+        secret_sha256: String,
+        expires_at: Option<DateTime<Utc>>,
+    },
+    ApiKeyRevoked {
+        reason: Option<String>,
+    },
+}
+
+impl DomainEvent for ApiKeyEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::ApiKeyIssued { .. } => "ApiKeyIssued",
+            Self::ApiKeyRevoked { .. } => "ApiKeyRevoked",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}

@@ -1,0 +1,212 @@
+//! Issuing, revoking and checking API keys.
+//!
+//! A key reads `cjk_<key id>_<secret>`: the id (16 hex digits) names the key's stream, the secret
+//! (64 hex digits, 256 bits from the operating system) proves the caller holds it. The store
+//! keeps only the SHA-256 of the whole key. Checking a key loads its stream — never the
+//! `api_keys` read model, which may be a poll behind — and keeps the result for
+//! [`KeySettings::cache`], so a burst of requests costs one load; a key revoked in this process
+//! is dropped from the cache at once, one revoked elsewhere within that time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use conserje_domain::api_key::{ApiKey, ApiKeyCommand, ApiKeyError, KeyId, KeyName, Role, Scope};
+use conserje_domain::journal::AggregateStore;
+use conserje_domain::ports::Clock;
+use conserje_domain::EventMetadata;
+use conserje_projections::api_keys::{ApiKeyRow, ApiKeyRows};
+use cqrs_es::AggregateError;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::rate::KeyRate;
+use crate::error::ApiError;
+
+const PREFIX: &str = "cjk_";
+
+/// How keys are checked; every limit a setting.
+#[derive(Debug, Clone)]
+pub struct KeySettings {
+    /// How long a checked key is trusted before its stream is read again.
+    pub cache: Duration,
+    /// Requests per minute one key may make (bursts up to the same number).
+    pub rate_per_minute: u32,
+}
+
+/// A key just issued: the only moment its secret exists outside the caller's hands.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    pub key_id: KeyId,
+    /// The whole key, `cjk_<id>_<secret>`: shown once, stored nowhere.
+    pub key: String,
+}
+
+/// What a valid key grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub key_id: KeyId,
+    pub name: KeyName,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+pub struct KeyRing {
+    store: Arc<dyn AggregateStore<ApiKey>>,
+    rows: Arc<dyn ApiKeyRows>,
+    clock: Arc<dyn Clock>,
+    settings: KeySettings,
+    checked: Mutex<HashMap<KeyId, (Instant, ApiKey)>>,
+    rate: KeyRate,
+}
+
+fn sha256_hex(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> Result<String, ApiError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)
+        .map_err(|e| ApiError::Internal(format!("no randomness from the OS: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+/// A refusal of the key aggregate as the API answers it.
+fn refused(err: AggregateError<ApiKeyError>) -> ApiError {
+    match err {
+        AggregateError::UserError(ApiKeyError::NotIssued) => {
+            ApiError::NotFound("no such key".into())
+        }
+        AggregateError::UserError(e) => ApiError::Refused {
+            code: e.code(),
+            message: e.to_string(),
+        },
+        AggregateError::AggregateConflict => ApiError::Conflict,
+        other => ApiError::Unavailable(format!("event store: {other}")),
+    }
+}
+
+impl KeyRing {
+    pub fn new(
+        store: Arc<dyn AggregateStore<ApiKey>>,
+        rows: Arc<dyn ApiKeyRows>,
+        clock: Arc<dyn Clock>,
+        settings: KeySettings,
+    ) -> Self {
+        Self {
+            rate: KeyRate::new(settings.rate_per_minute),
+            store,
+            rows,
+            clock,
+            settings,
+            checked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A fresh random key id.
+    pub fn new_key_id() -> Result<KeyId, ApiError> {
+        KeyId::parse(&random_hex(8)?).map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// Issues key `key_id` (see [`KeyRing::new_key_id`]) and returns it whole, once.
+    pub async fn issue(
+        &self,
+        key_id: KeyId,
+        name: KeyName,
+        role: Role,
+        scope: Scope,
+        expires_at: Option<DateTime<Utc>>,
+        meta: EventMetadata,
+    ) -> Result<IssuedKey, ApiError> {
+        let key = format!("{PREFIX}{key_id}_{}", random_hex(32)?);
+        let command = ApiKeyCommand::Issue {
+            name,
+            role,
+            scope,
+            secret_sha256: sha256_hex(&key),
+            expires_at,
+            now: self.clock.now(),
+        };
+        self.store
+            .execute(key_id.as_str(), command, meta)
+            .await
+            .map_err(refused)?;
+        Ok(IssuedKey { key_id, key })
+    }
+
+    /// Revokes `key_id`; it opens nothing from now on (in other processes, within the cache time).
+    pub async fn revoke(
+        &self,
+        key_id: &KeyId,
+        reason: Option<String>,
+        meta: EventMetadata,
+    ) -> Result<(), ApiError> {
+        self.store
+            .execute(key_id.as_str(), ApiKeyCommand::Revoke { reason }, meta)
+            .await
+            .map_err(refused)?;
+        self.forget(key_id);
+        Ok(())
+    }
+
+    /// The key's current state, from its stream.
+    pub async fn load(&self, key_id: &KeyId) -> Result<ApiKey, ApiError> {
+        self.store.load(key_id.as_str()).await.map_err(refused)
+    }
+
+    /// Every key, from the read model.
+    pub async fn list(&self) -> Result<Vec<ApiKeyRow>, ApiError> {
+        Ok(self.rows.list().await?)
+    }
+
+    /// What `presented` (the bearer token) grants, or why it grants nothing. Also spends one
+    /// request of the key's rate.
+    pub async fn check(&self, presented: &str) -> Result<Grant, ApiError> {
+        let invalid = || ApiError::Unauthorized {
+            code: "invalid_key",
+            message: "the API key is unknown, revoked or expired".into(),
+        };
+        let key_id = presented
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(id, _)| KeyId::parse(id).ok())
+            .ok_or_else(invalid)?;
+        let key = self.cached(&key_id).await?;
+        let issued = key.valid_at(self.clock.now()).ok_or_else(invalid)?;
+        let matches: bool = sha256_hex(presented)
+            .as_bytes()
+            .ct_eq(issued.secret_sha256.as_bytes())
+            .into();
+        if !matches {
+            return Err(invalid());
+        }
+        self.rate.spend(&key_id)?;
+        Ok(Grant {
+            key_id,
+            name: issued.name.clone(),
+            role: issued.role,
+            scope: issued.scope.clone(),
+        })
+    }
+
+    async fn cached(&self, key_id: &KeyId) -> Result<ApiKey, ApiError> {
+        if let Some((at, key)) = self.checked.lock().expect("key cache").get(key_id) {
+            if at.elapsed() < self.settings.cache {
+                return Ok(key.clone());
+            }
+        }
+        let key = self.load(key_id).await?;
+        // Unknown ids are not cached: a flood of made-up ids must not grow the map.
+        if key.issued.is_some() {
+            let mut checked = self.checked.lock().expect("key cache");
+            checked.retain(|_, (at, _)| at.elapsed() < self.settings.cache);
+            checked.insert(key_id.clone(), (Instant::now(), key.clone()));
+        }
+        Ok(key)
+    }
+
+    fn forget(&self, key_id: &KeyId) {
+        self.checked.lock().expect("key cache").remove(key_id);
+    }
+}
