@@ -98,6 +98,7 @@ pub fn inbound_record(
     if let Some(ip) = &meta.source_ip {
         headers.push(("source_ip".to_owned(), ip.clone()));
     }
+    headers.push(("actor".to_owned(), meta.actor.as_str().to_owned()));
     Ok(OutgoingRecord {
         topic: topics.inbound.clone(),
         key: session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref),
@@ -106,13 +107,15 @@ pub fn inbound_record(
     })
 }
 
-/// The audit context of a command caused by an inbound record.
+/// The audit context of a command caused by an inbound record: the actor the way in proved
+/// (the guest for a signed webhook, `integration:<key>` for the API), the guest when a record
+/// from before the header existed carries none.
 fn metadata(message: &GuestMessage, record: &LogRecord) -> EventMetadata {
-    let mut meta = EventMetadata::new(
-        message.tenant_id.clone(),
-        Actor::guest(message.guest_ref.as_str()),
-        &message.channel,
-    );
+    let actor = record
+        .header("actor")
+        .and_then(Actor::parse)
+        .unwrap_or_else(|| Actor::guest(message.guest_ref.as_str()));
+    let mut meta = EventMetadata::new(message.tenant_id.clone(), actor, &message.channel);
     if let Some(id) = record
         .header("correlation_id")
         .and_then(|v| Uuid::parse_str(v).ok())

@@ -52,6 +52,22 @@ impl Actor {
         Self(format!("system:{component}"))
     }
 
+    /// An actor as [`Actor::as_str`] wrote it (a log header, say): `<kind>:<who>` with a known
+    /// kind and printable `who`; `None` otherwise.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (kind, who) = raw.split_once(':')?;
+        let kinds = [
+            "guest",
+            "system",
+            "integration",
+            "staff",
+            "analyst",
+            "admin",
+        ];
+        let printable = !who.is_empty() && who.len() <= 200 && !who.chars().any(char::is_control);
+        (kinds.contains(&kind) && printable).then(|| Self(raw.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

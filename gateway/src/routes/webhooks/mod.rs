@@ -88,6 +88,10 @@ async fn record(
     if messages.is_empty() {
         return Ok(());
     }
+    // Bounded like every way in: at most MAX_TEXT_CHARS of text, a timestamp within
+    // [now − 7 days, now + 5 min] of our clock whatever the provider's says.
+    let now = rt.clock.now();
+    let messages: Vec<GuestMessage> = messages.into_iter().map(|m| m.bounded(now)).collect();
     let keys: Vec<String> = messages
         .iter()
         .map(|m| session_stream_id(&m.tenant_id, &m.channel, &m.guest_ref))

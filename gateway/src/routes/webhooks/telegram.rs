@@ -33,24 +33,32 @@ pub async fn receive(
     RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     let counters = &rt.webhooks.counters;
+    // An unconfigured tenant is refused, not created: the path is the caller's word.
     let tenant = tenant
         .ok()
         .and_then(|Path(raw)| TenantId::parse(&raw).ok())
+        .filter(|tenant| rt.channel_accounts.knows(tenant))
         .ok_or_else(|| ApiError::NotFound("no such hotel".into()))?;
+    // The hotel's own secret (and, during a rotation, its next one): another hotel's opens
+    // nothing here.
     let expected = rt
         .channel_accounts
         .telegram(&tenant)
-        .and_then(|bot| bot.secret_token.as_deref())
-        .filter(|secret| !secret.is_empty());
-    let Some(expected) = expected else {
+        .map(|bot| bot.secret_tokens())
+        .unwrap_or_default();
+    if expected.is_empty() {
         count(&counters.telegram.signature_failures, 1);
         return Err(ApiError::Unauthorized {
             code: "channel_not_configured",
             message: format!("hotel {tenant} has no Telegram secret token configured"),
         });
-    };
+    }
     let presented = headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok());
-    if !secret_matches(expected, presented) {
+    // Every secret is compared, so the timing does not tell which one matched.
+    let matched = expected.iter().fold(false, |found, secret| {
+        secret_matches(secret, presented) | found
+    });
+    if !matched {
         count(&counters.telegram.signature_failures, 1);
         return Err(ApiError::Unauthorized {
             code: "invalid_secret_token",

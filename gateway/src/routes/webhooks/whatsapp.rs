@@ -71,9 +71,14 @@ pub async fn receive(
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     // Read leniently from the unverified body only to choose the secrets; every hotel named must
     // have signed it, so a payload cannot borrow another hotel's secret.
+    // A number no hotel owns is signed for by `default` (whose secret the app shares in a
+    // one-app install); its messages are then not recorded (see below).
     let mut signers: Vec<TenantId> = Vec::new();
     for id in whatsapp::phone_number_ids(&body).unwrap_or_default() {
-        let tenant = rt.channel_accounts.whatsapp_tenant(&id).tenant;
+        let tenant = match rt.channel_accounts.whatsapp_tenant(&id) {
+            Some(resolved) => resolved.tenant,
+            None => default_tenant()?,
+        };
         if !signers.contains(&tenant) {
             signers.push(tenant);
         }
@@ -82,19 +87,23 @@ pub async fn receive(
         signers.push(default_tenant()?);
     }
     for tenant in &signers {
-        let secret = rt
+        let secrets = rt
             .channel_accounts
             .whatsapp(tenant)
-            .and_then(|account| account.app_secret.as_deref())
-            .filter(|secret| !secret.is_empty());
-        let Some(secret) = secret else {
+            .map(|account| account.app_secrets())
+            .unwrap_or_default();
+        if secrets.is_empty() {
             count(&counters.whatsapp.signature_failures, 1);
             return Err(ApiError::Unauthorized {
                 code: "channel_not_configured",
                 message: format!("hotel {tenant} has no WhatsApp app secret configured"),
             });
-        };
-        if !whatsapp_signature_is_valid(secret, &body, signature) {
+        }
+        // The current secret or, during a rotation, the next one.
+        let signed = secrets.iter().fold(false, |ok, secret| {
+            whatsapp_signature_is_valid(secret, &body, signature) | ok
+        });
+        if !signed {
             count(&counters.whatsapp.signature_failures, 1);
             return Err(ApiError::Unauthorized {
                 code: "invalid_signature",
@@ -107,8 +116,21 @@ pub async fn receive(
     let delivery = whatsapp::normalise(&webhook, Utc::now());
     let mut messages = Vec::with_capacity(delivery.message_count());
     let mut unknown_number = false;
+    let mut refused = 0;
     for batch in delivery.batches {
         let resolved = rt.channel_accounts.whatsapp_tenant(&batch.phone_number_id);
+        let Some(resolved) = resolved else {
+            // Acknowledged, so Meta does not retry (and flag the app's one webhook for every
+            // hotel), but recorded nowhere: no hotel owns this number.
+            unknown_number = true;
+            refused += batch.messages.len();
+            tracing::warn!(
+                phone_number_id = %batch.phone_number_id,
+                messages = batch.messages.len(),
+                "WhatsApp delivery for a number no hotel configures: not recorded"
+            );
+            continue;
+        };
         if !resolved.known {
             unknown_number = true;
             tracing::warn!(
@@ -138,6 +160,7 @@ pub async fn receive(
     }
     Ok(Json(json!({
         "accepted": accepted,
+        "refused": refused,
         "ignored": delivery.ignored,
         "statuses": delivery.statuses,
     })))
