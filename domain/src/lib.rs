@@ -7,6 +7,7 @@
 
 pub mod api_key;
 pub mod channel;
+pub mod data_access;
 pub mod guest;
 pub mod hotel;
 pub mod journal;

@@ -5,6 +5,7 @@
 //! the end-to-end tests start the service the same way.
 
 pub mod app;
+pub mod audit_cli;
 pub mod auth;
 pub mod dead_letters;
 pub mod error;

@@ -18,6 +18,7 @@ use conserje_commands::{
 };
 use conserje_domain::api_key::ApiKey;
 use conserje_domain::channel::Transcriber;
+use conserje_domain::data_access::DataAccess;
 use conserje_domain::guest::{Guest, GuestServices};
 use conserje_domain::journal::{AggregateStore, EventFeed, StoredEvent};
 use conserje_domain::log::{MessageLog, Topics};
@@ -27,6 +28,7 @@ use conserje_domain::session::Session;
 use conserje_domain::values::{GuestRef, Phone, TenantId};
 use conserje_infra::analytics::{SqlMessageFacts, SqlTurnFacts};
 use conserje_infra::api_key_rows::SqlApiKeyRows;
+use conserje_infra::audit_rows::SqlAuditRows;
 use conserje_infra::channel_accounts::ChannelAccounts;
 use conserje_infra::channel_router::ChannelRouter;
 use conserje_infra::embedded_log::SqliteLog;
@@ -41,6 +43,7 @@ use conserje_infra::sqlite_kv::SqliteKeyValue;
 use conserje_infra::transcriber::OpenAiTranscriber;
 use conserje_infra::Database;
 use conserje_projections::api_keys::{self, ApiKeyRows, ApiKeysProjection};
+use conserje_projections::audit::{self, AuditProjection, AuditRows};
 use conserje_projections::conversation_stats::{self, ConversationStats};
 use conserje_projections::guest_reservations::{self, GuestReservations};
 use conserje_projections::key_space::KeySpace;
@@ -59,7 +62,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::auth::{KeyRing, KeySettings};
+use crate::auth::{KeyRing, KeySettings, ReadLog};
 use crate::readiness::{Readiness, TrackedLog};
 use crate::settings::StoreOptions;
 use crate::webhook_guard::WebhookGuard;
@@ -113,6 +116,11 @@ pub struct Runtime {
     pub booking_subscription: Arc<Subscription>,
     /// The `api_keys` read model, for listing keys.
     pub api_keys_projection: Arc<Subscription>,
+    /// The audit trail and its hash chains, sealed from the global order.
+    pub audit_projection: Arc<Subscription>,
+    pub audit_rows: Arc<dyn AuditRows>,
+    /// Who read whose personal data.
+    pub reads: Arc<ReadLog>,
     /// The API's keys: issue, revoke, check.
     pub keys: Arc<KeyRing>,
     /// The service's clock ("now" for bounds on timestamps; fixed in tests).
@@ -323,6 +331,16 @@ impl Runtime {
             checkpoints.clone(),
             Arc::new(ReservationsProjection::new(reservation_rows.clone())),
         ));
+        let audit_rows: Arc<dyn AuditRows> = Arc::new(SqlAuditRows::new(db.clone()));
+        let reads = Arc::new(ReadLog::new(Arc::new(
+            SqlAggregateStore::<DataAccess>::new(&db, ()),
+        )));
+        let audit_projection = Arc::new(Subscription::new(
+            audit::PROJECTION,
+            feed.clone(),
+            checkpoints.clone(),
+            Arc::new(AuditProjection::new(audit_rows.clone())),
+        ));
         let api_keys_projection = Arc::new(Subscription::new(
             api_keys::PROJECTION,
             feed.clone(),
@@ -432,6 +450,9 @@ impl Runtime {
             reservations_projection,
             booking_subscription,
             api_keys_projection,
+            audit_projection,
+            audit_rows,
+            reads,
             keys,
             clock,
             channel_accounts,
@@ -454,6 +475,7 @@ impl Runtime {
             (&self.reservations_projection, POLL),
             (&self.booking_subscription, POLL),
             (&self.api_keys_projection, POLL),
+            (&self.audit_projection, POLL),
             (&self.relay, RELAY_POLL),
         ]
         .into_iter()

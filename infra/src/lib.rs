@@ -5,6 +5,7 @@
 
 pub mod analytics;
 pub mod api_key_rows;
+pub mod audit_rows;
 pub mod channel_accounts;
 pub mod channel_router;
 pub mod db;

@@ -6,6 +6,7 @@
 //! crash changes nothing.
 
 pub mod api_keys;
+pub mod audit;
 pub mod catch_up;
 pub mod conversation_stats;
 pub mod error;

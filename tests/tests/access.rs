@@ -242,6 +242,13 @@ fn table() -> Vec<Row> {
         },
         Row {
             method: Method::GET,
+            route: "/api/v1/audit",
+            allowed: DESK,
+            per_hotel: true,
+            request: |_, tenant, _| (format!("/api/v1/audit?tenant={tenant}"), None),
+        },
+        Row {
+            method: Method::GET,
             route: "/api/v1/keys",
             allowed: &[Role::Admin],
             per_hotel: false,

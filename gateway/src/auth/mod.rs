@@ -11,7 +11,9 @@ mod caller;
 mod first_key;
 mod key_ring;
 mod rate;
+mod reads;
 
 pub use caller::{Caller, KeyState, API_CHANNEL};
 pub use first_key::{ensure_first_admin_key, FirstKey, ADMIN_KEY_FILE};
 pub use key_ring::{IssuedKey, KeyRing, KeySettings};
+pub use reads::ReadLog;

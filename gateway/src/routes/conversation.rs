@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use conserje_domain::api_key::Role;
+use conserje_domain::data_access::PersonalData;
 use conserje_domain::journal::StoredEvent;
 use conserje_domain::metadata::keys;
 use conserje_domain::session::{DeliveryOutcome, Reply, Session, SessionCommand, SessionEvent};
@@ -126,7 +127,11 @@ pub async fn transcript(
 ) -> Result<Json<Transcript>, ApiError> {
     let mut turns: Vec<TurnLine> = vec![];
     let mut handed_off = false;
-    for stored in events_of(&rt, &caller, &id).await? {
+    let events = events_of(&rt, &caller, &id).await?;
+    rt.reads
+        .record(&caller, hotel_of(&id)?, &id, PersonalData::Transcript)
+        .await?;
+    for stored in events {
         let event = stored
             .decode::<Session>()
             .map_err(|e| ApiError::Internal(e.to_string()))?;

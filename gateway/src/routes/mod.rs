@@ -1,5 +1,6 @@
 //! One module per resource.
 
+pub mod audit;
 pub mod conversation;
 pub mod health;
 pub mod keys;

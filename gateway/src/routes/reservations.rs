@@ -8,6 +8,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use conserje_commands::reservation_desk::NewReservation;
 use conserje_domain::api_key::Role;
+use conserje_domain::data_access::PersonalData;
 use conserje_domain::pricing::PriceQuote;
 use conserje_domain::reservation::{ModificationRequest, Reservation};
 use conserje_domain::values::{GuestRef, TenantId};
@@ -182,6 +183,12 @@ pub async fn get(
         row.guest_email = None;
         row.guest_phone = None;
         row.guest_ref = "redacted".to_owned();
+    } else {
+        let tenant = TenantId::parse(&row.tenant_id)
+            .map_err(|e| ApiError::Internal(format!("stored tenant: {e}")))?;
+        rt.reads
+            .record(&caller, tenant, &id.to_string(), PersonalData::ContactData)
+            .await?;
     }
     Ok(Json(row))
 }
@@ -252,7 +259,15 @@ pub async fn events(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TrailEntry>>, ApiError> {
     let id = reservation_id(&id)?;
-    visible(&rt, &caller, &DESK, id).await?;
+    let tenant = visible(&rt, &caller, &DESK, id).await?;
+    rt.reads
+        .record(
+            &caller,
+            tenant,
+            &id.to_string(),
+            PersonalData::ReservationTrail,
+        )
+        .await?;
     let stream = rt
         .feed
         .stream(Reservation::TYPE, &id.to_string())
