@@ -1,16 +1,18 @@
 //! The booking process: what must follow a reservation event, across aggregates and the PMS.
 //!
-//! After `ReservationRequested` the reservation is held on the guest's stream (the owner of the
-//! five-active limit, see `conserje_domain::guest`) and booked in the PMS, then confirmed or
-//! rejected. After `ReservationCancelled` and `ReservationModified` the hold and the PMS booking
-//! follow. The desk runs these steps inline for a prompt answer, and a subscription on the event
-//! feed runs them again from its checkpoint, so a crash between two steps is finished by replay,
-//! not by hand. Every step is idempotent and works from the reservation's *current* state, so
+//! After `ReservationRequested` the reservation is held on the guest's streams (the owners of the
+//! five-active limit: one for the e-mail's mailbox, one for the phone, see
+//! `conserje_domain::guest`) and booked in the PMS, then confirmed or rejected. After
+//! `ReservationCancelled` and `ReservationModified` the holds and the PMS booking follow. The
+//! desk runs these steps inline for a prompt answer, and a subscription on the event feed runs
+//! them again from its checkpoint, so a crash between two steps is finished by replay, not by
+//! hand. Every step is idempotent and works from the reservation's *current* state, so
 //! running one twice, or late, converges to the same result.
 
 use std::sync::Arc;
 
-use conserje_domain::guest::{guest_stream_id, Guest, GuestCommand, GuestError};
+use chrono::NaiveDate;
+use conserje_domain::guest::{guest_stream_ids, Guest, GuestCommand, GuestError};
 use conserje_domain::journal::{AggregateStore, StoredEvent};
 use conserje_domain::metadata::{keys, Actor};
 use conserje_domain::ports::{Pms, PmsBookingRequest, PmsError};
@@ -106,20 +108,16 @@ impl BookingProcess {
         if reservation.status != ReservationStatus::Requested {
             return Ok(reservation.status);
         }
-        let guest_stream = guest_stream_id(tenant, &guest.guest_ref);
-        let hold = GuestCommand::HoldReservation {
-            tenant_id: tenant.clone(),
-            reservation_id: id,
-            check_out: terms.stay.check_out,
-        };
-        match execute_with_retry(self.guests.as_ref(), &guest_stream, hold, meta).await {
-            Ok(()) => {}
-            Err(AggregateError::UserError(GuestError::TooManyActiveReservations { .. })) => {
-                return self
-                    .reject(id, RejectionReason::TooManyActiveReservations, meta)
-                    .await;
-            }
-            Err(err) => return Err(store_error(err)),
+        // Who the guest is comes from the validated e-mail and phone, not from `guest_ref`,
+        // which the caller chooses (see `conserje_domain::guest`).
+        let guest_streams = guest_stream_ids(tenant, &guest.email, &guest.phone);
+        if !self
+            .hold(&guest_streams, tenant, id, terms.stay.check_out, meta)
+            .await?
+        {
+            return self
+                .reject(id, RejectionReason::TooManyActiveReservations, meta)
+                .await;
         }
         let request = PmsBookingRequest {
             reservation_id: id,
@@ -142,7 +140,7 @@ impl BookingProcess {
                 Ok(ReservationStatus::Confirmed)
             }
             Err(PmsError::Unavailable(_) | PmsError::UnknownRoomType(_)) => {
-                self.release(&guest_stream, id, meta).await?;
+                self.release(&guest_streams, id, meta).await?;
                 self.reject(id, RejectionReason::RoomUnavailable, meta)
                     .await
             }
@@ -165,20 +163,65 @@ impl BookingProcess {
         Ok(ReservationStatus::Rejected)
     }
 
+    /// Holds the reservation on each of the guest's streams in turn; `false` when one of them
+    /// already has five active reservations. The reservation counts only if *every* stream
+    /// takes it, so on a refusal the holds already taken (the e-mail's, when the phone's
+    /// refuses) are released before answering: otherwise a rejected reservation would keep
+    /// occupying one of the guest's five slots until its check-out.
+    ///
+    /// Crash safety is replay's, as for every step: the holds are released *before* the
+    /// reservation is rejected, so a crash in between leaves it `requested`, and the next
+    /// `settle` takes the same path again (a repeated hold is a no-op, the refusing stream still
+    /// refuses, the release follows). A hold that is released again may, for those few
+    /// milliseconds, make another request of the same guest see five and be refused: the limit
+    /// errs on the side of refusing, never of a sixth.
+    async fn hold(
+        &self,
+        streams: &[String],
+        tenant: &TenantId,
+        id: Uuid,
+        check_out: NaiveDate,
+        meta: &EventMetadata,
+    ) -> Result<bool, CommandError> {
+        for (taken, stream) in streams.iter().enumerate() {
+            let hold = GuestCommand::HoldReservation {
+                tenant_id: tenant.clone(),
+                reservation_id: id,
+                check_out,
+            };
+            match execute_with_retry(self.guests.as_ref(), stream, hold, meta).await {
+                Ok(()) => {}
+                Err(AggregateError::UserError(GuestError::TooManyActiveReservations {
+                    ..
+                })) => {
+                    self.release(&streams[..taken], id, meta).await?;
+                    return Ok(false);
+                }
+                Err(err) => return Err(store_error(err)),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The reservation stops counting on each of `streams`; releasing what is not held is a
+    /// no-op, so a repeated or late release converges.
     async fn release(
         &self,
-        guest_stream: &str,
+        streams: &[String],
         id: Uuid,
         meta: &EventMetadata,
     ) -> Result<(), CommandError> {
-        execute_with_retry(
-            self.guests.as_ref(),
-            guest_stream,
-            GuestCommand::ReleaseReservation { reservation_id: id },
-            meta,
-        )
-        .await
-        .map_err(store_error)
+        for stream in streams {
+            execute_with_retry(
+                self.guests.as_ref(),
+                stream,
+                GuestCommand::ReleaseReservation { reservation_id: id },
+                meta,
+            )
+            .await
+            .map_err(store_error)?;
+        }
+        Ok(())
     }
 
     /// After a cancellation: the reservation stops counting for the guest and the PMS frees the room.
@@ -194,8 +237,8 @@ impl BookingProcess {
         if reservation.status != ReservationStatus::Cancelled {
             return Ok(());
         }
-        self.release(&guest_stream_id(tenant, &guest.guest_ref), id, meta)
-            .await?;
+        let guest_streams = guest_stream_ids(tenant, &guest.email, &guest.phone);
+        self.release(&guest_streams, id, meta).await?;
         if let Some(pms_ref) = &reservation.pms_ref {
             if let Err(err) = self.pms.cancel_booking(tenant, pms_ref).await {
                 self.record_pms_failure(id, "cancel_booking", err, meta)
@@ -205,7 +248,7 @@ impl BookingProcess {
         Ok(())
     }
 
-    /// After a modification: the guest's hold gets the new check-out and the PMS the new terms.
+    /// After a modification: the guest's holds get the new check-out and the PMS the new terms.
     pub async fn after_modification(
         &self,
         id: Uuid,
@@ -225,17 +268,21 @@ impl BookingProcess {
         ) {
             return Ok(());
         }
-        execute_with_retry(
-            self.guests.as_ref(),
-            &guest_stream_id(tenant, &guest.guest_ref),
-            GuestCommand::RescheduleReservation {
-                reservation_id: id,
-                check_out: terms.stay.check_out,
-            },
-            meta,
-        )
-        .await
-        .map_err(store_error)?;
+        // Both streams, or a stay that moved would still be counted (or no longer counted) as
+        // active until its old check-out on one of them.
+        for stream in guest_stream_ids(tenant, &guest.email, &guest.phone) {
+            execute_with_retry(
+                self.guests.as_ref(),
+                &stream,
+                GuestCommand::RescheduleReservation {
+                    reservation_id: id,
+                    check_out: terms.stay.check_out,
+                },
+                meta,
+            )
+            .await
+            .map_err(store_error)?;
+        }
         if let Some(pms_ref) = &reservation.pms_ref {
             let outcome = self
                 .pms

@@ -20,7 +20,9 @@ use crate::{BookingProcess, CommandError};
 #[derive(Debug, Clone)]
 pub struct NewReservation {
     pub tenant_id: TenantId,
-    /// The guest's identity for the active-reservation limit; the e-mail when absent.
+    /// The hotel's label for the guest, stored on the reservation; the e-mail when absent. The
+    /// active-reservation limit does not go by it (the caller chooses it) but by the e-mail's
+    /// mailbox and the phone, see `conserje_domain::guest`.
     pub guest_ref: Option<GuestRef>,
     pub name: String,
     pub email: String,

@@ -105,6 +105,14 @@ pub trait EventFeed: Send + Sync {
     ) -> Result<Vec<StoredEvent>, JournalError>;
 }
 
+/// Opens the sealed personal fields of stored events (crypto-shredding: a forgotten guest's
+/// fields read as placeholders). Stored events travel sealed — in the store, on the events
+/// topic — and are opened only by the reader that needs their content.
+#[async_trait]
+pub trait Opener: Send + Sync {
+    async fn open(&self, events: &mut [StoredEvent]) -> Result<(), JournalError>;
+}
+
 /// Per-consumer checkpoints, stored beside the events so they survive restarts.
 #[async_trait]
 pub trait CheckpointStore: Send + Sync {

@@ -8,6 +8,7 @@
 pub mod api_key;
 pub mod channel;
 pub mod data_access;
+pub mod erasure;
 pub mod guest;
 pub mod hotel;
 pub mod journal;

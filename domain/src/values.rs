@@ -44,9 +44,12 @@ impl fmt::Display for TenantId {
     }
 }
 
-/// How the hotel recognises one guest across reservations and conversations: the e-mail for
-/// bookings made through the API, the channel identity (WhatsApp `wa_id`, Telegram chat id) for
-/// conversations. It is the key of the `Guest` stream that owns the active-reservation limit.
+/// The hotel's label for one guest across reservations and conversations: the e-mail for
+/// bookings made through the API unless the caller names one, the channel identity (WhatsApp
+/// `wa_id`, Telegram chat id) for conversations. It decides who may cancel or change a
+/// reservation from a conversation, but *not* who the guest is for the active-reservation limit:
+/// the caller chooses it, so a new ref would escape the limit and someone else's ref would lock
+/// its owner out. The limit goes by [`Email::identity`] and [`Phone`] (see `crate::guest`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct GuestRef(String);
@@ -125,6 +128,34 @@ impl Email {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The mailbox this address delivers to, as far as the address itself tells: the key by
+    /// which the active-reservation limit and the blacklist recognise a guest. Without it
+    /// `ana+1@mail.com`, `ana+2@mail.com`… would be as many guests (each with five reservations)
+    /// and `blocked+x@mail.com` would pass a blacklist naming `blocked@mail.com`, although every
+    /// one of them reaches the same inbox.
+    ///
+    /// - the whole address is lower-cased (no provider in practice has case-sensitive mailboxes);
+    /// - the sub-address is dropped: the local part ends at its first `+` (`ana+spam` → `ana`),
+    ///   unless that would leave it empty;
+    /// - for Gmail (`gmail.com`, and `googlemail.com`, which is the same service) the dots of the
+    ///   local part are ignored, as Gmail ignores them (`a.n.a@gmail.com` → `ana@gmail.com`).
+    ///   Other providers treat dots as significant (`ana.perez@` and `anaperez@` may be two
+    ///   people), so there they stay.
+    pub fn identity(&self) -> String {
+        let lower = self.0.to_lowercase();
+        let Some((local, domain)) = lower.rsplit_once('@') else {
+            return lower;
+        };
+        let local = match local.split_once('+') {
+            Some((mailbox, _tag)) if !mailbox.is_empty() => mailbox,
+            _ => local,
+        };
+        match domain {
+            "gmail.com" | "googlemail.com" => format!("{}@gmail.com", local.replace('.', "")),
+            _ => format!("{local}@{domain}"),
+        }
     }
 }
 
@@ -250,6 +281,58 @@ mod tests {
         );
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse("").is_err());
+    }
+
+    fn identity(raw: &str) -> String {
+        Email::parse(raw).unwrap().identity()
+    }
+
+    #[test]
+    fn email_identity_is_lower_case() {
+        assert_eq!(identity("Ana.Perez@Example.COM"), "ana.perez@example.com");
+        // Built from stored events without `parse`, the identity is still lower-case.
+        let stored: Email = serde_json::from_str(r#""ANA@Example.com""#).unwrap();
+        assert_eq!(stored.identity(), "ana@example.com");
+    }
+
+    #[test]
+    fn email_identity_drops_the_sub_address() {
+        assert_eq!(identity("Blocked+1@Example.com"), "blocked@example.com");
+        assert_eq!(identity("ana+spam@example.com"), "ana@example.com");
+        assert_eq!(
+            identity("Ana+Spam@Example.com"),
+            identity("ana@example.com")
+        );
+        // Only the first `+` starts the tag: everything after it goes.
+        assert_eq!(identity("ana+a+b@example.com"), "ana@example.com");
+        assert_eq!(identity("ana+@example.com"), "ana@example.com");
+        // A local part that is nothing but a tag has no sub-address to drop.
+        assert_eq!(identity("+ana@example.com"), "+ana@example.com");
+    }
+
+    #[test]
+    fn email_identity_ignores_dots_only_at_gmail() {
+        assert_eq!(
+            identity("b.locked@gmail.com"),
+            identity("blocked@gmail.com")
+        );
+        assert_eq!(identity("B.Lock.Ed+x@GMail.com"), "blocked@gmail.com");
+        assert_eq!(identity("b.locked@googlemail.com"), "blocked@gmail.com");
+        assert_eq!(
+            identity("blocked@googlemail.com"),
+            identity("blocked@gmail.com")
+        );
+        // Everywhere else a dot is part of the mailbox's name.
+        assert_eq!(identity("b.locked@example.com"), "b.locked@example.com");
+        assert_ne!(
+            identity("b.locked@example.com"),
+            identity("blocked@example.com")
+        );
+        assert_eq!(
+            identity("ana.perez@mail.gmail.com"),
+            "ana.perez@mail.gmail.com"
+        );
+        assert_ne!(identity("ana@gmail.com"), identity("ana@example.com"));
     }
 
     #[test]

@@ -7,8 +7,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::ApiError;
+use crate::openapi;
 use crate::routes::{
-    audit, conversation, health, keys, messages, metrics, reservations, sessions, webhooks,
+    audit, conversation, guests, health, keys, messages, metrics, reservations, sessions, webhooks,
 };
 use crate::Runtime;
 
@@ -30,7 +31,9 @@ pub fn router(runtime: Arc<Runtime>) -> Router {
         .route("/metrics", get(metrics::get))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/openapi.json", get(openapi::document))
         .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/guests/forget", post(guests::forget))
         .route("/api/v1/keys", get(keys::list).post(keys::create))
         .route("/api/v1/keys/{id}/revoke", post(keys::revoke))
         .route("/api/v1/messages", post(messages::post))

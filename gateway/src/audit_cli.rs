@@ -127,7 +127,7 @@ async fn verify(tenant: Option<String>, json: bool, store: StoreOptions) -> anyh
     };
     bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
     let reports = audit::verify(
-        runtime.feed.as_ref(),
+        runtime.sealed_feed.as_ref(),
         runtime.audit_rows.as_ref(),
         tenant.as_deref(),
         &|read| bar.set_message(format!("{read} events read")),

@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 use conserje_gateway::auth::{ensure_first_admin_key, FirstKey};
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
-use conserje_gateway::{app, audit_cli, dead_letters, keys_cli, loadgen, nlu, operations, Runtime};
+use conserje_gateway::{
+    app, audit_cli, dead_letters, guests_cli, keys_cli, loadgen, nlu, operations, Runtime,
+};
 use conserje_infra::Database;
 
 #[derive(Debug, Parser)]
@@ -59,7 +61,10 @@ enum Command {
     Dlq(DlqAction),
     /// The audit trail: who did what, when, through which channel (`conserje audit --tenant T
     /// --actor A --since T`), and `conserje audit verify`, which checks each hotel's hash chain.
-    Audit(audit_cli::AuditArgs),
+    Audit(Box<audit_cli::AuditArgs>),
+    /// Guests' personal data: `guests forget --tenant T --guest G` (the right to be forgotten).
+    #[command(subcommand)]
+    Guests(guests_cli::GuestsAction),
     /// API keys: create one (printed once), list them, revoke one. Keys are events: who issued
     /// or revoked which key is in the audit trail.
     #[command(subcommand)]
@@ -116,7 +121,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Nlu(args) => nlu::run(args),
         Command::Dlq(action) => dlq(action).await,
         Command::Keys(action) => keys_cli::run(action).await,
-        Command::Audit(args) => audit_cli::run(args).await,
+        Command::Audit(args) => audit_cli::run(*args).await,
+        Command::Guests(action) => guests_cli::run(action).await,
     }
 }
 

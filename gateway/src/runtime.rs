@@ -39,6 +39,7 @@ use conserje_infra::kafka::{KafkaLog, KafkaSettings};
 use conserje_infra::pms_simulator::PmsSimulator;
 use conserje_infra::redis_store::RedisKeyValue;
 use conserje_infra::reservation_rows::SqlReservationRows;
+use conserje_infra::shredding::Shredder;
 use conserje_infra::sqlite_kv::SqliteKeyValue;
 use conserje_infra::transcriber::OpenAiTranscriber;
 use conserje_infra::Database;
@@ -116,6 +117,10 @@ pub struct Runtime {
     pub booking_subscription: Arc<Subscription>,
     /// The `api_keys` read model, for listing keys.
     pub api_keys_projection: Arc<Subscription>,
+    /// The events exactly as stored (guests' personal fields sealed), for the audit chain.
+    pub sealed_feed: Arc<dyn EventFeed>,
+    /// The guests' data keys: forgetting a guest deletes theirs.
+    pub shredder: Arc<Shredder>,
     /// The audit trail and its hash chains, sealed from the global order.
     pub audit_projection: Arc<Subscription>,
     pub audit_rows: Arc<dyn AuditRows>,
@@ -321,6 +326,8 @@ impl Runtime {
         let voice_notes = Arc::new(VoiceNotes::new(channels.clone(), transcriber));
 
         let store_feed = SqlEventFeed::new(db.clone());
+        let sealed_feed: Arc<dyn EventFeed> = Arc::new(SqlEventFeed::sealed(db.clone()));
+        let shredder = Arc::new(Shredder::new(db.clone()));
         let feed: Arc<dyn EventFeed> = Arc::new(store_feed.clone());
         let checkpoints = Arc::new(SqlCheckpoints::new(db.clone()));
         let reservation_rows: Arc<dyn ReservationRows> =
@@ -337,7 +344,7 @@ impl Runtime {
         )));
         let audit_projection = Arc::new(Subscription::new(
             audit::PROJECTION,
-            feed.clone(),
+            sealed_feed.clone(),
             checkpoints.clone(),
             Arc::new(AuditProjection::new(audit_rows.clone())),
         ));
@@ -355,7 +362,7 @@ impl Runtime {
         ));
         let relay = Arc::new(Subscription::new(
             RELAY,
-            feed.clone(),
+            sealed_feed.clone(),
             checkpoints.clone(),
             Arc::new(EventRelay::new(log.clone(), &topics.events)),
         ));
@@ -389,18 +396,21 @@ impl Runtime {
                 &topics.events,
                 log.clone(),
                 session_views.clone(),
+                shredder.clone(),
             )),
             Arc::new(LogSubscription::new(
                 reservations::MIRROR,
                 &topics.events,
                 log.clone(),
                 reservation_views.clone(),
+                shredder.clone(),
             )),
             Arc::new(LogSubscription::new(
                 guest_reservations::PROJECTION,
                 &topics.events,
                 log.clone(),
                 guest_reservations.clone(),
+                shredder.clone(),
             )),
             Arc::new(LogSubscription::new(
                 message_stats::PROJECTION,
@@ -409,6 +419,7 @@ impl Runtime {
                 Arc::new(MessageStats::new(Arc::new(SqlMessageFacts::new(
                     db.clone(),
                 )))),
+                shredder.clone(),
             )),
             Arc::new(LogSubscription::new(
                 conversation_stats::PROJECTION,
@@ -417,12 +428,14 @@ impl Runtime {
                 Arc::new(ConversationStats::new(Arc::new(SqlTurnFacts::new(
                     db.clone(),
                 )))),
+                shredder.clone(),
             )),
             Arc::new(LogSubscription::new(
                 outbound::PROJECTION,
                 &topics.events,
                 log.clone(),
                 Arc::new(OutboundReplies::new(log.clone(), &topics.outbound)),
+                shredder.clone(),
             )),
         ];
         let (shutdown, _) = watch::channel(false);
@@ -451,6 +464,8 @@ impl Runtime {
             booking_subscription,
             api_keys_projection,
             audit_projection,
+            sealed_feed,
+            shredder,
             audit_rows,
             reads,
             keys,

@@ -11,4 +11,7 @@ pub enum InfraError {
     Config { path: String, reason: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Sealing or opening guests' personal data failed (see `shredding`).
+    #[error("guest data keys: {0}")]
+    Keys(String),
 }

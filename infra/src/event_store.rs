@@ -26,20 +26,43 @@ use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
 use uuid::Uuid;
 
+use crate::shredding::Shredder;
 use crate::Database;
 
-/// The event repository of whichever store is configured, stamping each event's identity.
-pub enum EventRepository {
+/// The event repository of whichever store is configured, stamping each event's identity and
+/// sealing guests' personal fields on the way in (opening them on the way out, see
+/// [`crate::shredding`]).
+pub struct EventRepository {
+    inner: Repository,
+    shredder: Arc<Shredder>,
+}
+
+enum Repository {
     Postgres(PostgresEventRepository),
     Sqlite(SqliteEventRepository),
 }
 
 impl EventRepository {
-    pub fn new(db: &Database) -> Self {
-        match db {
-            Database::Postgres(pool) => Self::Postgres(PostgresEventRepository::new(pool.clone())),
-            Database::Sqlite(pool) => Self::Sqlite(SqliteEventRepository::new(pool.clone())),
-        }
+    pub fn new(db: &Database, shredder: Arc<Shredder>) -> Self {
+        let inner = match db {
+            Database::Postgres(pool) => {
+                Repository::Postgres(PostgresEventRepository::new(pool.clone()))
+            }
+            Database::Sqlite(pool) => Repository::Sqlite(SqliteEventRepository::new(pool.clone())),
+        };
+        Self { inner, shredder }
+    }
+
+    async fn opened(
+        &self,
+        events: Result<Vec<SerializedEvent>, PersistenceError>,
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let mut events = events?;
+        self.shredder
+            .open_all(events.iter_mut().map(|e| &mut e.payload))
+            .await
+            .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?;
+        Ok(events)
     }
 }
 
@@ -63,10 +86,11 @@ impl PersistedEventRepository for EventRepository {
         &self,
         aggregate_id: &str,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        match self {
-            Self::Postgres(r) => r.get_events::<A>(aggregate_id).await,
-            Self::Sqlite(r) => r.get_events::<A>(aggregate_id).await,
-        }
+        let events = match &self.inner {
+            Repository::Postgres(r) => r.get_events::<A>(aggregate_id).await,
+            Repository::Sqlite(r) => r.get_events::<A>(aggregate_id).await,
+        };
+        self.opened(events).await
     }
 
     async fn get_last_events<A: Aggregate>(
@@ -74,19 +98,20 @@ impl PersistedEventRepository for EventRepository {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        match self {
-            Self::Postgres(r) => r.get_last_events::<A>(aggregate_id, last_sequence).await,
-            Self::Sqlite(r) => r.get_last_events::<A>(aggregate_id, last_sequence).await,
-        }
+        let events = match &self.inner {
+            Repository::Postgres(r) => r.get_last_events::<A>(aggregate_id, last_sequence).await,
+            Repository::Sqlite(r) => r.get_last_events::<A>(aggregate_id, last_sequence).await,
+        };
+        self.opened(events).await
     }
 
     async fn get_snapshot<A: Aggregate>(
         &self,
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
-        match self {
-            Self::Postgres(r) => r.get_snapshot::<A>(aggregate_id).await,
-            Self::Sqlite(r) => r.get_snapshot::<A>(aggregate_id).await,
+        match &self.inner {
+            Repository::Postgres(r) => r.get_snapshot::<A>(aggregate_id).await,
+            Repository::Sqlite(r) => r.get_snapshot::<A>(aggregate_id).await,
         }
     }
 
@@ -95,10 +120,21 @@ impl PersistedEventRepository for EventRepository {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
-        let stamped = stamp(events);
-        match self {
-            Self::Postgres(r) => r.persist::<A>(&stamped, snapshot_update).await,
-            Self::Sqlite(r) => r.persist::<A>(&stamped, snapshot_update).await,
+        let mut stamped = stamp(events);
+        for event in &mut stamped {
+            self.shredder
+                .seal(
+                    &event.aggregate_type,
+                    &event.aggregate_id,
+                    &event.event_type,
+                    &mut event.payload,
+                )
+                .await
+                .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?;
+        }
+        match &self.inner {
+            Repository::Postgres(r) => r.persist::<A>(&stamped, snapshot_update).await,
+            Repository::Sqlite(r) => r.persist::<A>(&stamped, snapshot_update).await,
         }
     }
 
@@ -106,16 +142,17 @@ impl PersistedEventRepository for EventRepository {
         &self,
         aggregate_id: &str,
     ) -> Result<ReplayStream, PersistenceError> {
-        match self {
-            Self::Postgres(r) => r.stream_events::<A>(aggregate_id).await,
-            Self::Sqlite(r) => r.stream_events::<A>(aggregate_id).await,
+        // Streams hand out sealed payloads: nothing here replays through them.
+        match &self.inner {
+            Repository::Postgres(r) => r.stream_events::<A>(aggregate_id).await,
+            Repository::Sqlite(r) => r.stream_events::<A>(aggregate_id).await,
         }
     }
 
     async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
-        match self {
-            Self::Postgres(r) => r.stream_all_events::<A>().await,
-            Self::Sqlite(r) => r.stream_all_events::<A>().await,
+        match &self.inner {
+            Repository::Postgres(r) => r.stream_all_events::<A>().await,
+            Repository::Sqlite(r) => r.stream_all_events::<A>().await,
         }
     }
 }
@@ -142,9 +179,10 @@ pub struct CachedEventStore<A: Aggregate> {
 
 impl<A: Aggregate + Clone> CachedEventStore<A> {
     fn new(db: &Database) -> Self {
+        let shredder = Arc::new(Shredder::new(db.clone()));
         Self {
-            repo: EventRepository::new(db),
-            store: PersistedEventStore::new_event_store(EventRepository::new(db)),
+            repo: EventRepository::new(db, shredder.clone()),
+            store: PersistedEventStore::new_event_store(EventRepository::new(db, shredder)),
             cache: Mutex::new(LruCache::new(
                 NonZeroUsize::new(CACHED_AGGREGATES).expect("a positive capacity"),
             )),

@@ -10,24 +10,56 @@
 //!
 //! SQLite serialises writers, so its rowid is already commit order and the transaction id is 0.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use conserje_domain::journal::{Checkpoint, CheckpointStore, EventFeed, JournalError, StoredEvent};
+use conserje_domain::journal::{
+    Checkpoint, CheckpointStore, EventFeed, JournalError, Opener, StoredEvent,
+};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
+use crate::shredding::Shredder;
 use crate::Database;
 
-/// Reads the event table of `db` in global order.
-#[derive(Clone, Debug)]
+/// Reads the event table of `db` in global order, with guests' personal fields opened — or, for
+/// [`SqlEventFeed::sealed`], exactly as stored.
+#[derive(Clone)]
 pub struct SqlEventFeed {
     db: Database,
+    opener: Option<Arc<Shredder>>,
+}
+
+impl std::fmt::Debug for SqlEventFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlEventFeed")
+            .field("db", &self.db.kind())
+            .field("opens", &self.opener.is_some())
+            .finish()
+    }
 }
 
 impl SqlEventFeed {
+    /// The feed of readers of events' content: projections, transcripts, process managers.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        let opener = Some(Arc::new(Shredder::new(db.clone())));
+        Self { db, opener }
+    }
+
+    /// The events as stored, personal fields sealed: what the audit chain seals and verifies
+    /// (forgetting a guest must not change a byte of it) and what the relay publishes (the
+    /// topic's copies are shredded with the store's).
+    pub fn sealed(db: Database) -> Self {
+        Self { db, opener: None }
+    }
+
+    async fn opened(&self, mut events: Vec<StoredEvent>) -> Result<Vec<StoredEvent>, JournalError> {
+        if let Some(opener) = &self.opener {
+            opener.open(&mut events).await?;
+        }
+        Ok(events)
     }
 }
 
@@ -110,6 +142,26 @@ impl EventFeed for SqlEventFeed {
         after: Checkpoint,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, JournalError> {
+        let events = self.read_after_as_stored(after, limit).await?;
+        self.opened(events).await
+    }
+
+    async fn stream(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, JournalError> {
+        let events = self.stream_as_stored(aggregate_type, aggregate_id).await?;
+        self.opened(events).await
+    }
+}
+
+impl SqlEventFeed {
+    async fn read_after_as_stored(
+        &self,
+        after: Checkpoint,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, JournalError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         match &self.db {
             Database::Postgres(pool) => {
@@ -149,7 +201,7 @@ impl EventFeed for SqlEventFeed {
         }
     }
 
-    async fn stream(
+    async fn stream_as_stored(
         &self,
         aggregate_type: &str,
         aggregate_id: &str,

@@ -3,7 +3,7 @@
 //! Hotels not named in the file get the `default` entry, so a fresh install answers for any
 //! tenant id without configuration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono_tz::Tz;
@@ -25,7 +25,9 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../config/conserje.toml");
 pub struct HotelSettings {
     /// IANA zone: "today" for the booking rules is the hotel's today.
     pub time_zone: Tz,
-    /// E-mails and E.164 phones the hotel refuses to book.
+    /// E-mails and E.164 phones the hotel refuses to book. An e-mail entry refuses every address
+    /// of the same mailbox ([`Email::identity`]: any case, any `+tag`, Gmail's dots); a phone
+    /// entry may be written in any format.
     #[serde(default)]
     pub blacklist: Vec<String>,
     /// The hotel's WhatsApp business number (see [`crate::channel_accounts`]).
@@ -124,21 +126,70 @@ impl ConfigFile {
 /// The entry used for tenants the file does not name.
 pub const DEFAULT_HOTEL: &str = "default";
 
+/// A hotel's blacklist in the form it is matched in: e-mail identities and E.164 phones.
+///
+/// Matching the raw entries (as text, ignoring case) let `blocked+1@example.com` or, at Gmail,
+/// `b.locked@gmail.com` through a list naming `blocked@…`, although both reach the blocked
+/// guest's inbox; both sides are therefore reduced to [`Email::identity`] first. Entries are
+/// parsed once, here, rather than on every booking.
+#[derive(Debug, Clone, Default)]
+struct Blacklist {
+    emails: BTreeSet<String>,
+    phones: BTreeSet<String>,
+}
+
+impl Blacklist {
+    fn of(entries: &[String]) -> Self {
+        let mut list = Self::default();
+        for entry in entries {
+            if let Ok(email) = Email::parse(entry) {
+                list.emails.insert(email.identity());
+            } else if let Ok(phone) = Phone::parse(entry) {
+                list.phones.insert(phone.as_str().to_owned());
+            } else {
+                // Neither can ever match a guest (bookings need a valid e-mail and phone).
+                tracing::warn!(
+                    entry = %entry.trim(),
+                    "blacklist entry is neither an e-mail nor an E.164 phone"
+                );
+            }
+        }
+        list
+    }
+
+    fn refuses(&self, email: &Email, phone: &Phone) -> bool {
+        self.emails.contains(&email.identity()) || self.phones.contains(phone.as_str())
+    }
+}
+
 /// The hotels of the configuration, answering the domain's questions about them.
 #[derive(Debug, Clone)]
 pub struct HotelRegistry {
     hotels: BTreeMap<String, HotelSettings>,
+    blacklists: BTreeMap<String, Blacklist>,
 }
 
 impl HotelRegistry {
     pub fn new(hotels: BTreeMap<String, HotelSettings>) -> Self {
-        Self { hotels }
+        let blacklists = hotels
+            .iter()
+            .map(|(name, settings)| (name.clone(), Blacklist::of(&settings.blacklist)))
+            .collect();
+        Self { hotels, blacklists }
+    }
+
+    /// The entry of `tenant`, or the default one for tenants the file does not name.
+    fn entry_name<'a>(&self, tenant: &'a TenantId) -> &'a str {
+        if self.hotels.contains_key(tenant.as_str()) {
+            tenant.as_str()
+        } else {
+            DEFAULT_HOTEL
+        }
     }
 
     fn settings(&self, tenant: &TenantId) -> &HotelSettings {
         self.hotels
-            .get(tenant.as_str())
-            .or_else(|| self.hotels.get(DEFAULT_HOTEL))
+            .get(self.entry_name(tenant))
             .expect("ConfigFile::load guarantees a default hotel")
     }
 }
@@ -164,11 +215,9 @@ impl HotelProfiles for HotelRegistry {
 
 impl GuestScreening for HotelRegistry {
     fn is_blacklisted(&self, tenant: &TenantId, email: &Email, phone: &Phone) -> bool {
-        self.settings(tenant).blacklist.iter().any(|entry| {
-            let entry = entry.trim();
-            entry.eq_ignore_ascii_case(email.as_str())
-                || Phone::parse(entry).is_ok_and(|p| &p == phone)
-        })
+        self.blacklists
+            .get(self.entry_name(tenant))
+            .is_some_and(|list| list.refuses(email, phone))
     }
 }
 
@@ -205,5 +254,55 @@ mod tests {
         assert!(registry.is_blacklisted(&tenant, &banned_mail, &ok_phone));
         assert!(registry.is_blacklisted(&tenant, &ok_mail, &banned_phone));
         assert!(!registry.is_blacklisted(&tenant, &ok_mail, &ok_phone));
+    }
+
+    fn registry_refusing(entries: &[&str]) -> HotelRegistry {
+        let mut hotels = BTreeMap::new();
+        hotels.insert(
+            DEFAULT_HOTEL.to_owned(),
+            HotelSettings {
+                blacklist: entries.iter().map(|e| (*e).to_owned()).collect(),
+                ..HotelSettings::in_zone(chrono_tz::UTC)
+            },
+        );
+        hotels.insert(
+            "hotel-sol".to_owned(),
+            HotelSettings::in_zone(chrono_tz::UTC),
+        );
+        HotelRegistry::new(hotels)
+    }
+
+    #[test]
+    fn blacklist_matches_every_address_of_the_same_mailbox() {
+        let registry = registry_refusing(&["blocked@example.com", "b.locked@gmail.com"]);
+        let tenant = TenantId::parse("any").unwrap();
+        let phone = Phone::parse("+34 600 999 999").unwrap();
+        let refused =
+            |raw: &str| registry.is_blacklisted(&tenant, &Email::parse(raw).unwrap(), &phone);
+        assert!(refused("blocked@example.com"));
+        assert!(refused("blocked+1@example.com"));
+        assert!(refused("Blocked+Spam@Example.COM"));
+        // At Gmail the dots do not matter, on either side, nor does googlemail.com.
+        assert!(refused("blocked@gmail.com"));
+        assert!(refused("b.l.o.c.k.e.d@gmail.com"));
+        assert!(refused("B.Locked+x@GoogleMail.com"));
+        // Elsewhere they do: b.locked@example.com is another mailbox.
+        assert!(!refused("b.locked@example.com"));
+        assert!(!refused("blocked@example.org"));
+        assert!(!refused("blocked1@example.com"));
+    }
+
+    #[test]
+    fn an_entry_with_a_tag_refuses_the_whole_mailbox_and_only_its_hotel() {
+        let registry = registry_refusing(&["  Blocked.Guest+old@Example.com ", "not an entry"]);
+        let phone = Phone::parse("+34 600 999 999").unwrap();
+        let email = Email::parse("blocked.guest@example.com").unwrap();
+        let any = TenantId::parse("any").unwrap();
+        let sol = TenantId::parse("hotel-sol").unwrap();
+        assert!(registry.is_blacklisted(&any, &email, &phone));
+        assert!(
+            !registry.is_blacklisted(&sol, &email, &phone),
+            "hotel-sol has no blacklist"
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod pms_simulator;
 pub mod redis_store;
 pub mod reservation_rows;
 pub mod shadow;
+pub mod shredding;
 pub mod sqlite_kv;
 pub mod telegram;
 pub mod transcriber;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use conserje_domain::journal::StoredEvent;
+use conserje_domain::journal::{Opener, StoredEvent};
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog};
 use tokio::sync::watch;
 
@@ -19,6 +19,9 @@ pub struct LogSubscription {
     topic: String,
     log: Arc<dyn MessageLog>,
     handler: Arc<dyn EventHandler>,
+    /// The relay publishes events as stored, guests' personal fields sealed; they are opened
+    /// here, for the handler, with the keys that still exist.
+    opener: Arc<dyn Opener>,
 }
 
 /// Decodes the stored event a relay record carries.
@@ -38,12 +41,14 @@ impl LogSubscription {
         topic: &str,
         log: Arc<dyn MessageLog>,
         handler: Arc<dyn EventHandler>,
+        opener: Arc<dyn Opener>,
     ) -> Self {
         Self {
             group: group.to_owned(),
             topic: topic.to_owned(),
             log,
             handler,
+            opener,
         }
     }
 
@@ -69,8 +74,13 @@ impl LogSubscription {
             .poll(500, wait)
             .await
             .map_err(|e| ProjectionError::Handler(e.to_string()))?;
-        for record in &batch {
-            self.handler.handle(&decode_event(record)?).await?;
+        let mut events = batch
+            .iter()
+            .map(decode_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.opener.open(&mut events).await?;
+        for event in &events {
+            self.handler.handle(event).await?;
         }
         self.handler.flush().await?;
         consumer

@@ -138,9 +138,14 @@ async fn a_changed_event_breaks_the_chain_at_its_position(kind: StoreKind) {
 
     let rt = &app.runtime;
     let no_progress = |_| {};
-    let reports = audit::verify(rt.feed.as_ref(), rt.audit_rows.as_ref(), None, &no_progress)
-        .await
-        .unwrap();
+    let reports = audit::verify(
+        rt.sealed_feed.as_ref(),
+        rt.audit_rows.as_ref(),
+        None,
+        &no_progress,
+    )
+    .await
+    .unwrap();
     assert!(reports.iter().all(|r| r.broken.is_none()), "{reports:?}");
     let sol = reports.iter().find(|r| r.tenant_id == SOL).unwrap();
     assert!(sol.verified >= 4, "{sol:?}");
@@ -148,9 +153,14 @@ async fn a_changed_event_breaks_the_chain_at_its_position(kind: StoreKind) {
     // The second reservation's request is rewritten in the store.
     let target = rt.feed.stream("Reservation", &second).await.unwrap()[0].position;
     tamper(&rt.db, &second).await;
-    let reports = audit::verify(rt.feed.as_ref(), rt.audit_rows.as_ref(), None, &no_progress)
-        .await
-        .unwrap();
+    let reports = audit::verify(
+        rt.sealed_feed.as_ref(),
+        rt.audit_rows.as_ref(),
+        None,
+        &no_progress,
+    )
+    .await
+    .unwrap();
     let sol = reports.iter().find(|r| r.tenant_id == SOL).unwrap();
     let broken = sol
         .broken

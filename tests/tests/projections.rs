@@ -79,9 +79,10 @@ async fn the_projection_is_idempotent_under_redelivery(kind: StoreKind) {
     desk.cancel(ids[1], None, Some("plans changed".into()), meta())
         .await
         .unwrap();
-    // Reservation: requested ×2, confirmed ×2, cancelled; Guest: two holds and one release.
-    let applied = catch_up_at_least(&runtime.reservations_projection, 8).await;
-    assert_eq!(applied, 8, "each event handled once");
+    // Reservation: requested ×2, confirmed ×2, cancelled; Guest: each reservation held on the
+    // e-mail's and the phone's stream (four holds) and the cancelled one released on both.
+    let applied = catch_up_at_least(&runtime.reservations_projection, 11).await;
+    assert_eq!(applied, 11, "each event handled once");
     let live = rows(&runtime, &ids).await;
     assert_eq!(live[0].status, "confirmed");
     assert_eq!(live[0].discount_percent, Some(10));

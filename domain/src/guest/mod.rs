@@ -2,10 +2,19 @@
 //!
 //! Why a stream of its own: the rule spans many `Reservation` streams, and a check against a read
 //! model races (two requests both see four and both pass). Every reservation that counts is first
-//! *held* on the guest's stream (`tenant/guest_ref`); the event store's optimistic concurrency
-//! then lets only one of two concurrent holds commit, and the loser re-reads the stream and sees
-//! the new count. The limit is thereby serialised per guest, across processes, without locks,
-//! and the stream doubles as the audit trail of what counted when.
+//! *held* on the guest's stream; the event store's optimistic concurrency then lets only one of
+//! two concurrent holds commit, and the loser re-reads the stream and sees the new count. The
+//! limit is thereby serialised per guest, across processes, without locks, and the stream doubles
+//! as the audit trail of what counted when.
+//!
+//! Who "the guest" is comes from the reservation's own data, never from the caller: a guest is
+//! recognised by the mailbox of their e-mail ([`Email::identity`]: `Ana+spam@Example.com` is
+//! `ana@example.com`) *and* by their E.164 phone, and every reservation that counts is held on
+//! both streams ([`guest_stream_ids`]). The invariant is "no e-mail identity and no phone has more
+//! than five active holds", so a sixth booking is refused whether the guest changes the
+//! `guest_ref` (which the API caller chooses, and which therefore only labels the reservation), the
+//! spelling of the e-mail, or the e-mail altogether while keeping the phone. Keyed by `guest_ref`,
+//! as it once was, a new ref escaped the limit and someone else's ref locked its owner out.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,14 +26,32 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ports::{today_for, Clock, HotelDirectory};
-use crate::values::{GuestRef, TenantId};
+use crate::values::{Email, Phone, TenantId};
 
 /// Most reservations one guest may have active at once.
 pub const MAX_ACTIVE_RESERVATIONS: usize = 5;
 
-/// The stream id of a guest: `tenant/guest_ref`.
-pub fn guest_stream_id(tenant: &TenantId, guest: &GuestRef) -> String {
-    format!("{tenant}/{guest}")
+/// The guest stream of an e-mail: `tenant/email:<identity>`, one per mailbox.
+pub fn email_stream_id(tenant: &TenantId, email: &Email) -> String {
+    format!("{tenant}/email:{}", email.identity())
+}
+
+/// The guest stream of a phone: `tenant/phone:<E.164>`.
+pub fn phone_stream_id(tenant: &TenantId, phone: &Phone) -> String {
+    format!("{tenant}/phone:{}", phone.as_str())
+}
+
+/// The streams every reservation of this guest is held on, in the order holds are taken: the
+/// e-mail's, then the phone's. The fixed order matters for the guest's last free slot: two
+/// requests with the same e-mail and phone contend on the e-mail stream first, so one of them
+/// takes both slots; in opposite orders each could take one stream's last slot, be refused on
+/// the other's, and both would be turned away. Tenant ids never contain `/`, and the
+/// `email:`/`phone:` prefixes keep an address and a number apart, so no two keys collide.
+pub fn guest_stream_ids(tenant: &TenantId, email: &Email, phone: &Phone) -> [String; 2] {
+    [
+        email_stream_id(tenant, email),
+        phone_stream_id(tenant, phone),
+    ]
 }
 
 /// The hotel's date, to decide which holds are still active.
@@ -253,6 +280,51 @@ mod tests {
             .given(history)
             .when(hold(6))
             .then_expect_events(vec![added(6, "2026-12-10")]);
+    }
+
+    #[test]
+    fn stream_ids_go_by_the_mailbox_and_the_phone() {
+        let email = |raw| Email::parse(raw).unwrap();
+        let phone = |raw| Phone::parse(raw).unwrap();
+        let ids = guest_stream_ids(
+            &tenant(),
+            &email("Ana+spam@Example.com"),
+            &phone("+34 600 123 456"),
+        );
+        assert_eq!(
+            ids,
+            [
+                "hotel-sol/email:ana@example.com".to_owned(),
+                "hotel-sol/phone:+34600123456".to_owned(),
+            ]
+        );
+        assert_eq!(
+            email_stream_id(&tenant(), &email("a.n.a@googlemail.com")),
+            email_stream_id(&tenant(), &email("ana@gmail.com"))
+        );
+        let other = TenantId::parse("hotel-luna").unwrap();
+        assert_ne!(
+            email_stream_id(&other, &email("ana@example.com")),
+            ids[0],
+            "the limit is per hotel"
+        );
+    }
+
+    #[test]
+    fn releasing_or_rescheduling_what_is_not_held_is_a_no_op() {
+        TestFramework::<Guest>::with(services())
+            .given(vec![added(1, "2026-12-10")])
+            .when(GuestCommand::ReleaseReservation {
+                reservation_id: Uuid::from_u128(2),
+            })
+            .then_expect_events(vec![]);
+        TestFramework::<Guest>::with(services())
+            .given_no_previous_events()
+            .when(GuestCommand::RescheduleReservation {
+                reservation_id: Uuid::from_u128(2),
+                check_out: "2026-12-12".parse().unwrap(),
+            })
+            .then_expect_events(vec![]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -20,15 +21,18 @@ use conserje_domain::values::TenantId;
 use conserje_projections::outbound::conversation_of;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::openapi::ErrorBody;
+use crate::routes::path_segment;
 use crate::Runtime;
 
 /// One line of the transcript.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TurnLine {
     /// `guest`, `bot`, `staff` or `system` (handoffs).
     pub role: &'static str,
@@ -46,14 +50,18 @@ pub struct TurnLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::openapi::Language)]
     pub language: Option<Language>,
     /// The variant: `es`, `en`, `pt-BR` or `pt-PT`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::openapi::Locale)]
     pub locale: Option<Locale>,
     /// Guest turns: the question of the bot's this message was read as the answer to.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::openapi::Expectation)]
     pub from_context: Option<Expectation>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::openapi::Entities)]
     pub entities: Option<Entities>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_version: Option<String>,
@@ -94,7 +102,7 @@ impl TurnLine {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Transcript {
     pub session_id: String,
     /// True while staff have the conversation and the bot is silent.
@@ -120,11 +128,41 @@ async fn events_of(rt: &Runtime, caller: &Caller, id: &str) -> Result<Vec<Stored
 }
 
 /// `GET /api/v1/sessions/{id}/transcript`: the conversation in order, from its events.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}/transcript",
+    operation_id = "session_transcript",
+    tag = "sessions",
+    summary = "A conversation's transcript",
+    description = "Roles: **staff**, **admin**. The conversation in order, from its events: the \\
+        guest's messages with what was understood, the replies with their delivery, the handoffs. \\
+        The read is recorded in the audit trail first. Another hotel's session answers 404, like \\
+        one that does not exist.",
+    params(
+        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \\
+            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \\
+            answers it", example = "default/whatsapp/34600111222"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The transcript", body = Transcript),
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+            `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the key's role may not read conversations", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such session, or another hotel's", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the event store did not answer, or the read \\
+            could not be recorded", body = ErrorBody),
+    )
+)]
 pub async fn transcript(
     State(rt): State<Arc<Runtime>>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Transcript>, ApiError> {
+    // Not UTF-8 once decoded: no session has that id (found after the role check, as any other).
+    let id = path_segment(id).unwrap_or_default();
     let mut turns: Vec<TurnLine> = vec![];
     let mut handed_off = false;
     let events = events_of(&rt, &caller, &id).await?;
@@ -244,15 +282,17 @@ pub async fn transcript(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffReplyBody {
+    /// Not blank.
     pub text: String,
     /// The reply's language; the conversation's when absent.
+    #[schema(value_type = crate::openapi::Language, required = false)]
     pub language: Option<Language>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StaffReplyAccepted {
     pub reply_id: Uuid,
 }
@@ -265,11 +305,41 @@ fn hotel_of(id: &str) -> Result<TenantId, ApiError> {
 }
 
 /// `POST /api/v1/sessions/{id}/handoff/resolve`: staff give the conversation back to the bot.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/{id}/handoff/resolve",
+    operation_id = "resolve_handoff",
+    tag = "sessions",
+    summary = "Give a handed-off conversation back to the bot",
+    description = "Roles: **staff**, **admin**. Another hotel's session answers 404, like one that \\
+        does not exist.",
+    params(
+        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \\
+            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \\
+            answers it", example = "default/whatsapp/34600111222"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The bot answers the guest again"),
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+            `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the key's role may not handle conversations", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such session, or another hotel's", body = ErrorBody),
+        (status = 409, description = "`not_handed_off`, or `conflict` (changed concurrently; try \\
+            again)", body = ErrorBody),
+        (status = 422, description = "Another rule of the conversation refused it", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the event store did not answer", body = ErrorBody),
+    )
+)]
 pub async fn resolve_handoff(
     State(rt): State<Arc<Runtime>>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    // Not UTF-8 once decoded: no session has that id (found after the role check, as any other).
+    let id = path_segment(id).unwrap_or_default();
     events_of(&rt, &caller, &id).await?;
     let meta = caller.metadata(hotel_of(&id)?);
     let command = SessionCommand::ResolveHandoff {
@@ -281,12 +351,45 @@ pub async fn resolve_handoff(
 
 /// `POST /api/v1/sessions/{id}/replies`: a staff member writes to the guest; the reply goes out
 /// through the guest's channel like the bot's.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/{id}/replies",
+    operation_id = "staff_reply",
+    tag = "sessions",
+    summary = "Reply to the guest in person",
+    description = "Roles: **staff**, **admin**. The reply goes out through the guest's channel like \\
+        the bot's. Another hotel's session answers 404, like one that does not exist.",
+    params(
+        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \\
+            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \\
+            answers it", example = "default/whatsapp/34600111222"),
+    ),
+    request_body = StaffReplyBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Recorded; delivery follows", body = StaffReplyAccepted),
+        (status = 400, description = "`malformed_request` or `empty_message`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+            `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the key's role may not handle conversations", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such session, or another hotel's", body = ErrorBody),
+        (status = 409, description = "`conflict`: changed concurrently; try again", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
+        (status = 422, description = "A rule of the conversation refused the reply \\
+            (`invalid_reply`…)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the event store did not answer", body = ErrorBody),
+    )
+)]
 pub async fn staff_reply(
     State(rt): State<Arc<Runtime>>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<StaffReplyBody>,
 ) -> Result<(StatusCode, Json<StaffReplyAccepted>), ApiError> {
+    // Not UTF-8 once decoded: no session has that id (found after the role check, as any other).
+    let id = path_segment(id).unwrap_or_default();
     events_of(&rt, &caller, &id).await?;
     let text = body.text.trim();
     if text.is_empty() {

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -11,40 +12,52 @@ use conserje_domain::api_key::{KeyId, KeyName, Role, Scope};
 use conserje_domain::values::TenantId;
 use conserje_projections::api_keys::ApiKeyRow;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::{Caller, KeyRing};
 use crate::error::ApiError;
 use crate::extract::{optional_json, ApiJson};
+use crate::openapi::ErrorBody;
+use crate::routes::{path_segment, raw_body};
 use crate::Runtime;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
-    /// Becomes the actor of what the key does (`staff:<name>`).
+    /// Becomes the actor of what the key does (`staff:<name>`): 1-64 of `[a-z0-9._-]`.
+    #[schema(pattern = "^[a-z0-9._-]{1,64}$")]
     pub name: String,
     /// `integration`, `staff`, `analyst` or `admin`.
+    #[schema(value_type = crate::openapi::Role)]
     pub role: String,
     /// The key's hotel; the caller's own when absent (every hotel, for an admin key made by an
-    /// admin of every hotel).
+    /// admin of every hotel; a key of another role must name one).
+    #[schema(value_type = String, required = false, pattern = "^[a-z0-9_-]{1,64}$")]
     pub tenant_id: Option<String>,
+    /// When the key stops opening anything; never when absent. Must be in the future.
+    #[schema(value_type = String, required = false, format = DateTime)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedKey {
+    /// 16 hex digits.
     pub key_id: String,
-    /// The whole key: shown this once, stored nowhere.
+    /// The whole key, `cjk_<key_id>_<secret>`: shown this once, stored nowhere.
     pub key: String,
     pub name: String,
+    #[schema(value_type = crate::openapi::Role)]
     pub role: Role,
     /// The hotel, or `*` for every hotel.
     pub scope: String,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeBody {
+    /// Why, for the audit trail.
+    #[schema(value_type = String, required = false)]
     pub reason: Option<String>,
 }
 
@@ -58,6 +71,35 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
 }
 
 /// `POST /api/v1/keys`
+#[utoipa::path(
+    post,
+    path = "/api/v1/keys",
+    operation_id = "create_key",
+    tag = "keys",
+    summary = "Issue an API key",
+    description = "Roles: **admin**. Issues a key of the caller's hotel (or, for an admin of every \\
+        hotel, of the hotel named or of every hotel) and answers it whole, the only time it is \\
+        shown. Naming another hotel than the key's answers 404: another hotel is not found.",
+    request_body = CreateKeyBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The key, shown this once", body = CreatedKey),
+        (status = 400, description = "`malformed_request` (not JSON, or an unknown or mistyped \\
+            field), `invalid_key_name`, `invalid_role` or `invalid_tenant`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+            `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the key's role is not admin", body = ErrorBody),
+        (status = 404, description = "`not_found`: the hotel named is not the key's", body = ErrorBody),
+        (status = 409, description = "`already_exists` or `conflict`: the new key id was taken \\
+            meanwhile; try again", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
+        (status = 422, description = "`invalid_expiry` (`expires_at` is not in the future) or \\
+            `hotel_required` (only an admin key may be of every hotel)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the event store did not answer", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(rt): State<Arc<Runtime>>,
     caller: Caller,
@@ -96,6 +138,26 @@ pub async fn create(
 }
 
 /// `GET /api/v1/keys`: the keys of the caller's hotel (every key, for an admin of every hotel).
+#[utoipa::path(
+    get,
+    path = "/api/v1/keys",
+    operation_id = "list_keys",
+    tag = "keys",
+    summary = "The keys of the caller's hotel",
+    description = "Roles: **admin**. The keys of the key's own hotel, oldest first (every key, for \\
+        an admin of every hotel); never a secret. Another hotel's keys are not listed.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The keys, oldest first", body = [crate::openapi::ApiKeyRow]),
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+            `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the key's role is not admin", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the event store or the read model did not answer",
+            body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(rt): State<Arc<Runtime>>,
     caller: Caller,
@@ -114,13 +176,48 @@ pub async fn list(
 }
 
 /// `POST /api/v1/keys/{id}/revoke`
+#[utoipa::path(
+    post,
+    path = "/api/v1/keys/{id}/revoke",
+    operation_id = "revoke_key",
+    tag = "keys",
+    summary = "Revoke an API key",
+    description = "Roles: **admin**. The key opens nothing from now on (in other processes, within \\
+        their key cache time). Another hotel's key, or a key of every hotel for an admin of one \\
+        hotel, answers 404 like one that does not exist. The body is optional.",
+    params(
+        ("id" = String, Path, description = "The key id, 16 hex digits. The first admin key \\
+            (`0000000000000001`, written to `admin.key` at first start) is left out of this \\
+            description so that generated requests never lock the operator out; it is revoked \\
+            like any other, best with `conserje keys revoke` once another admin key exists.",
+            pattern = "^(?!0000000000000001$)[0-9a-f]{16}$"),
+    ),
+    request_body(content = RevokeBody, description = "Optional (no body is `{}`); `crate::openapi::ApiDoc` marks it not required"),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "`malformed_request`: a body that is not `RevokeBody`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+            `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the key's role is not admin", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such key, or not the caller's hotel's", body = ErrorBody),
+        (status = 409, description = "`already_revoked`, or `conflict` (changed concurrently; try \\
+            again)", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the event store did not answer", body = ErrorBody),
+    )
+)]
 pub async fn revoke(
     State(rt): State<Arc<Runtime>>,
     caller: Caller,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let body = raw_body(body)?;
     caller.require(&[Role::Admin])?;
+    let id = path_segment(id).unwrap_or_default();
     let not_found = || ApiError::NotFound(format!("key {id} not found"));
     let key_id = KeyId::parse(&id).map_err(|_| not_found())?;
     let key = rt.keys.load(&key_id).await?;

@@ -20,31 +20,42 @@ use conserje_domain::api_key::Role;
 use conserje_domain::session::{session_stream_id, GuestMessage, MAX_TEXT_CHARS};
 use conserje_domain::values::GuestRef;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::{Caller, API_CHANNEL};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::openapi::ErrorBody;
 use crate::Runtime;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
     /// The key's hotel when absent; a key of every hotel must name one.
+    #[schema(value_type = String, required = false, pattern = "^[a-z0-9_-]{1,64}$")]
     pub tenant_id: Option<String>,
-    /// `api`, the only channel this endpoint speaks (may be omitted).
+    /// `api`, the only channel this endpoint speaks (may be omitted); another is `403
+    /// channel_forbidden`.
+    #[schema(value_type = String, required = false)]
     pub channel: Option<String>,
-    /// The guest, as the integration knows them.
+    /// The guest, as the integration knows them (at most 200 characters, no control
+    /// characters; compared lower-cased).
     pub guest: String,
-    /// The integration's id of the message: a redelivery with the same id is recorded once.
+    /// The integration's id of the message (1-200 characters): a redelivery with the same id is
+    /// recorded once.
     pub provider_message_id: String,
+    /// At most 4096 characters, not blank.
     pub text: String,
     /// When the guest wrote it; clamped to [now − 7 days, now + 5 min]; now when absent.
+    #[schema(value_type = String, required = false, format = DateTime)]
     pub received_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Accepted {
+    /// `accepted`.
     pub status: &'static str,
+    /// The guest's `api` conversation, `tenant/api/guest`.
     pub session_id: String,
     pub partition: i32,
     pub offset: i64,
@@ -55,6 +66,35 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
 }
 
 /// `POST /api/v1/messages`
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages",
+    operation_id = "post_message",
+    tag = "messages",
+    summary = "A guest message from one of the hotel's own systems",
+    description = "Roles: **integration**, **admin**. Appends the message to the inbound log of the \\
+        guest's `api` conversation with the key's hotel (a key of every hotel names the hotel) and \\
+        answers once it is durable; the conversation worker records it and replies. Naming another \\
+        hotel than the key's answers 404: another hotel is not found.",
+    request_body = MessageBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Durable in the log", body = Accepted),
+        (status = 400, description = "`malformed_request`, `invalid_tenant`, `tenant_required`, \\
+            `invalid_guest`, `invalid_message_id`, `empty_message` or `text_too_long`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+            `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
+        (status = 403, description = "`forbidden` (the key's role may not post messages) or \\
+            `channel_forbidden` (a channel other than `api`)", body = ErrorBody),
+        (status = 404, description = "`not_found`: the hotel named is not the key's", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute, or \\
+            the guest their messages per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the log or the event store did not answer",
+            body = ErrorBody),
+    )
+)]
 pub async fn post(
     State(rt): State<Arc<Runtime>>,
     caller: Caller,

@@ -223,6 +223,9 @@ impl Suite {
         let text = with_big_inventory(&text);
         std::fs::write(&config, text).expect("write the suite's config");
         options.config = Some(config);
+        // Hundreds of stories read their transcripts with the one admin key: the per-key limit
+        // guards a real deployment, not this harness.
+        options.access.api_rate_limit_per_minute = 0;
         let app = TestApp::spawn_with_clock(&options, Arc::new(FixedClock(midday))).await;
         Self {
             app,

@@ -149,6 +149,56 @@ pub async fn play(
     final_state(app, story, &reference, &session).await
 }
 
+/// `text` with every phone number in it made this guest's own: its last four digits replaced by
+/// the guest's serial, its formatting kept. Stories written apart often type the same number
+/// (`+44 7911 123456`), and the five-active-reservations limit recognises a guest by the phone:
+/// in one suite they would all be one guest.
+pub fn own_phone_numbers(text: &str, serial: i64) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i] == '+' || chars[i].is_ascii_digit();
+        let after_word = i == 0 || !chars[i - 1].is_alphanumeric();
+        if !(starts && after_word) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        while end < chars.len() && (chars[end].is_ascii_digit() || matches!(chars[end], ' ' | '-'))
+        {
+            end += 1;
+        }
+        // Trailing separators belong to the sentence, not the number.
+        while end > i + 1 && matches!(chars[end - 1], ' ' | '-') {
+            end -= 1;
+        }
+        let run: Vec<char> = chars[i..end].to_vec();
+        let digits = run.iter().filter(|c| c.is_ascii_digit()).count();
+        let next_is_word = chars.get(end).is_some_and(|c| c.is_alphanumeric());
+        if digits < 9 || next_is_word {
+            out.extend(&run);
+            i = end;
+            continue;
+        }
+        let own = format!("{:04}", serial.rem_euclid(10_000));
+        let mut replaced = run.clone();
+        let mut pending = own.chars().rev();
+        for c in replaced.iter_mut().rev() {
+            if c.is_ascii_digit() {
+                match pending.next() {
+                    Some(d) => *c = d,
+                    None => break,
+                }
+            }
+        }
+        out.extend(replaced);
+        i = end;
+    }
+    out
+}
+
 /// Sends turn `number`'s `text` through the story's channel; returns its provider message id.
 async fn send(
     app: &TestApp,
@@ -157,6 +207,7 @@ async fn send(
     number: usize,
     text: &str,
 ) -> Result<String, String> {
+    let text = &own_phone_numbers(text, guest.serial);
     let (message_id, response) = match story.channel {
         Channel::WhatsApp => {
             let id = format!("wamid.story.{}.{number}", guest.wa_id);

@@ -136,3 +136,22 @@ fn booking_ref_is_accepted_at_load_time() {
     );
     assert_eq!(story.turns[0].guest, "cancelar a {booking_ref}");
 }
+
+#[test]
+fn a_typed_phone_number_becomes_the_guests_own_and_nothing_else_changes() {
+    use crate::stories::play::own_phone_numbers;
+    assert_eq!(
+        own_phone_numbers("mi móvil es +44 7911 123456, gracias", 7),
+        "mi móvil es +44 7911 120007, gracias"
+    );
+    assert_eq!(own_phone_numbers("612345678", 42), "612340042");
+    for untouched in [
+        "del 20 al 25 de diciembre",
+        "2026-12-20 a 2026-12-25",
+        "reserva HX48211234",
+        "600,00 EUR",
+        "somos 2 adultos y 1 niño",
+    ] {
+        assert_eq!(own_phone_numbers(untouched, 7), untouched);
+    }
+}

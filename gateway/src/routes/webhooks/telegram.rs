@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::{malformed, record, Origin, RawBody};
 use crate::error::ApiError;
+use crate::openapi::{ErrorBody, TelegramReceipt};
 use crate::webhook_guard::{count, secret_matches};
 use crate::Runtime;
 
@@ -25,6 +26,34 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// hotel's conversation with the chat, answering `200 {}` (an update with nothing to record is
 /// acknowledged and counted); `401` for a missing or wrong secret token, `400` for a body that is
 /// not an update, `429` when the chat passed the rate limit.
+#[utoipa::path(
+    post,
+    path = "/webhooks/telegram/{tenant}",
+    operation_id = "telegram_receive",
+    tag = "webhooks",
+    summary = "A Telegram Bot API update for a hotel's bot",
+    description = "No API key: `X-Telegram-Bot-Api-Secret-Token` must be the secret token of \\
+        `{tenant}`'s bot (another hotel's opens nothing). The update's message or button press is \\
+        appended to the hotel's conversation with the chat; an update with nothing to record is \\
+        acknowledged.",
+    params(
+        ("tenant" = String, Path, description = "The hotel whose bot this is"),
+    ),
+    request_body(content = Object, content_type = "application/json",
+        description = "A Telegram `Update`"),
+    security(("telegram_secret_token" = [])),
+    responses(
+        (status = 200, description = "Authenticated and recorded (or nothing to record)", body = TelegramReceipt),
+        (status = 400, description = "`malformed_request`: an authenticated body that is not an update", body = ErrorBody),
+        (status = 401, description = "`invalid_secret_token` (missing or wrong) or \\
+            `channel_not_configured` (the hotel has no Telegram secret token)", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such hotel", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 1 MiB", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the chat passed its messages per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the log did not answer", body = ErrorBody),
+    )
+)]
 pub async fn receive(
     State(rt): State<Arc<Runtime>>,
     tenant: Result<Path<String>, PathRejection>,

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::{malformed, record, Origin, RawBody};
 use crate::error::ApiError;
+use crate::openapi::{ErrorBody, WhatsAppReceipt};
 use crate::webhook_guard::{count, whatsapp_signature_is_valid};
 use crate::Runtime;
 
@@ -27,6 +28,27 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 /// `GET /webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`: echoes the
 /// challenge as plain text when the token is any configured hotel's verification token, so
 /// Meta accepts the callback URL; `403` otherwise.
+#[utoipa::path(
+    get,
+    path = "/webhooks/whatsapp",
+    operation_id = "whatsapp_verify",
+    tag = "webhooks",
+    summary = "Meta's verification handshake",
+    description = "No API key: the verification token of any configured hotel proves the caller. \\
+        Echoes `hub.challenge` as plain text.",
+    params(
+        ("hub.mode" = Option<String>, Query, description = "`subscribe`"),
+        ("hub.verify_token" = Option<String>, Query, description = "A hotel's verification token"),
+        ("hub.challenge" = Option<String>, Query, description = "Echoed back"),
+    ),
+    security(()),
+    responses(
+        (status = 200, description = "The challenge", body = String, content_type = "text/plain"),
+        (status = 400, description = "`malformed_request`: no `hub.challenge`", body = ErrorBody),
+        (status = 403, description = "`verification_failed`: `hub.mode` is not `subscribe` or the \\
+            token is no hotel's", body = ErrorBody),
+    )
+)]
 pub async fn verify(
     State(rt): State<Arc<Runtime>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -61,6 +83,30 @@ pub async fn verify(
 /// Answers `200` with what it accepted; `401` for a missing or wrong signature (or a hotel with
 /// no app secret) whatever the body, `400` for a signed body that is not a delivery, `429` when a
 /// guest passed the rate limit; nothing is appended unless the answer is `200`.
+#[utoipa::path(
+    post,
+    path = "/webhooks/whatsapp",
+    operation_id = "whatsapp_receive",
+    tag = "webhooks",
+    summary = "A WhatsApp Cloud API delivery",
+    description = "No API key: `X-Hub-Signature-256` must be the HMAC-SHA256 of the raw body with \\
+        the app secret of every hotel the delivery names (`default` for a number no hotel owns), \\
+        whatever the body. Each message is appended to its hotel's conversation with the guest; \\
+        nothing is appended unless the answer is 200.",
+    request_body(content = Object, content_type = "application/json",
+        description = "Meta's webhook payload (`object`, `entry[].changes[].value`…)"),
+    security(("whatsapp_signature" = [])),
+    responses(
+        (status = 200, description = "Authenticated; what the delivery held", body = WhatsAppReceipt),
+        (status = 400, description = "`malformed_request`: a signed body that is not a delivery", body = ErrorBody),
+        (status = 401, description = "`invalid_signature` (missing or not matching the body) or \\
+            `channel_not_configured` (a hotel named has no app secret)", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 1 MiB", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: a guest passed their messages per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the log did not answer", body = ErrorBody),
+    )
+)]
 pub async fn receive(
     State(rt): State<Arc<Runtime>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
