@@ -1,6 +1,15 @@
 //! The HTTP router.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tower::{Service, ServiceBuilder};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -70,16 +79,70 @@ pub fn router(runtime: Arc<Runtime>) -> Router {
         .with_state(runtime)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// How long connections still busy at shutdown get to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves the router on `listener` until `shutdown` resolves, then lets open connections finish
+/// (at most [`SHUTDOWN_GRACE`]).
+///
+/// Served through hyper-util rather than `axum::serve` for the timeouts `axum::serve` lacks: a
+/// client that opens a connection and sends its headers byte by byte (or never) is cut off after
+/// `header_read_timeout`, one that trickles its body after `body_read_timeout`; without them a
+/// few hundred half-open connections hold the server.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     runtime: Arc<Runtime>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(runtime).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let header_timeout = Duration::from_secs(runtime.http.header_read_timeout_seconds);
+    let body_timeout = Duration::from_secs(runtime.http.body_read_timeout_seconds);
+    let mut make_service = router(runtime).into_make_service_with_connect_info::<SocketAddr>();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // A refused accept (too many open files, a reset in the backlog) must not stop
+                // the server; the next one may well succeed.
+                Err(err) => {
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let per_connection = match make_service.call(remote).await {
+            Ok(service) => service,
+            Err(never) => match never {},
+        };
+        let service = TowerToHyperService::new(
+            ServiceBuilder::new()
+                .layer(RequestBodyTimeoutLayer::new(body_timeout))
+                .service(per_connection),
+        );
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, %remote, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the shutdown grace period were dropped");
+    }
+    Ok(())
 }

@@ -41,6 +41,17 @@ pub enum KeysAction {
         #[command(flatten)]
         store: StoreOptions,
     },
+    /// Rotate a key: issue its successor (same name, role and hotel; printed once) and let the old
+    /// one work only for the window, so its users can switch without a gap.
+    Rotate {
+        /// The key id (the 16 hex digits after `cjk_`).
+        key_id: String,
+        /// Hours the old key keeps working.
+        #[arg(long, default_value_t = 24)]
+        window_hours: u32,
+        #[command(flatten)]
+        store: StoreOptions,
+    },
     /// Revoke a key: it opens nothing from then on (a running server notices within
     /// CONSERJE_KEY_CACHE_SECONDS).
     Revoke {
@@ -127,6 +138,32 @@ pub async fn run(action: KeysAction) -> anyhow::Result<()> {
                 );
             }
             println!("{} key(s)", rows.len());
+        }
+        KeysAction::Rotate {
+            key_id,
+            window_hours,
+            store,
+        } => {
+            let key_id = KeyId::parse(&key_id)?;
+            let runtime = Runtime::open(&store).await?;
+            let key = runtime.keys.load(&key_id).await?;
+            let scope = key
+                .issued
+                .map(|k| k.scope)
+                .with_context(|| format!("no key {key_id}"))?;
+            let meta = EventMetadata::new(tenant_of(&scope), operator(), "system");
+            let window = std::time::Duration::from_secs(u64::from(window_hours) * 3600);
+            let successor = runtime
+                .keys
+                .rotate(&key_id, window, meta)
+                .await
+                .with_context(|| format!("cannot rotate key {key_id}"))?;
+            eprintln!(
+                "key {} replaces {key_id}, which works for {window_hours} more hour(s); the new key \
+                 (shown once):",
+                successor.key_id
+            );
+            println!("{}", successor.key);
         }
         KeysAction::Revoke {
             key_id,

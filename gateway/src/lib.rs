@@ -20,6 +20,7 @@ pub mod operations;
 pub mod readiness;
 pub mod routes;
 pub mod runtime;
+pub mod secrets_cli;
 pub mod settings;
 pub mod webhook_guard;
 

@@ -9,7 +9,8 @@ use conserje_gateway::auth::{ensure_first_admin_key, FirstKey};
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
 use conserje_gateway::{
-    app, audit_cli, dead_letters, guests_cli, keys_cli, loadgen, nlu, operations, Runtime,
+    app, audit_cli, dead_letters, guests_cli, keys_cli, loadgen, nlu, operations, secrets_cli,
+    Runtime,
 };
 use conserje_infra::Database;
 
@@ -65,6 +66,10 @@ enum Command {
     /// Guests' personal data: `guests forget --tenant T --guest G` (the right to be forgotten).
     #[command(subcommand)]
     Guests(guests_cli::GuestsAction),
+    /// Webhook secrets and API keys: `secrets rotate` prints the steps of a rotation without a
+    /// gap, and where the hotel stands.
+    #[command(subcommand)]
+    Secrets(secrets_cli::SecretsAction),
     /// API keys: create one (printed once), list them, revoke one. Keys are events: who issued
     /// or revoked which key is in the audit trail.
     #[command(subcommand)]
@@ -123,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(action) => keys_cli::run(action).await,
         Command::Audit(args) => audit_cli::run(*args).await,
         Command::Guests(action) => guests_cli::run(action).await,
+        Command::Secrets(action) => secrets_cli::run(action).await,
     }
 }
 

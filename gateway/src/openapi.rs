@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::routes::{
-    audit, conversation, health, keys, messages, metrics, reservations, sessions, webhooks,
+    audit, conversation, guests, health, keys, messages, metrics, reservations, sessions, webhooks,
 };
 
 /// The body of every error the API answers with (see [`crate::error::ApiError`]).
@@ -245,6 +245,18 @@ pub struct ReservationRow {
     pub last_sequence: i64,
 }
 
+/// What forgetting a guest did (`crate::forget::Forgetting`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Forgetting {
+    pub tenant_id: String,
+    /// Whether the guest had a data key (false: nothing of theirs was sealed, or they were
+    /// already forgotten).
+    pub key_deleted: bool,
+    /// The read models rebuilt, each as `[name, events replayed]`.
+    pub rebuilt: Vec<(String, u64)>,
+    pub forgotten_at: DateTime<Utc>,
+}
+
 /// The security schemes: API keys for `/api/v1/*` and `/metrics`, the providers' own header
 /// authentication for the webhooks.
 struct SecuritySchemes;
@@ -293,22 +305,23 @@ impl Modify for SecuritySchemes {
 /// JSON `null` is accepted, which it is not), so they are marked here.
 struct OptionalBodies;
 
-/// The `(method, path)` of the operations whose body may be left out.
-pub const OPTIONAL_BODIES: [(&str, &str); 2] = [
-    ("post", "/api/v1/keys/{id}/revoke"),
-    ("post", "/api/v1/reservations/{id}/cancel"),
+/// The operations (all `POST`) whose body may be left out.
+pub const OPTIONAL_BODIES: [&str; 2] = [
+    "/api/v1/keys/{id}/revoke",
+    "/api/v1/reservations/{id}/cancel",
 ];
 
 impl Modify for OptionalBodies {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for (method, path) in OPTIONAL_BODIES {
-            let operation = openapi.paths.paths.get_mut(path).and_then(|item| match method {
-                "post" => item.post.as_mut(),
-                _ => None,
-            });
-            if let Some(body) = operation.and_then(|op| op.request_body.as_mut()) {
-                body.required = Some(Required::False);
-            }
+        for path in OPTIONAL_BODIES {
+            let body = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+                .and_then(|operation| operation.request_body.as_mut())
+                .unwrap_or_else(|| panic!("POST {path} is documented with a body"));
+            body.required = Some(Required::False);
         }
     }
 }
@@ -336,6 +349,7 @@ path does not answer `405 method_not_allowed`."
         document,
         metrics::get,
         audit::list,
+        guests::forget,
         keys::list,
         keys::create,
         keys::revoke,
@@ -368,6 +382,7 @@ path does not answer `405 method_not_allowed`."
         ApiKeyRow,
         AuditRow,
         ReservationRow,
+        Forgetting,
     )),
     modifiers(&SecuritySchemes, &OptionalBodies),
     tags(
@@ -375,6 +390,7 @@ path does not answer `405 method_not_allowed`."
         (name = "meta", description = "This document; open."),
         (name = "metrics", description = "Prometheus counters; admin keys."),
         (name = "audit", description = "Who did what, when, through which channel."),
+        (name = "guests", description = "The right to be forgotten; admin keys."),
         (name = "keys", description = "API keys: issue, list, revoke; admin keys."),
         (name = "messages", description = "Guest messages from the hotel's own systems."),
         (name = "sessions", description = "Conversations as staff see them."),
@@ -439,7 +455,11 @@ mod tests {
             .collect();
         let required = schema["required"]
             .as_array()
-            .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         (props, required)
     }
@@ -473,7 +493,13 @@ mod tests {
     fn serialised<T: Serialize>(values: impl IntoIterator<Item = T>) -> BTreeSet<String> {
         values
             .into_iter()
-            .map(|v| serde_json::to_value(v).unwrap().as_str().unwrap().to_owned())
+            .map(|v| {
+                serde_json::to_value(v)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect()
     }
 
@@ -569,6 +595,15 @@ mod tests {
                 phone: Some("+34600111222".into()),
                 nights: Some(2),
                 extra_guests: Some(1),
+            },
+        );
+        assert_mirrors(
+            "Forgetting",
+            crate::forget::Forgetting {
+                tenant_id: "default".into(),
+                key_deleted: true,
+                rebuilt: vec![("reservations".into(), 3)],
+                forgotten_at: at,
             },
         );
         use conserje_domain::understanding as u;

@@ -65,7 +65,7 @@ use uuid::Uuid;
 
 use crate::auth::{KeyRing, KeySettings, ReadLog};
 use crate::readiness::{Readiness, TrackedLog};
-use crate::settings::StoreOptions;
+use crate::settings::{HttpOptions, StoreOptions};
 use crate::webhook_guard::WebhookGuard;
 
 /// The consumer name of the booking process's recovery subscription.
@@ -128,6 +128,8 @@ pub struct Runtime {
     pub reads: Arc<ReadLog>,
     /// The API's keys: issue, revoke, check.
     pub keys: Arc<KeyRing>,
+    /// How long the HTTP server waits for slow clients.
+    pub http: HttpOptions,
     /// The service's clock ("now" for bounds on timestamps; fixed in tests).
     pub clock: Arc<dyn Clock>,
     /// Each hotel's WhatsApp and Telegram accounts: webhook secrets and send tokens.
@@ -469,6 +471,7 @@ impl Runtime {
             audit_rows,
             reads,
             keys,
+            http: options.http.clone(),
             clock,
             channel_accounts,
             webhooks,

@@ -54,6 +54,47 @@ pub struct StoreOptions {
 
     #[command(flatten)]
     pub access: AccessOptions,
+
+    #[command(flatten)]
+    pub http: HttpOptions,
+}
+
+/// Seconds a client has to send a request's headers.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
+/// Seconds a client has to send a request's body once its headers are in.
+pub const DEFAULT_BODY_READ_TIMEOUT_SECONDS: u64 = 30;
+
+/// How long the HTTP server waits for slow clients: a half-open or trickling connection must not
+/// hold a worker for ever.
+#[derive(Debug, Clone, Args)]
+pub struct HttpOptions {
+    /// Seconds a client has to send a request's headers (and an idle kept-alive connection to
+    /// start its next request) before the connection is closed.
+    #[arg(
+        long,
+        env = "CONSERJE_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..)
+    )]
+    pub header_read_timeout_seconds: u64,
+
+    /// Seconds a client has to send a request's body; a slower body is refused (408).
+    #[arg(
+        long,
+        env = "CONSERJE_BODY_READ_TIMEOUT_SECONDS",
+        default_value_t = DEFAULT_BODY_READ_TIMEOUT_SECONDS,
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..)
+    )]
+    pub body_read_timeout_seconds: u64,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_seconds: DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
+            body_read_timeout_seconds: DEFAULT_BODY_READ_TIMEOUT_SECONDS,
+        }
+    }
 }
 
 /// Seconds a checked API key is trusted before its stream is read again.

@@ -89,6 +89,11 @@ fn apply(
             revoked_by: None,
             last_sequence: stored.sequence,
         }),
+        ApiKeyEvent::ApiKeyExpiryBroughtForward { expires_at } => current.map(|row| ApiKeyRow {
+            expires_at: Some(expires_at),
+            last_sequence: stored.sequence,
+            ..row
+        }),
         ApiKeyEvent::ApiKeyRevoked { .. } => current.map(|row| ApiKeyRow {
             revoked_at: Some(stored.recorded_at),
             revoked_by: Some(actor),

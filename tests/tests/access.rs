@@ -656,3 +656,59 @@ async fn a_key_over_its_rate_is_told_when_to_come_back() {
     );
     app.stop().await;
 }
+
+/// A rotated key keeps working through its window beside its successor, then only the
+/// successor does; both acts are in the key's stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rotated_key_works_beside_its_successor_until_the_window_closes() {
+    let (options, _dir) = fresh_store(StoreKind::Sqlite).await;
+    let app = TestApp::spawn(&options).await;
+    let old_key = app
+        .issue_key("booking-engine", Role::Staff, Some(OWN))
+        .await;
+    let old_id = conserje_domain::api_key::KeyId::parse(&old_key[4..20]).unwrap();
+    let meta = conserje_domain::EventMetadata::new(
+        conserje_domain::values::TenantId::parse(OWN).unwrap(),
+        conserje_domain::metadata::Actor::system("test"),
+        "system",
+    );
+    let successor = app
+        .runtime
+        .keys
+        .rotate(&old_id, std::time::Duration::from_secs(2), meta)
+        .await
+        .unwrap();
+    let path = "/api/v1/sessions?channel=api&guest=nobody";
+    let old = TestApp::client_with(&old_key);
+    let new = TestApp::client_with(&successor.key);
+    assert_eq!(
+        send(&old, &app, Method::GET, path, None).await.0,
+        StatusCode::OK,
+        "old, in the window"
+    );
+    assert_eq!(
+        send(&new, &app, Method::GET, path, None).await.0,
+        StatusCode::OK,
+        "new"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        send(&old, &app, Method::GET, path, None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "old, after"
+    );
+    assert_eq!(
+        send(&new, &app, Method::GET, path, None).await.0,
+        StatusCode::OK,
+        "new, after"
+    );
+    let stream = app
+        .runtime
+        .feed
+        .stream("ApiKey", old_id.as_str())
+        .await
+        .unwrap();
+    let types: Vec<&str> = stream.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["ApiKeyIssued", "ApiKeyExpiryBroughtForward"]);
+    app.stop().await;
+}

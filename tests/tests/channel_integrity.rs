@@ -347,3 +347,64 @@ async fn long_texts_and_far_timestamps_are_bounded_on_every_way_in() {
 fn provider_message_id(update_id: i64) -> String {
     conserje_commands::channels::telegram::provider_message_id(update_id)
 }
+
+/// A client that never finishes its headers, or trickles its body, is cut off after the
+/// configured timeouts; everyone else is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_clients_are_cut_off_and_do_not_hold_the_server() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut options, _dir) = fresh_store(StoreKind::Sqlite).await;
+    options.http.header_read_timeout_seconds = 1;
+    options.http.body_read_timeout_seconds = 1;
+    let app = TestApp::spawn(&options).await;
+
+    // Half-open: a request line and one header, then silence.
+    let mut idle = Vec::new();
+    for _ in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        stream
+            .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        idle.push(stream);
+    }
+    let response = app.http.get(app.url("/health/live")).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "served beside 50 half-open connections"
+    );
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), idle[0].read(&mut buf))
+        .await
+        .expect("the server closed the half-open connection within its timeout");
+    assert!(
+        matches!(read, Ok(0) | Err(_)) || buf.starts_with(b"HTTP/1.1 408"),
+        "{read:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+
+    // A body announced as 100 bytes of which 10 ever arrive.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"guest\":",
+        app.admin_key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the slow body is answered within its timeout")
+    .ok();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 4"),
+        "a client error, not a hang: {answer:?}"
+    );
+    app.stop().await;
+}

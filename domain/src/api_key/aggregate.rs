@@ -82,6 +82,23 @@ impl Aggregate for ApiKey {
                 }
                 ApiKeyEvent::ApiKeyRevoked { reason }
             }
+            ApiKeyCommand::ExpireAt { at, now } => {
+                let Some(issued) = &self.issued else {
+                    return Err(ApiKeyError::NotIssued);
+                };
+                if self.revoked {
+                    return Err(ApiKeyError::AlreadyRevoked);
+                }
+                if at <= now {
+                    return Err(ApiKeyError::ExpiresInThePast);
+                }
+                // A rotation shortens a key's life; making a key last longer is issuing a new
+                // one, which an admin does on purpose.
+                if issued.expires_at.is_some_and(|current| current <= at) {
+                    return Ok(());
+                }
+                ApiKeyEvent::ApiKeyExpiryBroughtForward { expires_at: at }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -105,6 +122,11 @@ impl Aggregate for ApiKey {
                 });
             }
             ApiKeyEvent::ApiKeyRevoked { .. } => self.revoked = true,
+            ApiKeyEvent::ApiKeyExpiryBroughtForward { expires_at } => {
+                if let Some(issued) = &mut self.issued {
+                    issued.expires_at = Some(expires_at);
+                }
+            }
         }
     }
 }

@@ -19,4 +19,10 @@ pub enum ApiKeyCommand {
     },
     /// Revokes the key: from the event on, it opens nothing.
     Revoke { reason: Option<String> },
+    /// Brings the key's expiry forward to `at` (a rotation's window: the key's successor is
+    /// issued, and this one keeps working until `at` so its users can switch). Never extends.
+    ExpireAt {
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
 }

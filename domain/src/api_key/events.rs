@@ -16,6 +16,10 @@ pub enum ApiKeyEvent {
     ApiKeyRevoked {
         reason: Option<String>,
     },
+    /// The key now stops working at `expires_at` (brought forward by a rotation).
+    ApiKeyExpiryBroughtForward {
+        expires_at: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for ApiKeyEvent {
@@ -23,6 +27,7 @@ impl DomainEvent for ApiKeyEvent {
         match self {
             Self::ApiKeyIssued { .. } => "ApiKeyIssued",
             Self::ApiKeyRevoked { .. } => "ApiKeyRevoked",
+            Self::ApiKeyExpiryBroughtForward { .. } => "ApiKeyExpiryBroughtForward",
         }
         .to_owned()
     }

@@ -123,3 +123,28 @@ fn names_and_ids_cannot_smuggle_separators() {
     assert!(Scope::AllHotels.covers(&TenantId::parse("x").unwrap()));
     assert!(!sol().covers(&TenantId::parse("hotel-mar").unwrap()));
 }
+
+#[test]
+fn a_rotation_brings_the_expiry_forward_and_never_extends_it() {
+    let at = now() + Duration::hours(24);
+    TestFramework::<ApiKey>::with(())
+        .given(vec![issued(Role::Staff, sol())])
+        .when(ApiKeyCommand::ExpireAt { at, now: now() })
+        .then_expect_events(vec![ApiKeyEvent::ApiKeyExpiryBroughtForward {
+            expires_at: at,
+        }]);
+    let sooner = ApiKeyEvent::ApiKeyExpiryBroughtForward {
+        expires_at: now() + Duration::hours(1),
+    };
+    TestFramework::<ApiKey>::with(())
+        .given(vec![issued(Role::Staff, sol()), sooner])
+        .when(ApiKeyCommand::ExpireAt { at, now: now() })
+        .then_expect_events(vec![]);
+    TestFramework::<ApiKey>::with(())
+        .given(vec![issued(Role::Staff, sol())])
+        .when(ApiKeyCommand::ExpireAt {
+            at: now(),
+            now: now(),
+        })
+        .then_expect_error(ApiKeyError::ExpiresInThePast);
+}

@@ -150,6 +150,47 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Rotates `key_id`: issues its successor (same name, role, hotel and expiry) and brings the
+    /// old key's expiry forward to `window` from now, so both work until its users switched.
+    pub async fn rotate(
+        &self,
+        key_id: &KeyId,
+        window: Duration,
+        meta: EventMetadata,
+    ) -> Result<IssuedKey, ApiError> {
+        let old = self.load(key_id).await?;
+        let now = self.clock.now();
+        let issued = old
+            .valid_at(now)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound(format!("no valid key {key_id}")))?;
+        let window = chrono::Duration::from_std(window)
+            .map_err(|_| ApiError::bad_request("invalid_window", "the window is too long"))?;
+        let successor = self
+            .issue(
+                Self::new_key_id()?,
+                issued.name,
+                issued.role,
+                issued.scope,
+                issued.expires_at,
+                meta.clone(),
+            )
+            .await?;
+        self.store
+            .execute(
+                key_id.as_str(),
+                ApiKeyCommand::ExpireAt {
+                    at: now + window,
+                    now,
+                },
+                meta,
+            )
+            .await
+            .map_err(refused)?;
+        self.forget(key_id);
+        Ok(successor)
+    }
+
     /// The key's current state, from its stream.
     pub async fn load(&self, key_id: &KeyId) -> Result<ApiKey, ApiError> {
         self.store.load(key_id.as_str()).await.map_err(refused)

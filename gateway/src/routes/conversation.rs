@@ -134,25 +134,25 @@ async fn events_of(rt: &Runtime, caller: &Caller, id: &str) -> Result<Vec<Stored
     operation_id = "session_transcript",
     tag = "sessions",
     summary = "A conversation's transcript",
-    description = "Roles: **staff**, **admin**. The conversation in order, from its events: the \\
-        guest's messages with what was understood, the replies with their delivery, the handoffs. \\
-        The read is recorded in the audit trail first. Another hotel's session answers 404, like \\
+    description = "Roles: **staff**, **admin**. The conversation in order, from its events: the \
+        guest's messages with what was understood, the replies with their delivery, the handoffs. \
+        The read is recorded in the audit trail first. Another hotel's session answers 404, like \
         one that does not exist.",
     params(
-        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \\
-            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \\
+        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \
+            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \
             answers it", example = "default/whatsapp/34600111222"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The transcript", body = Transcript),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not read conversations", body = ErrorBody),
         (status = 404, description = "`not_found`: no such session, or another hotel's", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "`unavailable`: the event store did not answer, or the read \\
+        (status = 503, description = "`unavailable`: the event store did not answer, or the read \
             could not be recorded", body = ErrorBody),
     )
 )]
@@ -286,6 +286,7 @@ pub async fn transcript(
 #[serde(deny_unknown_fields)]
 pub struct StaffReplyBody {
     /// Not blank.
+    #[schema(min_length = 1)]
     pub text: String,
     /// The reply's language; the conversation's when absent.
     #[schema(value_type = crate::openapi::Language, required = false)]
@@ -311,21 +312,21 @@ fn hotel_of(id: &str) -> Result<TenantId, ApiError> {
     operation_id = "resolve_handoff",
     tag = "sessions",
     summary = "Give a handed-off conversation back to the bot",
-    description = "Roles: **staff**, **admin**. Another hotel's session answers 404, like one that \\
+    description = "Roles: **staff**, **admin**. Another hotel's session answers 404, like one that \
         does not exist.",
     params(
-        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \\
-            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \\
+        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \
+            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \
             answers it", example = "default/whatsapp/34600111222"),
     ),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The bot answers the guest again"),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not handle conversations", body = ErrorBody),
         (status = 404, description = "`not_found`: no such session, or another hotel's", body = ErrorBody),
-        (status = 409, description = "`not_handed_off`, or `conflict` (changed concurrently; try \\
+        (status = 409, description = "`not_handed_off`, or `conflict` (changed concurrently; try \
             again)", body = ErrorBody),
         (status = 422, description = "Another rule of the conversation refused it", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
@@ -357,11 +358,11 @@ pub async fn resolve_handoff(
     operation_id = "staff_reply",
     tag = "sessions",
     summary = "Reply to the guest in person",
-    description = "Roles: **staff**, **admin**. The reply goes out through the guest's channel like \\
+    description = "Roles: **staff**, **admin**. The reply goes out through the guest's channel like \
         the bot's. Another hotel's session answers 404, like one that does not exist.",
     params(
-        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \\
-            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \\
+        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \
+            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \
             answers it", example = "default/whatsapp/34600111222"),
     ),
     request_body = StaffReplyBody,
@@ -369,13 +370,13 @@ pub async fn resolve_handoff(
     responses(
         (status = 202, description = "Recorded; delivery follows", body = StaffReplyAccepted),
         (status = 400, description = "`malformed_request` or `empty_message`", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not handle conversations", body = ErrorBody),
         (status = 404, description = "`not_found`: no such session, or another hotel's", body = ErrorBody),
         (status = 409, description = "`conflict`: changed concurrently; try again", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
-        (status = 422, description = "A rule of the conversation refused the reply \\
+        (status = 422, description = "A rule of the conversation refused the reply \
             (`invalid_reply`…)", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),

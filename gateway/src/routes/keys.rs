@@ -77,23 +77,23 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     operation_id = "create_key",
     tag = "keys",
     summary = "Issue an API key",
-    description = "Roles: **admin**. Issues a key of the caller's hotel (or, for an admin of every \\
-        hotel, of the hotel named or of every hotel) and answers it whole, the only time it is \\
+    description = "Roles: **admin**. Issues a key of the caller's hotel (or, for an admin of every \
+        hotel, of the hotel named or of every hotel) and answers it whole, the only time it is \
         shown. Naming another hotel than the key's answers 404: another hotel is not found.",
     request_body = CreateKeyBody,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The key, shown this once", body = CreatedKey),
-        (status = 400, description = "`malformed_request` (not JSON, or an unknown or mistyped \\
+        (status = 400, description = "`malformed_request` (not JSON, or an unknown or mistyped \
             field), `invalid_key_name`, `invalid_role` or `invalid_tenant`", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role is not admin", body = ErrorBody),
         (status = 404, description = "`not_found`: the hotel named is not the key's", body = ErrorBody),
-        (status = 409, description = "`already_exists` or `conflict`: the new key id was taken \\
+        (status = 409, description = "`already_exists` or `conflict`: the new key id was taken \
             meanwhile; try again", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
-        (status = 422, description = "`invalid_expiry` (`expires_at` is not in the future) or \\
+        (status = 422, description = "`invalid_expiry` (`expires_at` is not in the future) or \
             `hotel_required` (only an admin key may be of every hotel)", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -144,12 +144,12 @@ pub async fn create(
     operation_id = "list_keys",
     tag = "keys",
     summary = "The keys of the caller's hotel",
-    description = "Roles: **admin**. The keys of the key's own hotel, oldest first (every key, for \\
+    description = "Roles: **admin**. The keys of the key's own hotel, oldest first (every key, for \
         an admin of every hotel); never a secret. Another hotel's keys are not listed.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The keys, oldest first", body = [crate::openapi::ApiKeyRow]),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role is not admin", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
@@ -182,26 +182,26 @@ pub async fn list(
     operation_id = "revoke_key",
     tag = "keys",
     summary = "Revoke an API key",
-    description = "Roles: **admin**. The key opens nothing from now on (in other processes, within \\
-        their key cache time). Another hotel's key, or a key of every hotel for an admin of one \\
+    description = "Roles: **admin**. The key opens nothing from now on (in other processes, within \
+        their key cache time). Another hotel's key, or a key of every hotel for an admin of one \
         hotel, answers 404 like one that does not exist. The body is optional.",
     params(
-        ("id" = String, Path, description = "The key id, 16 hex digits. The first admin key \\
-            (`0000000000000001`, written to `admin.key` at first start) is left out of this \\
-            description so that generated requests never lock the operator out; it is revoked \\
-            like any other, best with `conserje keys revoke` once another admin key exists.",
+        ("id" = String, Path, description = "The key id, 16 hex digits. The pattern leaves out the \
+            first admin key (`0000000000000001`, written to `admin.key` at first start) so that \
+            generated requests never lock the operator out; the server revokes it like any other \
+            (best with `conserje keys revoke`, once another admin key exists).",
             pattern = "^(?!0000000000000001$)[0-9a-f]{16}$"),
     ),
-    request_body(content = RevokeBody, description = "Optional (no body is `{}`); `crate::openapi::ApiDoc` marks it not required"),
+    request_body(content = RevokeBody, description = "Optional: no body is the same as `{}`"),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "`malformed_request`: a body that is not `RevokeBody`", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role is not admin", body = ErrorBody),
         (status = 404, description = "`not_found`: no such key, or not the caller's hotel's", body = ErrorBody),
-        (status = 409, description = "`already_revoked`, or `conflict` (changed concurrently; try \\
+        (status = 409, description = "`already_revoked`, or `conflict` (changed concurrently; try \
             again)", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",

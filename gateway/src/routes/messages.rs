@@ -45,6 +45,7 @@ pub struct MessageBody {
     /// recorded once.
     pub provider_message_id: String,
     /// At most 4096 characters, not blank.
+    #[schema(min_length = 1, max_length = 4096)]
     pub text: String,
     /// When the guest wrote it; clamped to [now − 7 days, now + 5 min]; now when absent.
     #[schema(value_type = String, required = false, format = DateTime)]
@@ -72,23 +73,23 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     operation_id = "post_message",
     tag = "messages",
     summary = "A guest message from one of the hotel's own systems",
-    description = "Roles: **integration**, **admin**. Appends the message to the inbound log of the \\
-        guest's `api` conversation with the key's hotel (a key of every hotel names the hotel) and \\
-        answers once it is durable; the conversation worker records it and replies. Naming another \\
+    description = "Roles: **integration**, **admin**. Appends the message to the inbound log of the \
+        guest's `api` conversation with the key's hotel (a key of every hotel names the hotel) and \
+        answers once it is durable; the conversation worker records it and replies. Naming another \
         hotel than the key's answers 404: another hotel is not found.",
     request_body = MessageBody,
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Durable in the log", body = Accepted),
-        (status = 400, description = "`malformed_request`, `invalid_tenant`, `tenant_required`, \\
+        (status = 400, description = "`malformed_request`, `invalid_tenant`, `tenant_required`, \
             `invalid_guest`, `invalid_message_id`, `empty_message` or `text_too_long`", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
-        (status = 403, description = "`forbidden` (the key's role may not post messages) or \\
+        (status = 403, description = "`forbidden` (the key's role may not post messages) or \
             `channel_forbidden` (a channel other than `api`)", body = ErrorBody),
         (status = 404, description = "`not_found`: the hotel named is not the key's", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: the key passed its requests per minute, or \\
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute, or \
             the guest their messages per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`unavailable`: the log or the event store did not answer",

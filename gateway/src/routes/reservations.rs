@@ -148,29 +148,29 @@ fn reservation_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, Api
     operation_id = "create_reservation",
     tag = "reservations",
     summary = "Request a reservation",
-    description = "Roles: **staff**, **admin**. Prices the stay against the hotel's rules and PMS \\
-        and books it for the key's hotel (a key of every hotel names the hotel). Naming another \\
+    description = "Roles: **staff**, **admin**. Prices the stay against the hotel's rules and PMS \
+        and books it for the key's hotel (a key of every hotel names the hotel). Naming another \
         hotel than the key's answers 404: another hotel is not found.",
     request_body = CreateBody,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Requested (and, when the PMS held the room, confirmed)", body = ReservationAnswer),
-        (status = 400, description = "`malformed_request` (not JSON, or a missing, unknown or \\
+        (status = 400, description = "`malformed_request` (not JSON, or a missing, unknown or \
             mistyped field), `invalid_tenant`, `tenant_required` or `invalid_guest_ref`", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not book", body = ErrorBody),
         (status = 404, description = "`not_found`: the hotel named is not the key's", body = ErrorBody),
         (status = 409, description = "`conflict`: changed concurrently; try again", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
-        (status = 422, description = "A booking rule refused it: `check_in_in_past`, \\
-            `check_out_not_after_check_in`, `stay_too_long`, `booking_too_far_ahead`, `no_guests`, \\
-            `too_many_guests`, `invalid_email`, `invalid_phone`, `invalid_name`, \\
-            `invalid_room_type`, `room_unavailable`, `too_many_active_reservations`, \\
+        (status = 422, description = "A booking rule refused it: `check_in_in_past`, \
+            `check_out_not_after_check_in`, `stay_too_long`, `booking_too_far_ahead`, `no_guests`, \
+            `too_many_guests`, `invalid_email`, `invalid_phone`, `invalid_name`, \
+            `invalid_room_type`, `room_unavailable`, `too_many_active_reservations`, \
             `guest_blacklisted`…", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "`unavailable` or `pms_unavailable`: the event store or the \\
+        (status = 503, description = "`unavailable` or `pms_unavailable`: the event store or the \
             PMS did not answer", body = ErrorBody),
     )
 )]
@@ -222,9 +222,9 @@ pub async fn create(
     operation_id = "get_reservation",
     tag = "reservations",
     summary = "A reservation, from the read model",
-    description = "Roles: **staff**, **analyst**, **admin**. An analyst's answer has no guest name, \\
-        e-mail or phone (`guest_ref` is `redacted`); anyone else's read of the contact data is \\
-        recorded in the audit trail first. Another hotel's reservation answers 404, like one that \\
+    description = "Roles: **staff**, **analyst**, **admin**. An analyst's answer has no guest name, \
+        e-mail or phone (`guest_ref` is `redacted`); anyone else's read of the contact data is \
+        recorded in the audit trail first. Another hotel's reservation answers 404, like one that \
         does not exist.",
     params(
         ("id" = Uuid, Path, description = "The reservation id"),
@@ -233,13 +233,13 @@ pub async fn create(
     responses(
         (status = 200, description = "The reservation", body = crate::openapi::ReservationRow),
         (status = 400, description = "`invalid_id`: `{id}` is not a UUID", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not read reservations", body = ErrorBody),
         (status = 404, description = "`not_found`: no such reservation, or another hotel's", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "`unavailable`: the read model did not answer, or the read \\
+        (status = 503, description = "`unavailable`: the read model did not answer, or the read \
             could not be recorded", body = ErrorBody),
     )
 )]
@@ -280,28 +280,28 @@ pub async fn get(
     operation_id = "cancel_reservation",
     tag = "reservations",
     summary = "Cancel a reservation",
-    description = "Roles: **staff**, **admin**. The body is optional. Another hotel's reservation \\
+    description = "Roles: **staff**, **admin**. The body is optional. Another hotel's reservation \
         answers 404, like one that does not exist.",
     params(
         ("id" = Uuid, Path, description = "The reservation id"),
     ),
-    request_body(content = CancelBody, description = "Optional (no body is `{}`); `crate::openapi::ApiDoc` marks it not required"),
+    request_body(content = CancelBody, description = "Optional: no body is the same as `{}`"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Cancelled", body = ReservationAnswer),
-        (status = 400, description = "`invalid_id` (`{id}` is not a UUID) or `malformed_request` \\
+        (status = 400, description = "`invalid_id` (`{id}` is not a UUID) or `malformed_request` \
             (a body that is not `CancelBody`)", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not cancel", body = ErrorBody),
         (status = 404, description = "`not_found`: no such reservation, or another hotel's", body = ErrorBody),
-        (status = 409, description = "`already_cancelled`, or `conflict` (changed concurrently; \\
+        (status = 409, description = "`already_cancelled`, or `conflict` (changed concurrently; \
             try again)", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
         (status = 422, description = "A rule of the reservation refused it", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "`unavailable` or `pms_unavailable`: the event store or the \\
+        (status = 503, description = "`unavailable` or `pms_unavailable`: the event store or the \
             PMS did not answer", body = ErrorBody),
     )
 )]
@@ -328,8 +328,8 @@ pub async fn cancel(
     operation_id = "modify_reservation",
     tag = "reservations",
     summary = "Change a reservation's dates, room type or party",
-    description = "Roles: **staff**, **admin**. The booking rules are checked again; the answer \\
-        states the price difference and who settles it. Another hotel's reservation answers 404, \\
+    description = "Roles: **staff**, **admin**. The booking rules are checked again; the answer \
+        states the price difference and who settles it. Another hotel's reservation answers 404, \
         like one that does not exist.",
     params(
         ("id" = Uuid, Path, description = "The reservation id"),
@@ -339,18 +339,18 @@ pub async fn cancel(
     responses(
         (status = 200, description = "Modified, with `price_difference_minor` and `settlement`", body = ReservationAnswer),
         (status = 400, description = "`invalid_id` (`{id}` is not a UUID) or `malformed_request`", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not modify", body = ErrorBody),
         (status = 404, description = "`not_found`: no such reservation, or another hotel's", body = ErrorBody),
-        (status = 409, description = "`already_cancelled`, `not_modifiable`, or `conflict` \\
+        (status = 409, description = "`already_cancelled`, `not_modifiable`, or `conflict` \
             (changed concurrently; try again)", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
-        (status = 422, description = "A booking rule refused the new terms (`check_in_in_past`, \\
+        (status = 422, description = "A booking rule refused the new terms (`check_in_in_past`, \
             `too_many_guests`, `room_unavailable`…)", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "`unavailable` or `pms_unavailable`: the event store or the \\
+        (status = 503, description = "`unavailable` or `pms_unavailable`: the event store or the \
             PMS did not answer", body = ErrorBody),
     )
 )]
@@ -409,8 +409,8 @@ pub struct TrailEntry {
     operation_id = "reservation_events",
     tag = "reservations",
     summary = "A reservation's event trail",
-    description = "Roles: **staff**, **admin**. The reservation's stream, oldest first, with each \\
-        event's audit metadata; the read is recorded in the audit trail first. Another hotel's \\
+    description = "Roles: **staff**, **admin**. The reservation's stream, oldest first, with each \
+        event's audit metadata; the read is recorded in the audit trail first. Another hotel's \
         reservation answers 404, like one that does not exist.",
     params(
         ("id" = Uuid, Path, description = "The reservation id"),
@@ -419,13 +419,13 @@ pub struct TrailEntry {
     responses(
         (status = 200, description = "The events, oldest first", body = [TrailEntry]),
         (status = 400, description = "`invalid_id`: `{id}` is not a UUID", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not read the trail", body = ErrorBody),
         (status = 404, description = "`not_found`: no such reservation, or another hotel's", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "`unavailable`: the event store did not answer, or the read \\
+        (status = 503, description = "`unavailable`: the event store did not answer, or the read \
             could not be recorded", body = ErrorBody),
     )
 )]

@@ -46,16 +46,16 @@ pub struct SessionSummary {
     operation_id = "find_sessions",
     tag = "sessions",
     summary = "A guest's open conversation on a channel",
-    description = "Roles: **staff**, **admin**. The guest's open session with the key's hotel (a key \\
-        of every hotel names the hotel), as a list: empty when there is none or it expired. Naming \\
+    description = "Roles: **staff**, **admin**. The guest's open session with the key's hotel (a key \
+        of every hotel names the hotel), as a list: empty when there is none or it expired. Naming \
         another hotel than the key's answers 404: another hotel's data is not found.",
     params(SessionQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The open session, or none", body = [SessionSummary]),
-        (status = 400, description = "`malformed_request` (a missing or mistyped parameter), \\
+        (status = 400, description = "`malformed_request` (a missing or mistyped parameter), \
             `invalid_tenant`, `tenant_required` or `invalid_guest`", body = ErrorBody),
-        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \\
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not read conversations", body = ErrorBody),
         (status = 404, description = "`not_found`: the hotel named is not the key's", body = ErrorBody),

@@ -32,9 +32,9 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
     operation_id = "telegram_receive",
     tag = "webhooks",
     summary = "A Telegram Bot API update for a hotel's bot",
-    description = "No API key: `X-Telegram-Bot-Api-Secret-Token` must be the secret token of \\
-        `{tenant}`'s bot (another hotel's opens nothing). The update's message or button press is \\
-        appended to the hotel's conversation with the chat; an update with nothing to record is \\
+    description = "No API key: `X-Telegram-Bot-Api-Secret-Token` must be the secret token of \
+        `{tenant}`'s bot (another hotel's opens nothing). The update's message or button press is \
+        appended to the hotel's conversation with the chat; an update with nothing to record is \
         acknowledged.",
     params(
         ("tenant" = String, Path, description = "The hotel whose bot this is"),
@@ -45,7 +45,7 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
     responses(
         (status = 200, description = "Authenticated and recorded (or nothing to record)", body = TelegramReceipt),
         (status = 400, description = "`malformed_request`: an authenticated body that is not an update", body = ErrorBody),
-        (status = 401, description = "`invalid_secret_token` (missing or wrong) or \\
+        (status = 401, description = "`invalid_secret_token` (missing or wrong) or \
             `channel_not_configured` (the hotel has no Telegram secret token)", body = ErrorBody),
         (status = 404, description = "`not_found`: no such hotel", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 1 MiB", body = ErrorBody),

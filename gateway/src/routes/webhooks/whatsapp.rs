@@ -34,7 +34,7 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
     operation_id = "whatsapp_verify",
     tag = "webhooks",
     summary = "Meta's verification handshake",
-    description = "No API key: the verification token of any configured hotel proves the caller. \\
+    description = "No API key: the verification token of any configured hotel proves the caller. \
         Echoes `hub.challenge` as plain text.",
     params(
         ("hub.mode" = Option<String>, Query, description = "`subscribe`"),
@@ -45,7 +45,7 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
     responses(
         (status = 200, description = "The challenge", body = String, content_type = "text/plain"),
         (status = 400, description = "`malformed_request`: no `hub.challenge`", body = ErrorBody),
-        (status = 403, description = "`verification_failed`: `hub.mode` is not `subscribe` or the \\
+        (status = 403, description = "`verification_failed`: `hub.mode` is not `subscribe` or the \
             token is no hotel's", body = ErrorBody),
     )
 )]
@@ -89,9 +89,9 @@ pub async fn verify(
     operation_id = "whatsapp_receive",
     tag = "webhooks",
     summary = "A WhatsApp Cloud API delivery",
-    description = "No API key: `X-Hub-Signature-256` must be the HMAC-SHA256 of the raw body with \\
-        the app secret of every hotel the delivery names (`default` for a number no hotel owns), \\
-        whatever the body. Each message is appended to its hotel's conversation with the guest; \\
+    description = "No API key: `X-Hub-Signature-256` must be the HMAC-SHA256 of the raw body with \
+        the app secret of every hotel the delivery names (`default` for a number no hotel owns), \
+        whatever the body. Each message is appended to its hotel's conversation with the guest; \
         nothing is appended unless the answer is 200.",
     request_body(content = Object, content_type = "application/json",
         description = "Meta's webhook payload (`object`, `entry[].changes[].value`…)"),
@@ -99,7 +99,7 @@ pub async fn verify(
     responses(
         (status = 200, description = "Authenticated; what the delivery held", body = WhatsAppReceipt),
         (status = 400, description = "`malformed_request`: a signed body that is not a delivery", body = ErrorBody),
-        (status = 401, description = "`invalid_signature` (missing or not matching the body) or \\
+        (status = 401, description = "`invalid_signature` (missing or not matching the body) or \
             `channel_not_configured` (a hotel named has no app secret)", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 1 MiB", body = ErrorBody),
         (status = 429, description = "`rate_limited`: a guest passed their messages per minute",
