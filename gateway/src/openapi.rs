@@ -18,7 +18,12 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use utoipa::openapi::schema::{
+    AnyOfBuilder, Array, ArrayBuilder, ArrayItems, KnownFormat, ObjectBuilder, Schema,
+    SchemaFormat, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::openapi::Required;
 use utoipa::{Modify, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -253,8 +258,33 @@ pub struct Forgetting {
     /// already forgotten).
     pub key_deleted: bool,
     /// The read models rebuilt, each as `[name, events replayed]`.
+    #[schema(schema_with = name_and_count_pairs)]
     pub rebuilt: Vec<(String, u64)>,
     pub forgotten_at: DateTime<Utc>,
+}
+
+/// `[[name, count], …]`: each pair is two items, a string then an integer ≥ 0. utoipa writes
+/// `Vec<(String, u64)>` with `prefixItems` (and `"items": false`), which schemathesis 4 cannot
+/// read as a response schema, so the pair is two items of either type here.
+fn name_and_count_pairs() -> Array {
+    let name = ObjectBuilder::new().schema_type(Type::String);
+    let count = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(0));
+    let pair = ArrayBuilder::new()
+        .items(AnyOfBuilder::new().item(name).item(count))
+        .min_items(Some(2))
+        .max_items(Some(2))
+        .build();
+    ArrayBuilder::new()
+        .items(ArrayItems::RefOrSchema(Box::new(RefOr::T(Schema::Array(
+            pair,
+        )))))
+        .description(Some(
+            "The read models rebuilt, each as `[name, events replayed]`.",
+        ))
+        .build()
 }
 
 /// The security schemes: API keys for `/api/v1/*` and `/metrics`, the providers' own header

@@ -712,3 +712,69 @@ async fn a_rotated_key_works_beside_its_successor_until_the_window_closes() {
     assert_eq!(types, ["ApiKeyIssued", "ApiKeyExpiryBroughtForward"]);
     app.stop().await;
 }
+
+/// `conserje keys create|list|revoke` write the same events as the admin API, with the
+/// operator as actor, on the store a running server uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_keys_command_issues_and_revokes_keys_beside_a_running_server() {
+    use conserje_gateway::keys_cli::{run, KeysAction};
+    let (options, _dir) = fresh_store(StoreKind::Sqlite).await;
+    let app = TestApp::spawn(&options).await;
+    run(KeysAction::Create {
+        name: "night-audit".into(),
+        role: "analyst".into(),
+        tenant: Some(OWN.into()),
+        expires_in_days: Some(30),
+        store: options.clone(),
+    })
+    .await
+    .expect("keys create");
+    let (_, listed) = send(&app.http, &app, Method::GET, "/api/v1/keys", None).await;
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "night-audit")
+        .cloned()
+        .unwrap_or_else(|| panic!("the CLI's key is listed: {listed}"));
+    assert_eq!(
+        (row["role"].as_str(), row["scope"].as_str()),
+        (Some("analyst"), Some(OWN))
+    );
+    assert!(
+        row["issued_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("system:cli."),
+        "{row}"
+    );
+    assert!(row["expires_at"].is_string());
+    let key_id = row["key_id"].as_str().unwrap().to_owned();
+    run(KeysAction::Revoke {
+        key_id: key_id.clone(),
+        reason: Some("test".into()),
+        store: options.clone(),
+    })
+    .await
+    .expect("keys revoke");
+    let again = run(KeysAction::Revoke {
+        key_id,
+        reason: None,
+        store: options.clone(),
+    })
+    .await;
+    assert!(format!("{:#}", again.unwrap_err()).contains("already revoked"));
+    let refused = run(KeysAction::Create {
+        name: "Bad Name".into(),
+        role: "staff".into(),
+        tenant: Some(OWN.into()),
+        expires_in_days: None,
+        store: options.clone(),
+    })
+    .await;
+    assert!(
+        format!("{:#}", refused.unwrap_err()).contains("key name"),
+        "names the problem"
+    );
+    app.stop().await;
+}
