@@ -182,7 +182,7 @@ WHATSAPP_VERIFY_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))
 CONSERJE_API_RATE_LIMIT=0 CONSERJE_WEBHOOK_RATE_LIMIT=0 \
     CONSERJE_TELEGRAM_SECRET_TOKEN="$TELEGRAM_SECRET" CONSERJE_WHATSAPP_VERIFY_TOKEN="$WHATSAPP_VERIFY_TOKEN" \
     CONSERJE_TELEGRAM_API_BASE=http://127.0.0.1:9 CONSERJE_WHATSAPP_API_BASE=http://127.0.0.1:9 \
-    target/debug/conserje serve --listen "127.0.0.1:$API_PORT" --data-dir "$API_DIR/data" \
+    "${CARGO_TARGET_DIR:-target}/debug/conserje" serve --listen "127.0.0.1:$API_PORT" --data-dir "$API_DIR/data" \
     >"$API_DIR/server.log" 2>&1 &
 API_PID=$!
 stop_api_server() {
