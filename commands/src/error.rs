@@ -7,6 +7,11 @@ pub enum CommandError {
     Refused { code: &'static str, message: String },
     #[error("not found: {0}")]
     NotFound(String),
+    /// Cancelling now costs this under the hotel's policy; ask and cancel again accepting it.
+    #[error(
+        "cancelling now costs {fee_minor} (minor units of {currency}); accept the fee to cancel"
+    )]
+    CancellationFee { fee_minor: i64, currency: String },
     #[error("the stream kept changing under {attempts} attempts")]
     Conflict { attempts: u32 },
     #[error("event store: {0}")]

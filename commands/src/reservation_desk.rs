@@ -32,6 +32,8 @@ pub struct NewReservation {
     pub check_out: NaiveDate,
     pub guests: u32,
     pub special_requests: Option<String>,
+    /// The conversation (session stream) it is booked in, told of late outcomes.
+    pub conversation: Option<String>,
 }
 
 /// The outcome of a modification: the reservation under its new terms and what changed in price.
@@ -52,6 +54,13 @@ fn refused(err: AggregateError<ReservationError>) -> CommandError {
         AggregateError::UserError(ReservationError::NotFound) => {
             CommandError::NotFound("reservation".into())
         }
+        AggregateError::UserError(ReservationError::CancellationFeeApplies {
+            fee_minor,
+            currency,
+        }) => CommandError::CancellationFee {
+            fee_minor,
+            currency,
+        },
         AggregateError::AggregateConflict => CommandError::Conflict {
             attempts: MAX_ATTEMPTS,
         },
@@ -109,6 +118,7 @@ impl ReservationDesk {
             check_out: input.check_out,
             guests: input.guests,
             special_requests: input.special_requests,
+            conversation: input.conversation,
         };
         let requested = self
             .reservations
@@ -138,17 +148,21 @@ impl ReservationDesk {
         }
     }
 
-    /// Cancels; a second cancellation is refused with `already_cancelled`.
+    /// Cancels; a second cancellation is refused with `already_cancelled`, and one inside the
+    /// hotel's free window is refused with `cancellation_fee_applies` (and the fee) unless
+    /// `accepted_fee_minor` covers that fee.
     pub async fn cancel(
         &self,
         id: Uuid,
         requested_by: Option<GuestRef>,
         reason: Option<String>,
+        accepted_fee_minor: Option<i64>,
         meta: EventMetadata,
     ) -> Result<Reservation, CommandError> {
         let command = ReservationCommand::Cancel {
             requested_by,
             reason,
+            accepted_fee_minor,
         };
         execute_with_retry(self.reservations.as_ref(), &id.to_string(), command, &meta)
             .await

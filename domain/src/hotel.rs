@@ -158,7 +158,7 @@ pub trait HotelProfiles: Send + Sync {
     fn profile(&self, tenant: &TenantId) -> HotelProfile;
 }
 
-mod hh_mm {
+pub(crate) mod hh_mm {
     use chrono::NaiveTime;
     use serde::{Deserialize, Deserializer, Serializer};
 

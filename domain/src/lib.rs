@@ -6,14 +6,17 @@
 //! [`ports`], injected as cqrs-es `Services`, so every rule can be tested with fixed inputs.
 
 pub mod api_key;
+pub mod cancellation;
 pub mod channel;
 pub mod data_access;
 pub mod erasure;
 pub mod guest;
 pub mod hotel;
 pub mod journal;
+pub mod lenient;
 pub mod log;
 pub mod metadata;
+pub mod pms;
 pub mod ports;
 pub mod pricing;
 pub mod reservation;

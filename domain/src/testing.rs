@@ -64,6 +64,7 @@ impl Pms for FixedPms {
             room_type: room_type.clone(),
             available_units: *units,
             nightly_rate: Money::new(*rate, "EUR"),
+            freshness: Default::default(),
         })
     }
 
@@ -73,6 +74,23 @@ impl Pms for FixedPms {
             .iter()
             .map(|(code, (rate, _))| (RoomType::parse(code).unwrap(), Money::new(*rate, "EUR")))
             .collect())
+    }
+
+    async fn calendar(
+        &self,
+        _tenant: &TenantId,
+        _from: chrono::NaiveDate,
+        _to: chrono::NaiveDate,
+    ) -> Result<Vec<crate::ports::NightOffer>, PmsError> {
+        Ok(vec![])
+    }
+
+    async fn find_booking(
+        &self,
+        _tenant: &TenantId,
+        _reservation_id: Uuid,
+    ) -> Result<Option<PmsBooking>, PmsError> {
+        Ok(None)
     }
 
     async fn create_booking(

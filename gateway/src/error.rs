@@ -36,6 +36,12 @@ pub enum ApiError {
     /// (also sent as `Retry-After`).
     #[error("too many messages from this sender; retry after {retry_after_seconds} s")]
     TooManyRequests { retry_after_seconds: u64 },
+    /// Cancelling now costs `fee_minor` under the hotel's policy: the caller must accept it.
+    #[error(
+        "cancelling now costs {fee_minor} (minor units of {currency}) under the hotel's \
+             cancellation policy; send accept_fee_minor with that amount to cancel"
+    )]
+    CancellationFee { fee_minor: i64, currency: String },
     #[error("{0}")]
     Internal(String),
 }
@@ -60,6 +66,7 @@ impl ApiError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::CancellationFee { .. } => (StatusCode::CONFLICT, "cancellation_fee_applies"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -88,11 +95,16 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let mut response = (
-            status,
-            Json(json!({ "error": code, "message": self.to_string() })),
-        )
-            .into_response();
+        let mut body = json!({ "error": code, "message": self.to_string() });
+        if let Self::CancellationFee {
+            fee_minor,
+            currency,
+        } = &self
+        {
+            body["fee_minor"] = json!(fee_minor);
+            body["currency"] = json!(currency);
+        }
+        let mut response = (status, Json(body)).into_response();
         if let Self::TooManyRequests {
             retry_after_seconds,
         } = self
@@ -111,6 +123,13 @@ impl From<CommandError> for ApiError {
             CommandError::Refused { code, message } => Self::Refused { code, message },
             CommandError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             CommandError::Conflict { .. } => Self::Conflict,
+            CommandError::CancellationFee {
+                fee_minor,
+                currency,
+            } => Self::CancellationFee {
+                fee_minor,
+                currency,
+            },
             CommandError::Store(e) => Self::Unavailable(format!("event store: {e}")),
             CommandError::Model(e) => Self::Unavailable(format!("language model: {e}")),
         }

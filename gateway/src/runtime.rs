@@ -8,7 +8,9 @@ use tokio::time::Instant;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use conserje_commands::dialogue::{DialogueSettings, GuestBookings, Receptionist};
+use conserje_commands::dialogue::{
+    DialogueSettings, GuestBookings, Receptionist, ReservationNotices,
+};
 use conserje_commands::inbound::{ConversationWorker, WorkerSettings, WORKER_GROUP};
 use conserje_commands::outbound::{ChannelDispatcher, SENDER_GROUP};
 use conserje_commands::replies::ReplyBook;
@@ -31,12 +33,15 @@ use conserje_infra::api_key_rows::SqlApiKeyRows;
 use conserje_infra::audit_rows::SqlAuditRows;
 use conserje_infra::channel_accounts::ChannelAccounts;
 use conserje_infra::channel_router::ChannelRouter;
+use conserje_infra::config::ConfigFile;
 use conserje_infra::embedded_log::SqliteLog;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
-use conserje_infra::hotels::{ConfigFile, HotelRegistry};
+use conserje_infra::hotels::HotelRegistry;
 use conserje_infra::kafka::{KafkaLog, KafkaSettings};
-use conserje_infra::pms_simulator::PmsSimulator;
+use conserje_infra::pms::router::PmsRouter;
+use conserje_infra::pms::simulator::PmsSimulator;
+use conserje_infra::pms_sync_queue::SqlSyncQueue;
 use conserje_infra::redis_store::RedisKeyValue;
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::shredding::Shredder;
@@ -138,6 +143,11 @@ pub struct Runtime {
     pub webhooks: Arc<WebhookGuard>,
     /// Which of the consumer groups this process runs have joined, for `/health/ready`.
     pub readiness: Arc<Readiness>,
+    /// Each hotel's PMS (its own behind breaker, bulkhead and cache, or the simulator).
+    pub pms: Arc<PmsRouter>,
+    /// The PMS sync: confirms, retries and reconciles what the PMS holds.
+    pub process: Arc<BookingProcess>,
+    pms_retry_poll: Duration,
     wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
 }
@@ -225,7 +235,7 @@ impl Runtime {
             .context("cannot migrate the event store")?;
         Phone::warm_up();
 
-        let channel_accounts = Arc::new(ChannelAccounts::from_env(&config.hotels));
+        let channel_accounts = Arc::new(ChannelAccounts::new(&config.hotels));
         let webhooks = Arc::new(WebhookGuard::new(
             options.channels.webhook_rate_limit_per_minute,
             config
@@ -236,11 +246,21 @@ impl Runtime {
                 .filter(|token| !token.is_empty())
                 .collect(),
         ));
-        let hotels = Arc::new(HotelRegistry::new(config.hotels));
-        let pms: Arc<dyn Pms> = Arc::new(PmsSimulator::persistent(
+        let simulator: Arc<dyn Pms> = Arc::new(PmsSimulator::persistent(
             config.pms_simulator,
             options.data_dir.join("pms-simulator.json"),
         )?);
+        let pms_router = Arc::new(
+            PmsRouter::new(
+                &config.hotels,
+                simulator,
+                options.pms.options(),
+                clock.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("the hotels' PMS settings: {e}"))?,
+        );
+        let pms: Arc<dyn Pms> = pms_router.clone();
+        let hotels = Arc::new(HotelRegistry::new(config.hotels));
         let reservations: Arc<dyn AggregateStore<Reservation>> =
             Arc::new(SqlAggregateStore::<Reservation>::new(
                 &db,
@@ -296,12 +316,21 @@ impl Runtime {
             reservations.clone(),
             guests,
             pms.clone(),
+            clock.clone(),
+            options.pms.pms_retry_delays_seconds.clone(),
+            Arc::new(SqlSyncQueue::new(db.clone())),
         ));
         let desk = Arc::new(ReservationDesk::new(reservations.clone(), process.clone()));
         let understanding = language_model()?;
+        let replies = || ReplyBook::built_in().context("cannot load the reply templates");
+        process.tell_guests_with(Arc::new(ReservationNotices::new(
+            replies()?,
+            hotels.clone(),
+            conversations.clone(),
+        )));
         let receptionist = Arc::new(Receptionist::new(
             understanding.clone(),
-            ReplyBook::built_in().context("cannot load the reply templates")?,
+            replies()?,
             pms.clone(),
             hotels.clone(),
             hotels.clone(),
@@ -478,6 +507,9 @@ impl Runtime {
             readiness,
             wake: Arc::new(Notify::new()),
             shutdown,
+            pms: pms_router,
+            process,
+            pms_retry_poll: options.pms.retry_poll(),
         })
     }
 
@@ -521,6 +553,14 @@ impl Runtime {
                 projection.clone().run(self.shutdown.subscribe()),
             ));
         }
+        tasks.push(tokio::spawn(
+            self.pms.clone().keep_caches_warm(self.shutdown.subscribe()),
+        ));
+        tasks.push(tokio::spawn(
+            self.process
+                .clone()
+                .run_retries(self.pms_retry_poll, self.shutdown.subscribe()),
+        ));
         if let Some(kv) = self.embedded_kv.clone() {
             tasks.push(tokio::spawn(purge_expired(kv, self.shutdown.subscribe())));
         }

@@ -3,11 +3,18 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::builder::RangedU64ValueParser;
 use clap::Args;
+use conserje_commands::booking_process::RetrySchedule;
 use conserje_commands::inbound::{
     DEFAULT_UNDERSTANDING_BUDGET_MS, DEFAULT_UNDERSTANDING_MAX_CHARS,
 };
+use conserje_infra::pms::breaker::BreakerSettings;
+use conserje_infra::pms::bulkhead::BulkheadSettings;
+use conserje_infra::pms::guarded::{CacheSettings, GuardSettings};
+use conserje_infra::pms::router::PmsOptions;
 
 /// Options shared by every subcommand that opens the store.
 #[derive(Debug, Clone, Args)]
@@ -57,6 +64,9 @@ pub struct StoreOptions {
 
     #[command(flatten)]
     pub http: HttpOptions,
+
+    #[command(flatten)]
+    pub pms: PmsFlags,
 }
 
 /// Seconds a client has to send a request's headers.
@@ -94,6 +104,176 @@ impl Default for HttpOptions {
             header_read_timeout_seconds: DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
             body_read_timeout_seconds: DEFAULT_BODY_READ_TIMEOUT_SECONDS,
         }
+    }
+}
+
+/// Milliseconds between two looks at the PMS sync's retry queue.
+pub const DEFAULT_PMS_RETRY_POLL_MS: u64 = 1000;
+
+/// How conserje talks to the hotels' own PMSs (`kind = "qloapps"` in the configuration): the
+/// timeout, the circuit breaker, the bulkhead, the availability cache and the retry schedule of
+/// the PMS sync. Every default is design.md §4's and lives with the type it tunes.
+#[derive(Debug, Clone, Args)]
+pub struct PmsFlags {
+    /// Milliseconds one PMS request may take before it counts as failed (timed out).
+    #[arg(long, env = "CONSERJE_PMS_TIMEOUT_MS",
+        default_value_t = millis(PmsOptions::default().timeout),
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
+    pub pms_timeout_ms: u64,
+
+    /// Seconds of the breaker's sliding window (error rate and p95 latency).
+    #[arg(long, env = "CONSERJE_PMS_BREAKER_WINDOW_SECONDS",
+        default_value_t = BreakerSettings::default().window.as_secs(),
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
+    pub pms_breaker_window_seconds: u64,
+
+    /// Calls the window must hold before its error rate or latency can open the breaker.
+    #[arg(long, env = "CONSERJE_PMS_BREAKER_MIN_CALLS",
+        default_value_t = BreakerSettings::default().min_calls)]
+    pub pms_breaker_min_calls: usize,
+
+    /// The breaker opens when failures / calls in the window exceed this share (0-1).
+    #[arg(long, env = "CONSERJE_PMS_BREAKER_ERROR_RATE",
+        default_value_t = BreakerSettings::default().error_rate)]
+    pub pms_breaker_error_rate: f64,
+
+    /// The breaker opens when the window's 95th-percentile latency exceeds this (ms).
+    #[arg(long, env = "CONSERJE_PMS_BREAKER_P95_MS",
+        default_value_t = millis(BreakerSettings::default().p95_latency))]
+    pub pms_breaker_p95_ms: u64,
+
+    /// The breaker opens after this many failures in a row.
+    #[arg(long, env = "CONSERJE_PMS_BREAKER_CONSECUTIVE_FAILURES",
+        default_value_t = BreakerSettings::default().consecutive_failures)]
+    pub pms_breaker_consecutive_failures: u32,
+
+    /// Milliseconds an open breaker refuses calls before it lets probes through.
+    #[arg(long, env = "CONSERJE_PMS_BREAKER_OPEN_MS",
+        default_value_t = millis(BreakerSettings::default().open_for))]
+    pub pms_breaker_open_ms: u64,
+
+    /// Probes a half-open breaker lets through; all must succeed for it to close.
+    #[arg(long, env = "CONSERJE_PMS_BREAKER_PROBES",
+        default_value_t = BreakerSettings::default().probes,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub pms_breaker_probes: u32,
+
+    /// PMS calls in flight at once per hotel (the bulkhead).
+    #[arg(long, env = "CONSERJE_PMS_CONCURRENCY",
+        default_value_t = BulkheadSettings::default().concurrent,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..))]
+    pub pms_concurrency: usize,
+
+    /// PMS calls that may wait for a slot; beyond them a call fails at once (busy).
+    #[arg(long, env = "CONSERJE_PMS_QUEUE",
+        default_value_t = BulkheadSettings::default().queue)]
+    pub pms_queue: usize,
+
+    /// Nights ahead the availability cache is warmed and refreshed for.
+    #[arg(long, env = "CONSERJE_PMS_CACHE_DAYS",
+        default_value_t = CacheSettings::default().days,
+        value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub pms_cache_days: u32,
+
+    /// Milliseconds between two refreshes of the availability cache.
+    #[arg(long, env = "CONSERJE_PMS_CACHE_REFRESH_MS",
+        default_value_t = millis(CacheSettings::default().refresh_every),
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
+    pub pms_cache_refresh_ms: u64,
+
+    /// Milliseconds cached figures are quoted without asking the PMS.
+    #[arg(long, env = "CONSERJE_PMS_CACHE_FRESH_MS",
+        default_value_t = millis(CacheSettings::default().fresh_for))]
+    pub pms_cache_fresh_ms: u64,
+
+    /// Seconds between the PMS sync's attempts of a failed booking, change or cancellation
+    /// ("30,60,…"); after the last, the reservation is rejected or handed to staff.
+    #[arg(long, env = "CONSERJE_PMS_RETRY_DELAYS_SECONDS",
+        default_value_t = RetrySchedule::default(),
+        value_parser = RetrySchedule::parse)]
+    pub pms_retry_delays_seconds: RetrySchedule,
+
+    /// Milliseconds between two looks at the retry queue.
+    #[arg(long, env = "CONSERJE_PMS_RETRY_POLL_MS",
+        default_value_t = DEFAULT_PMS_RETRY_POLL_MS,
+        value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
+    pub pms_retry_poll_ms: u64,
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl PmsFlags {
+    /// The flags that give `options` and `schedule`: what tests start a runtime with.
+    pub fn from_options(
+        options: PmsOptions,
+        schedule: RetrySchedule,
+        retry_poll: Duration,
+    ) -> Self {
+        let GuardSettings {
+            breaker,
+            bulkhead,
+            cache,
+        } = options.guard;
+        Self {
+            pms_timeout_ms: millis(options.timeout),
+            pms_breaker_window_seconds: breaker.window.as_secs(),
+            pms_breaker_min_calls: breaker.min_calls,
+            pms_breaker_error_rate: breaker.error_rate,
+            pms_breaker_p95_ms: millis(breaker.p95_latency),
+            pms_breaker_consecutive_failures: breaker.consecutive_failures,
+            pms_breaker_open_ms: millis(breaker.open_for),
+            pms_breaker_probes: breaker.probes,
+            pms_concurrency: bulkhead.concurrent,
+            pms_queue: bulkhead.queue,
+            pms_cache_days: cache.days,
+            pms_cache_refresh_ms: millis(cache.refresh_every),
+            pms_cache_fresh_ms: millis(cache.fresh_for),
+            pms_retry_delays_seconds: schedule,
+            pms_retry_poll_ms: millis(retry_poll),
+        }
+    }
+
+    /// What the PMS router is built with.
+    pub fn options(&self) -> PmsOptions {
+        PmsOptions {
+            timeout: Duration::from_millis(self.pms_timeout_ms),
+            guard: GuardSettings {
+                breaker: BreakerSettings {
+                    window: Duration::from_secs(self.pms_breaker_window_seconds),
+                    min_calls: self.pms_breaker_min_calls,
+                    error_rate: self.pms_breaker_error_rate,
+                    p95_latency: Duration::from_millis(self.pms_breaker_p95_ms),
+                    consecutive_failures: self.pms_breaker_consecutive_failures,
+                    open_for: Duration::from_millis(self.pms_breaker_open_ms),
+                    probes: self.pms_breaker_probes,
+                },
+                bulkhead: BulkheadSettings {
+                    concurrent: self.pms_concurrency,
+                    queue: self.pms_queue,
+                },
+                cache: CacheSettings {
+                    days: self.pms_cache_days,
+                    refresh_every: Duration::from_millis(self.pms_cache_refresh_ms),
+                    fresh_for: Duration::from_millis(self.pms_cache_fresh_ms),
+                },
+            },
+        }
+    }
+
+    pub fn retry_poll(&self) -> Duration {
+        Duration::from_millis(self.pms_retry_poll_ms)
+    }
+}
+
+impl Default for PmsFlags {
+    fn default() -> Self {
+        Self::from_options(
+            PmsOptions::default(),
+            RetrySchedule::default(),
+            Duration::from_millis(DEFAULT_PMS_RETRY_POLL_MS),
+        )
     }
 }
 

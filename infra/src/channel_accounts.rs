@@ -1,80 +1,12 @@
 //! Each hotel's WhatsApp and Telegram accounts: the secrets that authenticate webhooks and the
-//! tokens that send replies, from the configuration file and, for the `default` tenant, the
-//! environment.
-//!
-//! The environment covers the common single-hotel install: `conserje serve` with only
-//! `CONSERJE_WHATSAPP_*` / `CONSERJE_TELEGRAM_*` set accepts real webhooks, no file needed.
+//! tokens that send replies, from the configuration (file and environment, see
+//! [`crate::config`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::config::{HotelSettings, DEFAULT_HOTEL};
+pub use crate::config::{TelegramBot, WhatsAppAccount};
 use conserje_domain::values::TenantId;
-use serde::Deserialize;
-
-use crate::hotels::{HotelSettings, DEFAULT_HOTEL};
-
-/// A hotel's WhatsApp Cloud API business number.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WhatsAppAccount {
-    /// `metadata.phone_number_id` of incoming webhooks: how a webhook finds its hotel.
-    pub phone_number_id: Option<String>,
-    /// The Meta app secret: `X-Hub-Signature-256` is the HMAC-SHA256 of the body with it.
-    pub app_secret: Option<String>,
-    /// During a rotation, the secret Meta will sign with next: both are accepted until the
-    /// operator moves it to `app_secret` (see `conserje secrets rotate`).
-    pub next_app_secret: Option<String>,
-    /// Echoed back by the verification handshake when Meta presents it.
-    pub verify_token: Option<String>,
-    /// Bearer token of `POST /{version}/{phone_number_id}/messages` and the media endpoint.
-    pub access_token: Option<String>,
-}
-
-impl WhatsAppAccount {
-    /// The app secrets a delivery may be signed with: the current one and, during a rotation,
-    /// the next (empty values are none).
-    pub fn app_secrets(&self) -> Vec<&str> {
-        secrets(&self.app_secret, &self.next_app_secret)
-    }
-}
-
-/// A hotel's Telegram bot.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TelegramBot {
-    /// Must equal `X-Telegram-Bot-Api-Secret-Token` on every webhook (set with `setWebhook`).
-    pub secret_token: Option<String>,
-    /// During a rotation, the token the next `setWebhook` sets: both are accepted meanwhile.
-    pub next_secret_token: Option<String>,
-    /// The `bot<token>` of the Bot API's URLs.
-    pub bot_token: Option<String>,
-}
-
-impl TelegramBot {
-    /// The secret tokens an update may carry: the current one and, during a rotation, the next.
-    pub fn secret_tokens(&self) -> Vec<&str> {
-        secrets(&self.secret_token, &self.next_secret_token)
-    }
-}
-
-fn secrets<'a>(current: &'a Option<String>, next: &'a Option<String>) -> Vec<&'a str> {
-    [current, next]
-        .into_iter()
-        .filter_map(|s| s.as_deref())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-/// The environment variables that configure the `default` tenant's accounts.
-pub mod env {
-    pub const WHATSAPP_APP_SECRET: &str = "CONSERJE_WHATSAPP_APP_SECRET";
-    pub const WHATSAPP_NEXT_APP_SECRET: &str = "CONSERJE_WHATSAPP_NEXT_APP_SECRET";
-    pub const WHATSAPP_VERIFY_TOKEN: &str = "CONSERJE_WHATSAPP_VERIFY_TOKEN";
-    pub const WHATSAPP_ACCESS_TOKEN: &str = "CONSERJE_WHATSAPP_ACCESS_TOKEN";
-    pub const WHATSAPP_PHONE_NUMBER_ID: &str = "CONSERJE_WHATSAPP_PHONE_NUMBER_ID";
-    pub const TELEGRAM_SECRET_TOKEN: &str = "CONSERJE_TELEGRAM_SECRET_TOKEN";
-    pub const TELEGRAM_NEXT_SECRET_TOKEN: &str = "CONSERJE_TELEGRAM_NEXT_SECRET_TOKEN";
-    pub const TELEGRAM_BOT_TOKEN: &str = "CONSERJE_TELEGRAM_BOT_TOKEN";
-}
 
 /// The accounts of every configured hotel.
 #[derive(Debug, Clone, Default)]
@@ -96,12 +28,8 @@ pub struct ResolvedTenant {
 }
 
 impl ChannelAccounts {
-    /// The accounts of `hotels`, with the `default` tenant's fields filled from `lookup`
-    /// (the process environment in production) where the file leaves them empty.
-    pub fn new(
-        hotels: &BTreeMap<String, HotelSettings>,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Self {
+    /// The accounts of `hotels`, as configured (file and environment, see [`crate::config`]).
+    pub fn new(hotels: &BTreeMap<String, HotelSettings>) -> Self {
         let mut accounts = Self::default();
         for (tenant, settings) in hotels {
             if let Some(whatsapp) = &settings.whatsapp {
@@ -111,44 +39,6 @@ impl ChannelAccounts {
                 accounts.telegram.insert(tenant.clone(), telegram.clone());
             }
         }
-        let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let whatsapp = accounts
-            .whatsapp
-            .entry(DEFAULT_HOTEL.to_owned())
-            .or_default();
-        fill(
-            &mut whatsapp.app_secret,
-            non_empty(env::WHATSAPP_APP_SECRET),
-        );
-        fill(
-            &mut whatsapp.next_app_secret,
-            non_empty(env::WHATSAPP_NEXT_APP_SECRET),
-        );
-        fill(
-            &mut whatsapp.verify_token,
-            non_empty(env::WHATSAPP_VERIFY_TOKEN),
-        );
-        fill(
-            &mut whatsapp.access_token,
-            non_empty(env::WHATSAPP_ACCESS_TOKEN),
-        );
-        fill(
-            &mut whatsapp.phone_number_id,
-            non_empty(env::WHATSAPP_PHONE_NUMBER_ID),
-        );
-        let telegram = accounts
-            .telegram
-            .entry(DEFAULT_HOTEL.to_owned())
-            .or_default();
-        fill(
-            &mut telegram.secret_token,
-            non_empty(env::TELEGRAM_SECRET_TOKEN),
-        );
-        fill(
-            &mut telegram.next_secret_token,
-            non_empty(env::TELEGRAM_NEXT_SECRET_TOKEN),
-        );
-        fill(&mut telegram.bot_token, non_empty(env::TELEGRAM_BOT_TOKEN));
         accounts.hotels = hotels.keys().cloned().collect();
         accounts.hotels.insert(DEFAULT_HOTEL.to_owned());
         accounts.tenant_by_phone_number_id = accounts
@@ -157,11 +47,6 @@ impl ChannelAccounts {
             .filter_map(|(tenant, a)| Some((a.phone_number_id.clone()?, tenant.clone())))
             .collect();
         accounts
-    }
-
-    /// The accounts of `hotels` and the process environment.
-    pub fn from_env(hotels: &BTreeMap<String, HotelSettings>) -> Self {
-        Self::new(hotels, |name| std::env::var(name).ok())
     }
 
     /// Whether `tenant` is a configured hotel (the `default` one always is).
@@ -202,16 +87,10 @@ impl ChannelAccounts {
     }
 }
 
-fn fill(field: &mut Option<String>, value: Option<String>) {
-    if field.is_none() {
-        *field = value;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hotels::ConfigFile;
+    use crate::config::{env, ConfigFile};
 
     const FILE: &str = r#"
         [hotels.default]
@@ -229,12 +108,9 @@ mod tests {
     "#;
 
     fn accounts(env: &[(&str, &str)]) -> ChannelAccounts {
-        let file: ConfigFile = toml::from_str(FILE).unwrap();
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        ChannelAccounts::new(&file.hotels, |name| env.get(name).cloned())
+        let vars = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        let file = ConfigFile::parse("test", FILE, vars).unwrap();
+        ChannelAccounts::new(&file.hotels)
     }
 
     #[test]

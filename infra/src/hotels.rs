@@ -1,130 +1,18 @@
-//! Per-hotel configuration: time zone, blacklist and the PMS simulator's rooms, from a TOML file.
+//! The hotels of the configuration, answering the domain's questions about them: time zone,
+//! cancellation policy, blacklist, profile.
 //!
 //! Hotels not named in the file get the `default` entry, so a fresh install answers for any
 //! tenant id without configuration.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use chrono_tz::Tz;
-use conserje_domain::hotel::{BusinessHours, HotelProfile, HotelProfiles, Localized, TextKey};
+use conserje_domain::cancellation::CancellationPolicy;
+use conserje_domain::hotel::{HotelProfile, HotelProfiles};
 use conserje_domain::ports::{GuestScreening, HotelDirectory};
-use conserje_domain::understanding::HotelTopic;
 use conserje_domain::values::{Email, Phone, TenantId};
-use serde::Deserialize;
 
-use crate::channel_accounts::{TelegramBot, WhatsAppAccount};
-use crate::InfraError;
-
-/// The configuration built into the binary, used when no file is given.
-pub const DEFAULT_CONFIG: &str = include_str!("../../config/conserje.toml");
-
-/// One hotel's settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HotelSettings {
-    /// IANA zone: "today" for the booking rules is the hotel's today.
-    pub time_zone: Tz,
-    /// E-mails and E.164 phones the hotel refuses to book. An e-mail entry refuses every address
-    /// of the same mailbox ([`Email::identity`]: any case, any `+tag`, Gmail's dots); a phone
-    /// entry may be written in any format.
-    #[serde(default)]
-    pub blacklist: Vec<String>,
-    /// The hotel's WhatsApp business number (see [`crate::channel_accounts`]).
-    #[serde(default)]
-    pub whatsapp: Option<WhatsAppAccount>,
-    /// The hotel's Telegram bot.
-    #[serde(default)]
-    pub telegram: Option<TelegramBot>,
-    /// The name guests know the hotel by.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Front-desk hours in the hotel's zone; 09:00–21:00 when absent.
-    #[serde(default)]
-    pub business_hours: BusinessHours,
-    /// Answers to guests' questions about the hotel, per topic and language.
-    #[serde(default)]
-    pub facts: BTreeMap<HotelTopic, Localized>,
-    /// How to reach a person (phone or e-mail), for when the bot cannot help.
-    #[serde(default)]
-    pub contact: Option<String>,
-    /// The hotel's own wording of bot replies: `[hotels.X.replies.es] greeting = "…"`.
-    #[serde(default)]
-    pub replies: BTreeMap<TextKey, BTreeMap<String, String>>,
-}
-
-impl HotelSettings {
-    /// Settings with a time zone and nothing else configured.
-    pub fn in_zone(time_zone: Tz) -> Self {
-        Self {
-            time_zone,
-            blacklist: vec![],
-            whatsapp: None,
-            telegram: None,
-            name: None,
-            business_hours: BusinessHours::default(),
-            facts: BTreeMap::new(),
-            contact: None,
-            replies: BTreeMap::new(),
-        }
-    }
-}
-
-/// One room type the simulator sells.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimulatedRoom {
-    pub code: String,
-    pub nightly_rate_minor: i64,
-    /// Rooms of this type in the hotel.
-    pub inventory: u32,
-}
-
-/// The built-in PMS simulator's catalogue.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimulatorSettings {
-    pub currency: String,
-    pub rooms: Vec<SimulatedRoom>,
-}
-
-/// The whole configuration file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    pub hotels: BTreeMap<String, HotelSettings>,
-    pub pms_simulator: SimulatorSettings,
-}
-
-impl ConfigFile {
-    /// Reads `path`, or the built-in configuration when `path` is `None`.
-    pub fn load(path: Option<&Path>) -> Result<Self, InfraError> {
-        let (name, text) = match path {
-            Some(p) => (
-                p.display().to_string(),
-                std::fs::read_to_string(p).map_err(|e| InfraError::Config {
-                    path: p.display().to_string(),
-                    reason: e.to_string(),
-                })?,
-            ),
-            None => ("<built-in>".to_owned(), DEFAULT_CONFIG.to_owned()),
-        };
-        let file: Self = toml::from_str(&text).map_err(|e| InfraError::Config {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
-        if !file.hotels.contains_key(DEFAULT_HOTEL) {
-            return Err(InfraError::Config {
-                path: name,
-                reason: format!("a [hotels.{DEFAULT_HOTEL}] entry is required"),
-            });
-        }
-        Ok(file)
-    }
-}
-
-/// The entry used for tenants the file does not name.
-pub const DEFAULT_HOTEL: &str = "default";
+use crate::config::{HotelSettings, DEFAULT_HOTEL};
 
 /// A hotel's blacklist in the form it is matched in: e-mail identities and E.164 phones.
 ///
@@ -198,6 +86,10 @@ impl HotelDirectory for HotelRegistry {
     fn time_zone(&self, tenant: &TenantId) -> Tz {
         self.settings(tenant).time_zone
     }
+
+    fn cancellation_policy(&self, tenant: &TenantId) -> CancellationPolicy {
+        self.settings(tenant).cancellation
+    }
 }
 
 impl HotelProfiles for HotelRegistry {
@@ -224,10 +116,11 @@ impl GuestScreening for HotelRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigFile;
 
     #[test]
     fn built_in_config_parses_and_unknown_tenants_get_the_default() {
-        let file = ConfigFile::load(None).unwrap();
+        let file = ConfigFile::load_with_env(None, vec![]).unwrap();
         let registry = HotelRegistry::new(file.hotels);
         let unknown = TenantId::parse("somewhere-else").unwrap();
         let default = TenantId::parse(DEFAULT_HOTEL).unwrap();

@@ -19,10 +19,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::channel_accounts::ChannelAccounts;
-use crate::channel_router::{
+use crate::http::{
     excerpt, http_client, is_transient_status, media_transport_error, read_audio,
-    send_transport_error, trim_base, TELEGRAM,
+    send_transport_error, trim_base,
 };
+
+/// The channel name of Telegram replies and media.
+pub const TELEGRAM: &str = "telegram";
 
 /// How long one Bot API request may take before the send counts as transient.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -13,7 +13,7 @@ use conserje_domain::understanding::Language;
 use reqwest::multipart::{Form, Part};
 use serde::Deserialize;
 
-use crate::channel_router::{describe, excerpt, http_client, trim_base};
+use crate::http::{describe, excerpt, http_client, trim_base};
 
 /// A client of an OpenAI-compatible transcription endpoint.
 pub struct OpenAiTranscriber {

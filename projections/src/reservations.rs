@@ -164,7 +164,8 @@ pub fn apply(
         ReservationEvent::ReservationModified { terms, .. } => row.set_terms(terms),
         ReservationEvent::ReservationCancelled { .. } => row.status = "cancelled".into(),
         ReservationEvent::ReservationModificationRequested { .. }
-        | ReservationEvent::PmsSyncFailed { .. } => {}
+        | ReservationEvent::PmsSyncFailed { .. }
+        | ReservationEvent::PmsSynced { .. } => {}
     }
     row.last_sequence = sequence;
     row.updated_at = at;
@@ -313,6 +314,7 @@ mod tests {
             terms: terms(2),
             special_requests: SpecialRequests::sanitise("late arrival"),
             requested_on: "2026-11-22".parse().unwrap(),
+            conversation: None,
         }
     }
 
@@ -349,7 +351,10 @@ mod tests {
         assert_eq!((row.nights, row.discount_percent), (Some(7), Some(10)));
         let row = apply(
             Some(row),
-            &ReservationEvent::ReservationCancelled { reason: None },
+            &ReservationEvent::ReservationCancelled {
+                reason: None,
+                fee_minor: 0,
+            },
             4,
             at,
         )

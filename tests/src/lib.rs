@@ -16,7 +16,9 @@ use conserje_domain::ports::Clock;
 use conserje_domain::values::TenantId;
 use conserje_domain::EventMetadata;
 use conserje_gateway::auth::{ensure_first_admin_key, FirstKey, KeyRing, ADMIN_KEY_FILE};
-use conserje_gateway::settings::{AccessOptions, ChannelOptions, HttpOptions, StoreOptions};
+use conserje_gateway::settings::{
+    AccessOptions, ChannelOptions, HttpOptions, PmsFlags, StoreOptions,
+};
 use conserje_gateway::{app, Runtime};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -150,6 +152,7 @@ pub async fn fresh_store(kind: StoreKind) -> (StoreOptions, TempDir) {
         channels: ChannelOptions::default(),
         access: AccessOptions::default(),
         http: HttpOptions::default(),
+        pms: PmsFlags::default(),
     };
     if kind == StoreKind::Postgres {
         options.database_url = Some(fresh_postgres_url().await);

@@ -13,7 +13,7 @@ use conserje_domain::understanding::Language;
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_infra::channel_accounts::ChannelAccounts;
 use conserje_infra::channel_router::ChannelRouter;
-use conserje_infra::hotels::ConfigFile;
+use conserje_infra::config::ConfigFile;
 use conserje_infra::telegram::TelegramBotApi;
 use conserje_infra::transcriber::OpenAiTranscriber;
 use conserje_infra::whatsapp::WhatsAppCloud;
@@ -57,7 +57,7 @@ fn accounts() -> Arc<ChannelAccounts> {
     );
     std::fs::write(&path, file).expect("the configuration is written");
     let config = ConfigFile::load(Some(&path)).expect("the configuration parses");
-    Arc::new(ChannelAccounts::new(&config.hotels, |_| None))
+    Arc::new(ChannelAccounts::new(&config.hotels))
 }
 
 fn reply(tenant: &str, channel: &str, guest: &str, text: &str) -> OutboundReply {
@@ -589,7 +589,7 @@ async fn a_tenant_without_an_account_is_a_permanent_failure() {
     let whatsapp = WhatsAppCloud::new(
         simulator.base_url(),
         "v21.0",
-        Arc::new(ChannelAccounts::new(&Default::default(), |_| None)),
+        Arc::new(ChannelAccounts::new(&Default::default())),
     );
 
     let outcome = whatsapp

@@ -835,6 +835,7 @@ async fn a_booking_asked_twice_under_one_id_books_once() {
         check_out: day("2026-12-22"),
         guests: 2,
         special_requests: None,
+        conversation: None,
     };
     let meta = || {
         conserje_domain::EventMetadata::new(

@@ -19,8 +19,9 @@ use conserje_domain::reservation::{
 };
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_domain::EventMetadata;
+use conserje_infra::config::ConfigFile;
 use conserje_infra::event_store::SqlAggregateStore;
-use conserje_infra::hotels::{ConfigFile, HotelRegistry};
+use conserje_infra::hotels::HotelRegistry;
 use conserje_tests::{eventually, fresh_store, FixedClock, StoreKind, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -330,6 +331,7 @@ async fn a_crash_between_the_holds_is_finished_by_settling_again(kind: StoreKind
         check_out: day(42),
         guests: 2,
         special_requests: None,
+        conversation: None,
     };
     app.runtime
         .reservations
@@ -366,6 +368,7 @@ async fn a_crash_between_the_holds_is_finished_by_settling_again(kind: StoreKind
         check_out: day(42),
         guests: 2,
         special_requests: None,
+        conversation: None,
     };
     match app.runtime.desk.request_as(id, again, meta()).await {
         Err(CommandError::Refused { code, .. }) => assert_eq!(code, LIMIT_CODE),

@@ -40,6 +40,7 @@ fn booking(email: &str, room: &str, from: u64, nights: u64) -> NewReservation {
         check_out: day(from + nights),
         guests: 2,
         special_requests: None,
+        conversation: None,
     }
 }
 
@@ -76,7 +77,7 @@ async fn the_projection_is_idempotent_under_redelivery(kind: StoreKind) {
         .await
         .unwrap();
     let ids = [a.reservation_id.unwrap(), b.reservation_id.unwrap()];
-    desk.cancel(ids[1], None, Some("plans changed".into()), meta())
+    desk.cancel(ids[1], None, Some("plans changed".into()), None, meta())
         .await
         .unwrap();
     // Reservation: requested ×2, confirmed ×2, cancelled; Guest: each reservation held on the
@@ -126,6 +127,7 @@ async fn a_crash_after_the_request_is_finished_by_replay(kind: StoreKind) {
         check_out: day(12),
         guests: 2,
         special_requests: None,
+        conversation: None,
     };
     runtime
         .reservations

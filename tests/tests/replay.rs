@@ -55,6 +55,7 @@ fn booking(n: u64) -> NewReservation {
         check_out: check_in + chrono::Days::new(1 + n % 9),
         guests: 2,
         special_requests: None,
+        conversation: None,
     }
 }
 
@@ -107,7 +108,10 @@ async fn replay_rebuilds_exactly_what_the_live_projections_built(kind: StoreKind
                 .unwrap(),
         );
     }
-    rt.desk.cancel(ids[0], None, None, meta()).await.unwrap();
+    rt.desk
+        .cancel(ids[0], None, None, None, meta())
+        .await
+        .unwrap();
     let change = ModificationRequest {
         room_type: Some("suite".into()),
         ..Default::default()

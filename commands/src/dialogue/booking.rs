@@ -197,6 +197,12 @@ impl Receptionist {
             .await
         {
             Ok(room) if room.available_units > 0 => {
+                // Figures the PMS could not confirm now are given with their age: the guest
+                // decides on them knowing the hotel still has to confirm.
+                if let Some(as_of) = room.freshness.stale_since() {
+                    let minutes = (scene.received_at - as_of).num_minutes().max(0);
+                    talk.say(ReplyKind::QuoteAsOf, json!({ "minutes": minutes }))?;
+                }
                 let quote = PriceQuote::for_stay(&room.nightly_rate, stay.nights());
                 talk.say(
                     ReplyKind::Quote,
@@ -402,6 +408,11 @@ impl Receptionist {
             check_out,
             guests,
             special_requests: None,
+            conversation: Some(session_stream_id(
+                &scene.tenant,
+                &scene.channel,
+                &scene.guest,
+            )),
         };
         let id = reservation_id(
             &session_stream_id(&scene.tenant, &scene.channel, &scene.guest),
@@ -587,6 +598,7 @@ mod tests {
         assert_eq!(quoted.check_in, Some(d("2027-03-04")));
         assert_eq!(quoted.quote, quote);
         assert!(Quoted::of(&Pending::CancellationConfirmation {
+            fee_minor: None,
             reservation_id: Uuid::nil()
         })
         .is_none());

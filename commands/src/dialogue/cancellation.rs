@@ -50,16 +50,22 @@ impl Receptionist {
             return Ok(None);
         }
         talk.say(kind, talk.reservation(&reservation))?;
-        state.pending = Some(Pending::CancellationConfirmation { reservation_id: id });
+        state.pending = Some(Pending::CancellationConfirmation {
+            reservation_id: id,
+            fee_minor: None,
+        });
         Ok(None)
     }
 
-    /// The guest answered "cancel it?": yes cancels, anything else keeps the booking.
+    /// The guest answered "cancel it?": yes cancels, anything else keeps the booking. A
+    /// cancellation that costs something is not made on the first yes: the bot states the fee
+    /// and asks again, and only a yes to that question (accepting that fee) cancels.
     pub(super) async fn settle_cancellation(
         &self,
         scene: &Scene<'_>,
         intent: Intent,
         reservation_id: Uuid,
+        accepted_fee_minor: Option<i64>,
         state: &mut DialogueState,
         talk: &mut Talk<'_>,
     ) -> Result<Option<HandoffReason>, CommandError> {
@@ -75,12 +81,28 @@ impl Receptionist {
                 reservation_id,
                 Some(scene.guest.clone()),
                 Some("cancelled by the guest in conversation".into()),
+                accepted_fee_minor,
                 scene.meta.clone(),
             )
             .await
         {
             Ok(reservation) => {
                 talk.say(ReplyKind::Cancelled, talk.reservation(&reservation))?;
+                Ok(None)
+            }
+            Err(CommandError::CancellationFee {
+                fee_minor,
+                currency,
+            }) => {
+                let reservation = self.desk.find(reservation_id).await?;
+                let mut context = talk.reservation(&reservation);
+                context["fee"] = json!(talk.money(fee_minor, &currency));
+                talk.say(ReplyKind::CancelFee, context)?;
+                state.flow = Some(conserje_domain::session::Flow::Cancellation);
+                state.pending = Some(Pending::CancellationConfirmation {
+                    reservation_id,
+                    fee_minor: Some(fee_minor),
+                });
                 Ok(None)
             }
             Err(err) => explanations::refusal(scene, err, state, talk),

@@ -15,6 +15,7 @@ mod handoff;
 mod hotel_info;
 mod lookup;
 mod modification;
+mod notices;
 mod slots;
 mod talk;
 
@@ -35,6 +36,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub use format::booking_ref;
+pub use notices::ReservationNotices;
 
 use self::booking::Quoted;
 use self::talk::Talk;
@@ -320,9 +322,12 @@ impl Receptionist {
                     .settle_modification(scene, intent, reservation_id, state, talk)
                     .await;
             }
-            Some(Pending::CancellationConfirmation { reservation_id }) if answers => {
+            Some(Pending::CancellationConfirmation {
+                reservation_id,
+                fee_minor,
+            }) if answers => {
                 return self
-                    .settle_cancellation(scene, intent, reservation_id, state, talk)
+                    .settle_cancellation(scene, intent, reservation_id, fee_minor, state, talk)
                     .await;
             }
             _ => {}

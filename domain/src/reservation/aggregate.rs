@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
@@ -7,7 +8,7 @@ use uuid::Uuid;
 
 use super::commands::{ModificationRequest, ReservationCommand, ReservationRequest};
 use super::error::ReservationError;
-use super::events::{GuestDetails, RejectionReason, ReservationEvent, StayTerms};
+use super::events::{GuestDetails, PmsOperation, RejectionReason, ReservationEvent, StayTerms};
 use crate::ports::{today_for, Clock, GuestScreening, HotelDirectory, Pms};
 use crate::pricing::PriceQuote;
 use crate::stay::StayDates;
@@ -52,6 +53,17 @@ impl ReservationStatus {
     }
 }
 
+/// A PMS operation that failed and is waiting for its next attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSync {
+    pub operation: PmsOperation,
+    /// Failed attempts so far.
+    pub attempt: u32,
+    /// When the next one is due; `None` once the PMS sync has given up.
+    pub retry_at: Option<DateTime<Utc>>,
+    pub error: String,
+}
+
 /// One reservation, rebuilt from its events.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reservation {
@@ -64,6 +76,13 @@ pub struct Reservation {
     pub rejection: Option<RejectionReason>,
     /// Terms quoted to the guest and not yet confirmed.
     pub pending_modification: Option<StayTerms>,
+    pub special_requests: SpecialRequests,
+    /// The conversation it was booked in, if a guest booked it by chat.
+    pub conversation: Option<String>,
+    /// A PMS operation still to be retried (or given up on).
+    pub pms_sync: Option<PendingSync>,
+    /// What the cancellation cost, once cancelled.
+    pub cancellation_fee_minor: i64,
 }
 
 impl Reservation {
@@ -131,6 +150,7 @@ impl Reservation {
                 request.special_requests.as_deref().unwrap_or_default(),
             ),
             requested_on: today,
+            conversation: request.conversation,
         })
     }
 
@@ -170,6 +190,27 @@ impl Reservation {
             terms,
             price_difference_minor,
         })
+    }
+
+    /// What cancelling now costs: only a stay the PMS confirmed has anything to charge for (a
+    /// request still waiting for the PMS holds no room yet).
+    fn cancellation_fee(
+        &self,
+        terms: &StayTerms,
+        services: &ReservationServices,
+    ) -> Result<i64, ReservationError> {
+        if self.status != ReservationStatus::Confirmed {
+            return Ok(0);
+        }
+        let tenant = self.tenant()?;
+        let policy = services.hotels.cancellation_policy(tenant);
+        let charge = policy.charge(
+            &terms.stay,
+            &terms.price,
+            services.clock.now(),
+            services.hotels.time_zone(tenant),
+        );
+        Ok(charge.fee_minor)
     }
 
     fn modifiable_terms(&self) -> Result<&StayTerms, ReservationError> {
@@ -285,16 +326,42 @@ impl Aggregate for Reservation {
             ReservationCommand::Cancel {
                 requested_by,
                 reason,
+                accepted_fee_minor,
             } => {
-                self.modifiable_terms()?;
+                let terms = self.modifiable_terms()?;
                 self.owned_by(requested_by.as_ref())?;
-                ReservationEvent::ReservationCancelled { reason }
+                let fee_minor = self.cancellation_fee(terms, services)?;
+                if fee_minor > 0 && accepted_fee_minor.is_none_or(|accepted| accepted < fee_minor) {
+                    return Err(ReservationError::CancellationFeeApplies {
+                        fee_minor,
+                        currency: terms.price.currency.clone(),
+                    });
+                }
+                ReservationEvent::ReservationCancelled { reason, fee_minor }
             }
-            ReservationCommand::RecordPmsSyncFailure { operation, error } => {
+            ReservationCommand::RecordPmsSyncFailure {
+                operation,
+                error,
+                attempt,
+                retry_at,
+            } => {
                 if self.status == S::Absent {
                     return Err(ReservationError::NotFound);
                 }
-                ReservationEvent::PmsSyncFailed { operation, error }
+                ReservationEvent::PmsSyncFailed {
+                    operation,
+                    error,
+                    attempt,
+                    retry_at,
+                }
+            }
+            ReservationCommand::RecordPmsSynced { operation } => {
+                match &self.pms_sync {
+                    Some(pending) if pending.operation == operation => {}
+                    // Nothing was waiting: a repeated or late success.
+                    _ => return Ok(()),
+                }
+                ReservationEvent::PmsSynced { operation }
             }
         };
         sink.write(event, self).await;
@@ -308,17 +375,22 @@ impl Aggregate for Reservation {
                 tenant_id,
                 guest,
                 terms,
+                special_requests,
+                conversation,
                 ..
             } => {
                 self.reservation_id = Some(reservation_id);
                 self.tenant_id = Some(tenant_id);
                 self.guest = Some(guest);
                 self.terms = Some(terms);
+                self.special_requests = special_requests;
+                self.conversation = conversation;
                 self.status = ReservationStatus::Requested;
             }
             ReservationEvent::ReservationConfirmed { pms_ref } => {
                 self.pms_ref = Some(pms_ref);
                 self.status = ReservationStatus::Confirmed;
+                self.pms_sync = None;
             }
             ReservationEvent::ReservationRejected {
                 reservation_id,
@@ -330,6 +402,7 @@ impl Aggregate for Reservation {
                 self.tenant_id = Some(tenant_id);
                 self.rejection = Some(reason);
                 self.status = ReservationStatus::Rejected;
+                self.pms_sync = None;
             }
             ReservationEvent::ReservationModificationRequested { terms, .. } => {
                 self.pending_modification = Some(terms);
@@ -338,11 +411,41 @@ impl Aggregate for Reservation {
                 self.terms = Some(terms);
                 self.pending_modification = None;
             }
-            ReservationEvent::ReservationCancelled { .. } => {
+            ReservationEvent::ReservationCancelled { fee_minor, .. } => {
                 self.status = ReservationStatus::Cancelled;
                 self.pending_modification = None;
+                self.cancellation_fee_minor = fee_minor;
+                // A create still waiting for the PMS is moot now; what is left is to cancel.
+                if self
+                    .pms_sync
+                    .as_ref()
+                    .is_some_and(|p| p.operation != PmsOperation::CancelBooking)
+                {
+                    self.pms_sync = None;
+                }
             }
-            ReservationEvent::PmsSyncFailed { .. } => {}
+            ReservationEvent::PmsSyncFailed {
+                operation,
+                error,
+                attempt,
+                retry_at,
+            } => {
+                self.pms_sync = Some(PendingSync {
+                    operation,
+                    attempt,
+                    retry_at,
+                    error,
+                });
+            }
+            ReservationEvent::PmsSynced { operation } => {
+                if self
+                    .pms_sync
+                    .as_ref()
+                    .is_some_and(|p| p.operation == operation)
+                {
+                    self.pms_sync = None;
+                }
+            }
         }
     }
 }

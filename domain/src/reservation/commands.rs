@@ -1,8 +1,8 @@
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::events::RejectionReason;
+use super::events::{PmsOperation, RejectionReason};
 use crate::values::{GuestRef, TenantId};
 
 /// A guest's request for a stay, as received: the aggregate validates every field.
@@ -19,6 +19,9 @@ pub struct ReservationRequest {
     pub check_out: NaiveDate,
     pub guests: u32,
     pub special_requests: Option<String>,
+    /// The conversation (session stream) it is booked in, when a guest books by chat.
+    #[serde(default)]
+    pub conversation: Option<String>,
 }
 
 /// New terms for an existing reservation; what is `None` stays as it is.
@@ -46,9 +49,18 @@ pub enum ReservationCommand {
     Cancel {
         requested_by: Option<GuestRef>,
         reason: Option<String>,
+        /// The fee the canceller was told and accepts. A cancellation that costs more than this
+        /// (or anything, when `None`) is refused with the fee, so nobody is charged unasked.
+        accepted_fee_minor: Option<i64>,
     },
     RecordPmsSyncFailure {
-        operation: String,
+        operation: PmsOperation,
         error: String,
+        attempt: u32,
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// A failed operation went through on a retry.
+    RecordPmsSynced {
+        operation: PmsOperation,
     },
 }

@@ -40,6 +40,9 @@ pub enum ReservationError {
     AlreadyConfirmed(String),
     #[error("the PMS cannot be reached: {0}")]
     PmsUnavailable(String),
+    /// Cancelling now costs something under the hotel's policy, and that fee was not accepted.
+    #[error("cancelling now costs {fee_minor} (minor units of {currency}) under the hotel's policy; accept that fee to cancel")]
+    CancellationFeeApplies { fee_minor: i64, currency: String },
 }
 
 impl ReservationError {
@@ -66,6 +69,7 @@ impl ReservationError {
             Self::NoPendingModification => "no_pending_modification",
             Self::AlreadyConfirmed(_) => "already_confirmed",
             Self::PmsUnavailable(_) => "pms_unavailable",
+            Self::CancellationFeeApplies { .. } => "cancellation_fee_applies",
         }
     }
 
@@ -79,7 +83,7 @@ impl ReservationError {
                 Self::RoomUnavailable(format!("no {code} room is free for those dates"))
             }
             PmsError::BookingNotFound(r) => Self::PmsUnavailable(format!("booking {r} not found")),
-            PmsError::Unreachable(e) => Self::PmsUnavailable(e),
+            other => Self::PmsUnavailable(other.to_string()),
         }
     }
 }

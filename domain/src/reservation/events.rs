@@ -1,4 +1,4 @@
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -32,6 +32,9 @@ pub enum RejectionReason {
     GuestBlacklisted,
     TooManyActiveReservations,
     RoomUnavailable,
+    /// The PMS could not take the booking: it kept failing through every retry, or refused it
+    /// for a reason no retry changes.
+    PmsUnavailable,
 }
 
 impl RejectionReason {
@@ -40,6 +43,27 @@ impl RejectionReason {
             Self::GuestBlacklisted => "guest_blacklisted",
             Self::TooManyActiveReservations => "too_many_active_reservations",
             Self::RoomUnavailable => "room_unavailable",
+            Self::PmsUnavailable => "pms_unavailable",
+        }
+    }
+}
+
+/// What conserje asks of the PMS for a reservation. The names are those stored in events since
+/// the first `PmsSyncFailed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PmsOperation {
+    CreateBooking,
+    ModifyBooking,
+    CancelBooking,
+}
+
+impl PmsOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateBooking => "create_booking",
+            Self::ModifyBooking => "modify_booking",
+            Self::CancelBooking => "cancel_booking",
         }
     }
 }
@@ -56,11 +80,13 @@ pub enum ReservationEvent {
         special_requests: SpecialRequests,
         /// The hotel's date when the request was made, for the analysts' lead-time figures.
         requested_on: NaiveDate,
+        /// The conversation it was booked in (its session stream), told when the PMS confirms
+        /// or refuses later; absent for API bookings and events before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation: Option<String>,
     },
     /// The PMS holds the room.
-    ReservationConfirmed {
-        pms_ref: String,
-    },
+    ReservationConfirmed { pms_ref: String },
     /// The request was refused. Blacklist refusals are recorded here so auditors can see them.
     ReservationRejected {
         reservation_id: Uuid,
@@ -81,12 +107,24 @@ pub enum ReservationEvent {
     },
     ReservationCancelled {
         reason: Option<String>,
+        /// What the cancellation costs the guest under the hotel's policy (0 when free); it was
+        /// stated to and accepted by whoever cancelled.
+        #[serde(default)]
+        fee_minor: i64,
     },
-    /// A change could not be pushed to the PMS; the PMS sync retries it.
+    /// A change could not be pushed to the PMS. `retry_at` is when the PMS sync tries again;
+    /// absent once it has given up (the reservation is then rejected or handed to staff).
     PmsSyncFailed {
-        operation: String,
+        operation: PmsOperation,
         error: String,
+        /// 1 for the first failure of this operation.
+        #[serde(default)]
+        attempt: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_at: Option<DateTime<Utc>>,
     },
+    /// A change that had failed reached the PMS on a retry.
+    PmsSynced { operation: PmsOperation },
 }
 
 impl DomainEvent for ReservationEvent {
@@ -99,6 +137,7 @@ impl DomainEvent for ReservationEvent {
             Self::ReservationModified { .. } => "ReservationModified",
             Self::ReservationCancelled { .. } => "ReservationCancelled",
             Self::PmsSyncFailed { .. } => "PmsSyncFailed",
+            Self::PmsSynced { .. } => "PmsSynced",
         };
         name.to_owned()
     }

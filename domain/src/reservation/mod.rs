@@ -6,10 +6,10 @@ mod commands;
 mod error;
 mod events;
 
-pub use aggregate::{Reservation, ReservationServices, ReservationStatus, MAX_GUESTS};
+pub use aggregate::{PendingSync, Reservation, ReservationServices, ReservationStatus, MAX_GUESTS};
 pub use commands::{ModificationRequest, ReservationCommand, ReservationRequest};
 pub use error::ReservationError;
-pub use events::{GuestDetails, RejectionReason, ReservationEvent, StayTerms};
+pub use events::{GuestDetails, PmsOperation, RejectionReason, ReservationEvent, StayTerms};
 
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,7 @@ fn request(check_in: &str, check_out: &str, guests: u32) -> ReservationRequest {
         check_out: d(check_out),
         guests,
         special_requests: Some("<i>quiet</i> room".into()),
+        conversation: None,
     }
 }
 
@@ -207,12 +208,16 @@ async fn requested_history() -> Vec<ReservationEvent> {
 #[tokio::test]
 async fn cancelling_twice_is_refused() {
     let mut history = requested_history().await;
-    history.push(ReservationEvent::ReservationCancelled { reason: None });
+    history.push(ReservationEvent::ReservationCancelled {
+        reason: None,
+        fee_minor: 0,
+    });
     let err = Framework::with(services())
         .given(history)
         .when_async(ReservationCommand::Cancel {
             requested_by: None,
             reason: None,
+            accepted_fee_minor: None,
         })
         .await
         .inspect_result()
@@ -294,6 +299,7 @@ async fn another_guest_cannot_cancel() {
         .when_async(ReservationCommand::Cancel {
             requested_by: Some(crate::values::GuestRef::parse("eve@mail.com").unwrap()),
             reason: None,
+            accepted_fee_minor: None,
         })
         .await
         .inspect_result()
@@ -314,4 +320,70 @@ async fn confirming_twice_with_the_same_booking_is_a_no_op() {
         })
         .await
         .then_expect_events(vec![]);
+}
+
+#[tokio::test]
+async fn a_late_cancellation_states_its_fee_and_needs_it_accepted() {
+    let mut history = requested_history().await;
+    history.push(ReservationEvent::ReservationConfirmed {
+        pms_ref: "PMS-1".into(),
+    });
+    // Check-in 2026-12-01 at 15:00 UTC; 30 hours before is inside the free 48.
+    let late = services_at(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 30, 9, 0, 0).unwrap(),
+        chrono_tz::UTC,
+    );
+    let cancel = |accepted| ReservationCommand::Cancel {
+        requested_by: None,
+        reason: None,
+        accepted_fee_minor: accepted,
+    };
+    let err = Framework::with(late.clone())
+        .given(history.clone())
+        .when_async(cancel(None))
+        .await
+        .inspect_result()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ReservationError::CancellationFeeApplies {
+            fee_minor: 10_000,
+            currency: "EUR".into()
+        }
+    );
+    assert_eq!(err.code(), "cancellation_fee_applies");
+    let too_little = Framework::with(late.clone())
+        .given(history.clone())
+        .when_async(cancel(Some(5_000)))
+        .await
+        .inspect_result();
+    assert!(too_little.is_err());
+    Framework::with(late)
+        .given(history)
+        .when_async(cancel(Some(10_000)))
+        .await
+        .then_expect_events(vec![ReservationEvent::ReservationCancelled {
+            reason: None,
+            fee_minor: 10_000,
+        }]);
+}
+
+#[tokio::test]
+async fn a_request_the_pms_has_not_confirmed_cancels_for_free() {
+    let late = services_at(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 30, 9, 0, 0).unwrap(),
+        chrono_tz::UTC,
+    );
+    Framework::with(late)
+        .given(requested_history().await)
+        .when_async(ReservationCommand::Cancel {
+            requested_by: None,
+            reason: None,
+            accepted_fee_minor: None,
+        })
+        .await
+        .then_expect_events(vec![ReservationEvent::ReservationCancelled {
+            reason: None,
+            fee_minor: 0,
+        }]);
 }

@@ -66,8 +66,12 @@ pub enum Pending {
         price_difference_minor: i64,
         currency: String,
     },
-    /// "yes" cancels this reservation.
-    CancellationConfirmation { reservation_id: Uuid },
+    /// "yes" cancels this reservation, accepting `fee_minor` when the bot stated a fee.
+    CancellationConfirmation {
+        reservation_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fee_minor: Option<i64>,
+    },
 }
 
 /// The dialogue's memory, replaced whole by each `SlotsUpdated`.

@@ -11,7 +11,7 @@ use conserje_commands::reservation_desk::NewReservation;
 use conserje_domain::api_key::Role;
 use conserje_domain::data_access::PersonalData;
 use conserje_domain::pricing::PriceQuote;
-use conserje_domain::reservation::{ModificationRequest, Reservation};
+use conserje_domain::reservation::{ModificationRequest, Reservation, ReservationStatus};
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_projections::reservations::ReservationRow;
 use cqrs_es::Aggregate;
@@ -75,6 +75,11 @@ pub struct CancelBody {
     /// Why, for the audit trail.
     #[schema(value_type = String, required = false)]
     pub reason: Option<String>,
+    /// The cancellation fee the caller accepts, in minor units. Inside the hotel's
+    /// free-cancellation window none is due; after it, a cancellation without this (or with
+    /// less than the fee) answers `409 cancellation_fee_applies` stating `fee_minor`.
+    #[schema(value_type = i64, required = false)]
+    pub accept_fee_minor: Option<i64>,
 }
 
 /// The answer to a command on a reservation.
@@ -95,6 +100,26 @@ pub struct ReservationAnswer {
     /// `guest_pays`, `refund` or `none`, with a modification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement: Option<&'static str>,
+    /// The cancellation fee charged under the hotel's policy (minor units), once cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee_minor: Option<i64>,
+    /// Set while the PMS has not taken the last change: which operation waits, how many
+    /// attempts failed and when the next is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pms_sync: Option<PmsSyncAnswer>,
+}
+
+/// A change the PMS has not taken yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PmsSyncAnswer {
+    /// `create_booking`, `modify_booking` or `cancel_booking`.
+    pub operation: &'static str,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// The PMS's last error.
+    pub last_error: String,
+    /// When the next attempt is due; absent once conserje has given up.
+    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl ReservationAnswer {
@@ -111,6 +136,14 @@ impl ReservationAnswer {
             price: terms.map(|t| t.price.clone()),
             price_difference_minor: None,
             settlement: None,
+            fee_minor: (r.status == ReservationStatus::Cancelled)
+                .then_some(r.cancellation_fee_minor),
+            pms_sync: r.pms_sync.as_ref().map(|p| PmsSyncAnswer {
+                operation: p.operation.as_str(),
+                attempts: p.attempt,
+                last_error: p.error.clone(),
+                retry_at: p.retry_at,
+            }),
         }
     }
 }
@@ -200,6 +233,7 @@ pub async fn create(
         check_out: body.check_out,
         guests: body.guests,
         special_requests: body.special_requests,
+        conversation: None,
     };
     let outcome = rt.desk.request(input, meta).await;
     let written = outcome.as_ref().ok().and_then(|r| r.reservation_id);
@@ -316,7 +350,10 @@ pub async fn cancel(
     let tenant_id = visible(&rt, &caller, &DESK, id).await?;
     let body: CancelBody = optional_json(&body)?;
     let meta = caller.metadata(tenant_id);
-    let outcome = rt.desk.cancel(id, None, body.reason, meta).await;
+    let outcome = rt
+        .desk
+        .cancel(id, None, body.reason, body.accept_fee_minor, meta)
+        .await;
     rt.after_write(Some(id)).await?;
     Ok(Json(ReservationAnswer::of(id, &outcome?)))
 }

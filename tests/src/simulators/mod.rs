@@ -1,11 +1,12 @@
 //! Local stand-ins for the services conserje cannot run itself: the WhatsApp Cloud API, the
-//! Telegram Bot API and an OpenAI-compatible transcriber.
+//! Telegram Bot API, an OpenAI-compatible transcriber and the QloApps PMS webservice.
 //!
 //! Each is a real HTTP server on 127.0.0.1 that speaks the provider's request and response shapes,
 //! checks credentials the way the provider does, records what it accepted and can be told to fail
 //! or to be slow. The adapters in `conserje-infra` are tested against them unchanged, and anyone
 //! trying the product can point `CONSERJE_*_API_BASE` at one.
 
+pub mod qloapps;
 pub mod telegram;
 pub mod transcriber;
 pub mod whatsapp;
@@ -20,6 +21,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use qloapps::{QloAppsSimulator, SimBooking, SimHotel, SimLine, SimRoomType};
 pub use telegram::TelegramSimulator;
 pub use transcriber::{TranscriberSimulator, TranscriptionRequest};
 pub use whatsapp::WhatsAppSimulator;

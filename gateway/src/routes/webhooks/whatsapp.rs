@@ -13,7 +13,7 @@ use axum::Json;
 use chrono::Utc;
 use conserje_commands::channels::{whatsapp, WHATSAPP};
 use conserje_domain::values::TenantId;
-use conserje_infra::hotels::DEFAULT_HOTEL;
+use conserje_infra::config::DEFAULT_HOTEL;
 use serde_json::{json, Value};
 
 use super::{malformed, record, Origin, RawBody};

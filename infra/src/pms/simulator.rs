@@ -8,14 +8,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use conserje_domain::ports::{Pms, PmsBooking, PmsBookingRequest, PmsError, RoomAvailability};
+use chrono::NaiveDate;
+use conserje_domain::ports::{
+    Freshness, NightOffer, Pms, PmsBooking, PmsBookingRequest, PmsError, RoomAvailability,
+};
 use conserje_domain::stay::StayDates;
 use conserje_domain::values::{Money, RoomType, TenantId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::hotels::SimulatorSettings;
+use crate::config::SimulatorSettings;
 use crate::InfraError;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -153,7 +156,50 @@ impl Pms for PmsSimulator {
             room_type: room_type.clone(),
             available_units: inventory.saturating_sub(taken),
             nightly_rate: rate,
+            freshness: Freshness::Live,
         })
+    }
+
+    async fn calendar(
+        &self,
+        tenant: &TenantId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<NightOffer>, PmsError> {
+        let ledger = self.ledger.lock().await;
+        let mut offers = vec![];
+        for night in from.iter_days().take_while(|night| *night < to) {
+            let one_night = StayDates {
+                check_in: night,
+                check_out: night + chrono::Days::new(1),
+            };
+            for room in &self.settings.rooms {
+                let Ok(room_type) = RoomType::parse(&room.code) else {
+                    continue;
+                };
+                let taken = ledger.peak_occupancy(tenant, &room_type, &one_night, None);
+                offers.push(NightOffer {
+                    night,
+                    available_units: room.inventory.saturating_sub(taken),
+                    rate: Money::new(room.nightly_rate_minor, &self.settings.currency),
+                    room_type,
+                });
+            }
+        }
+        Ok(offers)
+    }
+
+    async fn find_booking(
+        &self,
+        tenant: &TenantId,
+        reservation_id: Uuid,
+    ) -> Result<Option<PmsBooking>, PmsError> {
+        Ok(self
+            .ledger
+            .lock()
+            .await
+            .by_reservation(tenant, reservation_id)
+            .cloned())
     }
 
     async fn rates(&self, _tenant: &TenantId) -> Result<Vec<(RoomType, Money)>, PmsError> {
@@ -244,8 +290,9 @@ impl Pms for PmsSimulator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hotels::SimulatedRoom;
-    use conserje_domain::values::GuestRef;
+    use crate::config::SimulatedRoom;
+    use conserje_domain::pricing::PriceQuote;
+    use conserje_domain::values::{Email, GuestRef, Phone};
 
     fn simulator() -> PmsSimulator {
         PmsSimulator::in_memory(SimulatorSettings {
@@ -273,6 +320,10 @@ mod tests {
             guests: 2,
             guest_name: "Ana".into(),
             guest_ref: GuestRef::parse("ana@mail.com").unwrap(),
+            email: Email::parse("ana@mail.com").unwrap(),
+            phone: Phone::parse("+34600111222").unwrap(),
+            price: PriceQuote::for_stay(&Money::new(30_000, "EUR"), s.nights()),
+            special_requests: String::new(),
         }
     }
 
