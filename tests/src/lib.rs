@@ -4,6 +4,7 @@
 pub mod channels;
 pub mod kv_contract;
 pub mod log_contract;
+pub mod pms;
 pub mod simulators;
 pub mod stories;
 
@@ -30,6 +31,37 @@ pub struct FixedClock(pub chrono::DateTime<chrono::Utc>);
 impl Clock for FixedClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.0
+    }
+}
+
+/// A clock that starts at a chosen instant and then runs with real time, and that a test can move
+/// forward: retries fall due and cached figures age, while "today" is the test's day.
+pub struct MovingClock {
+    start: chrono::DateTime<chrono::Utc>,
+    since: std::time::Instant,
+    skipped: std::sync::Mutex<chrono::Duration>,
+}
+
+impl MovingClock {
+    pub fn at(start: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            start,
+            since: std::time::Instant::now(),
+            skipped: std::sync::Mutex::new(chrono::Duration::zero()),
+        }
+    }
+
+    /// Moves the clock `by` ahead at once.
+    pub fn advance(&self, by: std::time::Duration) {
+        let mut skipped = self.skipped.lock().unwrap();
+        *skipped += chrono::Duration::from_std(by).expect("a short duration");
+    }
+}
+
+impl Clock for MovingClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let ran = chrono::Duration::from_std(self.since.elapsed()).unwrap_or_default();
+        self.start + ran + *self.skipped.lock().unwrap()
     }
 }
 
