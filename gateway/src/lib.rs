@@ -17,6 +17,7 @@ pub mod loadgen;
 pub mod nlu;
 pub mod openapi;
 pub mod operations;
+pub mod pms_cli;
 pub mod readiness;
 pub mod routes;
 pub mod runtime;

@@ -9,8 +9,8 @@ use conserje_gateway::auth::{ensure_first_admin_key, FirstKey};
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
 use conserje_gateway::{
-    app, audit_cli, dead_letters, guests_cli, keys_cli, loadgen, nlu, operations, secrets_cli,
-    Runtime,
+    app, audit_cli, dead_letters, guests_cli, keys_cli, loadgen, nlu, operations, pms_cli,
+    secrets_cli, Runtime,
 };
 use conserje_infra::Database;
 
@@ -74,6 +74,10 @@ enum Command {
     /// or revoked which key is in the audit trail.
     #[command(subcommand)]
     Keys(keys_cli::KeysAction),
+    /// The hotels' PMSs: `pms check --tenant T` connects with the hotel's settings and says in
+    /// plain words what is wrong (key, permissions, room-type mapping, availability search).
+    #[command(subcommand)]
+    Pms(pms_cli::PmsAction),
     /// List every consumer of the event store and of the events topic with its checkpoint and lag.
     Projections {
         /// Print JSON instead of a table.
@@ -129,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit(args) => audit_cli::run(*args).await,
         Command::Guests(action) => guests_cli::run(action).await,
         Command::Secrets(action) => secrets_cli::run(action).await,
+        Command::Pms(action) => pms_cli::run(action).await,
     }
 }
 

@@ -97,3 +97,87 @@ impl QloAppsHotel {
         .await;
     }
 }
+
+impl QloAppsHotel {
+    /// A WhatsApp guest `wa_id` writes `text` (message `n` of theirs); returns the replies of the
+    /// turn, waiting up to `patience` for the first (a slow PMS makes slow turns).
+    pub async fn says(&self, wa_id: &str, n: usize, text: &str, patience: Duration) -> String {
+        let before = self.whatsapp.sent_to(wa_id).len();
+        let mut payload = crate::channels::whatsapp_text(
+            crate::channels::DEFAULT_PHONE_NUMBER_ID,
+            wa_id,
+            "Ana Pérez",
+            &format!("wamid.{wa_id}.{n}"),
+            text,
+        );
+        // Sent "now" by the service's clock, so ages the bot states are the clock's.
+        use conserje_domain::ports::Clock;
+        payload["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] =
+            serde_json::json!(self.clock.now().timestamp().to_string());
+        let status = crate::channels::post_whatsapp(&self.app, &payload)
+            .await
+            .status();
+        assert_eq!(status, 200, "the webhook takes the message");
+        crate::eventually_within("the bot answers", patience, || {
+            let count = self.whatsapp.sent_to(wa_id).len();
+            async move { count > before }
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.whatsapp.sent_to(wa_id)[before..].join("\n")
+    }
+
+    /// Everything the guest has been sent so far.
+    pub fn told(&self, wa_id: &str) -> String {
+        self.whatsapp.sent_to(wa_id).join("\n")
+    }
+
+    /// The reservation the guest's conversation last booked.
+    pub async fn last_booking(&self, wa_id: &str) -> conserje_domain::reservation::Reservation {
+        let session = self
+            .app
+            .runtime
+            .conversations
+            .session(&format!("default/whatsapp/{wa_id}"))
+            .await
+            .expect("the session");
+        let id = session.dialogue.last_booking.expect("the guest booked");
+        self.app.runtime.desk.find(id).await.expect("the reservation")
+    }
+
+    /// Waits for every projection to catch up, replays each replayable read model from the
+    /// event store and checks that it rebuilt exactly what the live projections had built.
+    pub async fn read_models_equal_a_replay(&self, reservations: &[uuid::Uuid]) {
+        use conserje_gateway::operations;
+        let rt = &self.app.runtime;
+        crate::eventually_within("every projection catches up", Duration::from_secs(60), || async {
+            operations::projections(rt)
+                .await
+                .unwrap()
+                .iter()
+                .all(|p| p.lag == 0)
+        })
+        .await;
+        let rows = || async {
+            let mut out = Vec::new();
+            for id in reservations {
+                out.push((
+                    rt.reservation_rows.get(*id).await.unwrap(),
+                    rt.reservation_views.get(*id).await.unwrap(),
+                ));
+            }
+            out
+        };
+        crate::eventually_within("the mirror catches up", Duration::from_secs(30), || async {
+            rows().await.iter().all(|(row, view)| row.is_some() && row == view)
+        })
+        .await;
+        let live = rows().await;
+        for projection in operations::REPLAYABLE {
+            operations::replay(rt, projection, false)
+                .await
+                .unwrap_or_else(|e| panic!("{projection} replays: {e:#}"));
+        }
+        assert_eq!(rows().await, live, "the reservations rebuilt by replay");
+    }
+}

@@ -172,3 +172,299 @@ async fn two_hundred_bookings_whose_answer_never_came_are_each_booked_once() {
     no_double_booking(&hotel, &ids).await;
     hotel.app.stop().await;
 }
+
+/// A guest's booking conversation in their language: greeting, the request (a double room, 20 to
+/// 25 December, two people), yes, their e-mail.
+struct Script {
+    language: &'static str,
+    lines: [&'static str; 3],
+}
+
+const SCRIPTS: [Script; 3] = [
+    Script {
+        language: "es",
+        lines: [
+            "Hola, buenas tardes",
+            "Quiero reservar una habitación doble del 20 al 25 de diciembre para 2 personas",
+            "sí",
+        ],
+    },
+    Script {
+        language: "en",
+        lines: [
+            "Hi there",
+            "I'd like to book a double room from Dec 20 to 25 for 2 guests",
+            "yes please",
+        ],
+    },
+    Script {
+        language: "pt",
+        lines: [
+            "Olá, bom dia",
+            "Quero reservar um quarto duplo de 20 a 25 de dezembro para 2 pessoas",
+            "sim",
+        ],
+    },
+];
+
+/// Guest `n` of a wave: their WhatsApp id and script.
+fn guest(wave: usize, n: usize) -> (String, &'static Script) {
+    (format!("3460{wave}{n:06}"), &SCRIPTS[n % SCRIPTS.len()])
+}
+
+/// What the bot said to a guest at each turn of their booking.
+struct Booked {
+    wa_id: String,
+    language: &'static str,
+    replies: Vec<String>,
+}
+
+/// `count` guests of `wave` book at once, each in their own conversation.
+async fn guests_book(hotel: &QloAppsHotel, wave: usize, count: usize) -> Vec<Booked> {
+    let patience = Duration::from_secs(60);
+    futures::future::join_all((0..count).map(|n| async move {
+        let (wa_id, script) = guest(wave, n);
+        let mut replies = Vec::new();
+        for (turn, line) in script.lines.iter().enumerate() {
+            replies.push(hotel.says(&wa_id, turn, line, patience).await);
+        }
+        let email = format!("guest{wave}x{n}@example.com");
+        replies.push(hotel.says(&wa_id, 3, &email, patience).await);
+        Booked {
+            wa_id,
+            language: script.language,
+            replies,
+        }
+    }))
+    .await
+}
+
+/// Waits until the guests' reservations are confirmed; returns their ids.
+async fn all_confirmed(hotel: &QloAppsHotel, guests: &[Booked], patience: Duration) -> Vec<Uuid> {
+    eventually_within("every reservation is confirmed", patience, || async {
+        for booked in guests {
+            if hotel.last_booking(&booked.wa_id).await.status != ReservationStatus::Confirmed {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    let mut ids = Vec::new();
+    for booked in guests {
+        ids.push(hotel.last_booking(&booked.wa_id).await.reservation_id.unwrap());
+    }
+    ids
+}
+
+fn roomy(hotel: &QloAppsHotel) {
+    for room_type in [11, 12, 13, 14] {
+        hotel.pms.set_rooms(room_type, 40);
+    }
+}
+
+async fn refresh(hotel: &QloAppsHotel) {
+    for (_, pms) in hotel.app.runtime.pms.guarded() {
+        pms.refresh().await.expect("the cache refreshes");
+    }
+}
+
+fn counters(hotel: &QloAppsHotel) -> (u64, u64, u64) {
+    use conserje_infra::pms::guarded::GuardCounters;
+    let (_, pms) = hotel.app.runtime.pms.guarded().next().expect("a guarded PMS");
+    let c = &pms.counters;
+    (
+        GuardCounters::get(&c.opened),
+        GuardCounters::get(&c.half_opened),
+        GuardCounters::get(&c.closed),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn latency_spikes_on_a_third_of_the_calls_never_open_the_breaker() {
+    // design.md §4's breaker as it ships; every quote asks the PMS (no fresh cache).
+    let hotel = QloAppsHotel::open(StoreKind::Sqlite, midday(), |o| {
+        o.pms.pms_cache_fresh_ms = 0;
+    })
+    .await;
+    roomy(&hotel);
+    refresh(&hotel).await;
+    hotel.pms.set_spikes(0.3, Duration::from_secs(3));
+    let calls_before = hotel.pms.calls();
+
+    let guests = guests_book(&hotel, 1, 9).await;
+    for booked in &guests {
+        let last = booked.replies.last().unwrap();
+        assert!(
+            ["Reserva confirmada", "Booking confirmed", "¡Reserva confirmada!"]
+                .iter()
+                .any(|confirmed| last.contains(confirmed)),
+            "{} ({}) was told {last:?}",
+            booked.wa_id,
+            booked.language
+        );
+    }
+    let ids = all_confirmed(&hotel, &guests, Duration::from_secs(10)).await;
+    assert!(hotel.pms.calls() - calls_before >= 27, "every turn asked the PMS");
+    assert_eq!(counters(&hotel), (0, 0, 0), "slow successes never open the breaker");
+    no_double_booking(&hotel, &ids).await;
+    hotel.read_models_equal_a_replay(&ids).await;
+    hotel.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bursts_of_5xx_open_the_breaker_once_each_and_every_booking_is_confirmed() {
+    // The breaker's thresholds as shipped, its open time scaled from 60 s to 2 s.
+    let hotel = QloAppsHotel::open(StoreKind::Sqlite, midday(), |o| {
+        o.pms.pms_cache_fresh_ms = 0;
+        o.pms.pms_cache_refresh_ms = 500;
+        o.pms.pms_breaker_open_ms = 2_000;
+        o.pms.pms_retry_delays_seconds = RetrySchedule::parse("1,1,2,3,5,8,13").unwrap();
+    })
+    .await;
+    roomy(&hotel);
+    refresh(&hotel).await;
+    let mut everyone = Vec::new();
+    for burst in 1..=2u64 {
+        hotel.pms.set_failing(Some(503));
+        let wave = guests_book(&hotel, burst as usize, 6).await;
+        eventually_within("the breaker opens", Duration::from_secs(30), || async {
+            counters(&hotel).0 == burst
+        })
+        .await;
+        hotel.pms.clear_faults();
+        for booked in &wave {
+            let told = booked.replies.join("\n");
+            assert!(
+                ["availability as of", "disponibilidad de hace", "disponibilidade de"]
+                    .iter()
+                    .any(|stale| told.contains(stale)),
+                "{} ({}) was quoted without the figures' age: {told:?}",
+                booked.wa_id,
+                booked.language
+            );
+        }
+        let ids = all_confirmed(&hotel, &wave, Duration::from_secs(60)).await;
+        eventually_within("the breaker closes", Duration::from_secs(30), || async {
+            counters(&hotel) == (burst, burst, burst)
+        })
+        .await;
+        everyone.extend(ids);
+    }
+    // A calm spell: nothing moves the breaker any more.
+    let calm = guests_book(&hotel, 3, 3).await;
+    everyone.extend(all_confirmed(&hotel, &calm, Duration::from_secs(10)).await);
+    assert_eq!(
+        counters(&hotel),
+        (2, 2, 2),
+        "two bursts: open, half-open and closed twice, no flapping"
+    );
+    no_double_booking(&hotel, &everyone).await;
+    assert_eq!(hotel.pms.active_bookings().len(), everyone.len());
+    hotel.read_models_equal_a_replay(&everyone).await;
+    hotel.app.stop().await;
+}
+
+/// How long the outage of the next test lasts: two minutes, as the issue asks, unless
+/// `CONSERJE_PMS_OUTAGE_SECONDS` says otherwise.
+fn outage() -> Duration {
+    let seconds = std::env::var("CONSERJE_PMS_OUTAGE_SECONDS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(120);
+    Duration::from_secs(seconds)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_pms_down_guests_get_the_cached_figures_with_their_age_and_are_confirmed_later() {
+    let hotel = QloAppsHotel::open(StoreKind::Sqlite, midday(), |o| {
+        o.pms.pms_breaker_open_ms = 15_000;
+        o.pms.pms_retry_delays_seconds =
+            RetrySchedule::parse("5,10,20,30,30,30,30,30,30,30").unwrap();
+    })
+    .await;
+    roomy(&hotel);
+    refresh(&hotel).await;
+    // The figures were read 12 minutes ago (and a few seconds: a message's time has whole
+    // seconds); then the PMS stops answering (connections reset).
+    hotel.clock.advance(Duration::from_secs(12 * 60 + 20));
+    hotel.pms.set_resetting(true);
+    let down_since = tokio::time::Instant::now();
+
+    let guests = guests_book(&hotel, 4, 3).await;
+    for booked in &guests {
+        let (age, received) = match booked.language {
+            "es" => ("de hace 12 minutos", "He registrado tu reserva"),
+            "en" => ("availability as of 12 minutes ago", "I've registered your booking"),
+            _ => ("de 12 minutos atrás", "Registrei a sua reserva"),
+        };
+        let told = booked.replies.join("\n");
+        assert!(told.contains(age), "{} was told {told:?}", booked.language);
+        assert!(
+            booked.replies[3].contains(received),
+            "{}: the booking is taken: {:?}",
+            booked.language,
+            booked.replies[3]
+        );
+        let reservation = hotel.last_booking(&booked.wa_id).await;
+        assert_eq!(reservation.status, ReservationStatus::Requested);
+    }
+    assert!(counters(&hotel).0 >= 1, "the breaker opened");
+    tokio::time::sleep_until(down_since + outage()).await;
+    hotel.pms.set_resetting(false);
+
+    let ids = all_confirmed(&hotel, &guests, Duration::from_secs(240)).await;
+    for booked in &guests {
+        let late = match booked.language {
+            "es" => "¡Buenas noticias! El hotel ya ha confirmado tu reserva",
+            "en" => "Good news: the hotel has confirmed your booking",
+            _ => "Boa notícia: o hotel confirmou a sua reserva",
+        };
+        let wa_id = booked.wa_id.clone();
+        eventually_within("the guest is told", Duration::from_secs(30), || {
+            let told = hotel.told(&wa_id);
+            async move { told.contains(late) }
+        })
+        .await;
+    }
+    for id in &ids {
+        // Each attempt waited its turn (5 s, 10 s, 20 s, then 30 s): over a two-minute outage
+        // that is about seven, not one per look at the queue.
+        let failed = events_of(&hotel, *id, "PmsSyncFailed").await;
+        let most = 3 + outage().as_secs() as usize / 30 + 2;
+        assert!((1..=most).contains(&failed), "{id} failed {failed} times (at most {most})");
+    }
+    no_double_booking(&hotel, &ids).await;
+    assert_eq!(hotel.pms.active_bookings().len(), ids.len());
+    hotel.read_models_equal_a_replay(&ids).await;
+    hotel.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_pms_down_and_nothing_cached_the_guest_gets_the_hotels_contact() {
+    let hotel = QloAppsHotel::open(StoreKind::Sqlite, midday(), |o| {
+        o.pms.pms_timeout_ms = 500;
+    })
+    .await;
+    hotel.pms.set_resetting(true);
+    for (_, pms) in hotel.app.runtime.pms.guarded() {
+        assert!(pms.refresh().await.is_err(), "the PMS is down");
+        assert_eq!(pms.cached_nights(), 0, "and nothing is cached");
+    }
+    let wa_id = "34699000001";
+    let patience = Duration::from_secs(30);
+    hotel.says(wa_id, 0, "Hola", patience).await;
+    let reply = hotel
+        .says(
+            wa_id,
+            1,
+            "Quiero reservar una habitación doble del 20 al 25 de diciembre para 2 personas",
+            patience,
+        )
+        .await;
+    assert!(
+        reply.contains("+34 910 000 000") && reply.contains("no se pierda tu petición"),
+        "the guest gets the hotel's contact and a person: {reply:?}"
+    );
+    hotel.app.stop().await;
+}

@@ -226,6 +226,11 @@ impl BookingProcess {
             meta,
         )
         .await?;
+        // The queue learns of it at once, not only when the event reaches `react`.
+        match retry_at {
+            Some(due) => self.queue.schedule(id, due).await.map_err(queue_error)?,
+            None => self.queue.clear(id).await.map_err(queue_error)?,
+        }
         Ok(retry_at.is_none())
     }
 
@@ -556,6 +561,12 @@ impl BookingProcess {
         else {
             return self.queue.clear(id).await.map_err(queue_error);
         };
+        // The queue is fed from the events, a moment behind: a retry that just failed is still
+        // listed as due until its new `PmsSyncFailed` reaches it. The stream says when the next
+        // attempt is due; running it early would spend the schedule in a few polls.
+        if let Some(due) = pending.retry_at.filter(|due| *due > self.clock.now()) {
+            return self.queue.schedule(id, due).await.map_err(queue_error);
+        }
         let meta = EventMetadata::new(tenant, Actor::system(COMPONENT), "system");
         match pending.operation {
             PmsOperation::CreateBooking => self.book(id, &meta, Attempt::Retry).await.map(|_| ()),

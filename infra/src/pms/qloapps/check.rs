@@ -120,12 +120,12 @@ impl QloApps {
 
     async fn check_room_types(&self) -> (bool, String) {
         let hotel = self.settings.id_hotel;
-        let request = self.request(Method::GET, "room_types").query(&[
-            ("display", "full".to_owned()),
-            ("filter[id_hotel]", format!("[{hotel}]")),
-            ("output_format", "JSON".to_owned()),
-        ]);
-        let rows = match self.call(request, Subject::default()).await {
+        // Every room type, this hotel's picked out here: `id_hotel` has a getter, and QloApps
+        // refuses a filter on such a field (400, code 34, "The field … is dynamic").
+        let request = self
+            .request(Method::GET, "room_types")
+            .query(&[("display", "full"), ("output_format", "JSON")]);
+        let all = match self.call(request, Subject::default()).await {
             Ok(body) => match json::room_types(&body) {
                 Some(rows) => rows,
                 None => {
@@ -143,6 +143,10 @@ impl QloApps {
                 );
             }
         };
+        let rows: Vec<_> = all
+            .into_iter()
+            .filter(|row| row.id_hotel == Some(u64::from(hotel)))
+            .collect();
         let mut found = Vec::new();
         let mut wrong = Vec::new();
         for (code, id) in &self.settings.room_types {

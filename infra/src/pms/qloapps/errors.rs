@@ -2,8 +2,9 @@
 //!
 //! The class decides what happens next (a refusal is told to the guest, a failure is retried
 //! and opens the breaker, a timeout is looked up by its marker before a create is retried), so
-//! each rule below names the answer it recognises. The PMS's own code and message travel in
-//! [`PmsFault`], so staff read QloApps' words ("Requested room(s) not available."), not ours.
+//! each rule below names the answer it recognises. A refusal or failure carries the PMS's own
+//! code and message in [`PmsFault`], so staff read QloApps' words ("Please provide valid
+//! currency."), not ours; a sold-out stay becomes `Unavailable`, which names the room type.
 
 use std::time::Duration;
 

@@ -240,7 +240,7 @@ pub(crate) fn booking(body: &str) -> Option<BookingRecord> {
 
 /// The rows of an `orders` list; a bare `[]` is the empty list.
 pub(crate) fn orders(body: &str) -> Option<Vec<OrderRow>> {
-    list_answer::<OrderList>(body).map(|l| l.orders)
+    list_answer::<OrderList>(body, "orders").map(|l| l.orders)
 }
 
 /// One `order`; `None` when the body is not one.
@@ -252,7 +252,7 @@ pub(crate) fn order(body: &str) -> Option<OrderRow> {
 
 /// The rows of a `room_types` list; a bare `[]` is the empty list.
 pub(crate) fn room_types(body: &str) -> Option<Vec<RoomTypeRow>> {
-    list_answer::<RoomTypeList>(body).map(|l| l.room_types)
+    list_answer::<RoomTypeList>(body, "room_types").map(|l| l.room_types)
 }
 
 /// One `room_type`; `None` when the body is not one.
@@ -277,11 +277,15 @@ pub(crate) fn errors(body: &str) -> Option<Vec<EnvelopeError>> {
     )
 }
 
-/// A list answer, where PHP's empty array — no key, no object — means "nothing matched".
-fn list_answer<T: DeserializeOwned + Default>(body: &str) -> Option<T> {
+/// A list answer `{"<plural>":…}`, where PHP's empty array — no key, no object — means "nothing
+/// matched". Any other object (an error envelope under a 2xx, a proxy's JSON) is not the list:
+/// read as empty it would make `find_booking` say "no booking" and a create be retried twice.
+fn list_answer<T: DeserializeOwned + Default>(body: &str, plural: &str) -> Option<T> {
     match serde_json::from_str::<Value>(body).ok()? {
         Value::Array(items) if items.is_empty() => Some(T::default()),
-        value @ Value::Object(_) => serde_json::from_value(value).ok(),
+        Value::Object(map) if map.contains_key(plural) => {
+            serde_json::from_value(Value::Object(map)).ok()
+        }
         _ => None,
     }
 }
@@ -428,6 +432,11 @@ mod tests {
         let rows = orders(r#"{"orders":[{"id":7,"current_state":"4"}]}"#).unwrap();
         assert_eq!((rows[0].id, rows[0].current_state), (7, Some(4)));
         assert!(orders("nonsense").is_none());
+        assert!(
+            orders(r#"{"errors":[{"code":46,"message":"x"}]}"#).is_none(),
+            "an object without the list is not an empty list"
+        );
+        assert!(room_types(r#"{"orders":[]}"#).is_none());
         assert_eq!(
             order(r#"{"order":{"id":"7","current_state":"2"}}"#)
                 .unwrap()
