@@ -37,7 +37,10 @@ pub enum PmsCheck {
     /// The hotel books in the built-in simulator: nothing outside conserje to check.
     Simulator,
     /// The hotel's QloApps, step by step.
-    QloApps { base_url: String, report: CheckReport },
+    QloApps {
+        base_url: String,
+        report: CheckReport,
+    },
 }
 
 impl PmsCheck {

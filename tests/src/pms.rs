@@ -65,6 +65,17 @@ impl QloAppsHotel {
         tune: impl FnOnce(&mut StoreOptions),
     ) -> Self {
         let pms = QloAppsSimulator::start(QLOAPPS_KEY, SimHotel::sample()).await;
+        Self::open_with(pms, kind, now, tune).await
+    }
+
+    /// [`QloAppsHotel::open`] with a simulator the test prepared (already failing, say, so
+    /// that the start-up warm-up finds nothing).
+    pub async fn open_with(
+        pms: QloAppsSimulator,
+        kind: StoreKind,
+        now: DateTime<Utc>,
+        tune: impl FnOnce(&mut StoreOptions),
+    ) -> Self {
         let whatsapp = WhatsAppSimulator::start(WHATSAPP_TOKEN).await;
         let (mut options, dir) = fresh_store(kind).await;
         options.config = Some(qloapps_config(dir.path(), &pms.base_url()));
@@ -142,7 +153,12 @@ impl QloAppsHotel {
             .await
             .expect("the session");
         let id = session.dialogue.last_booking.expect("the guest booked");
-        self.app.runtime.desk.find(id).await.expect("the reservation")
+        self.app
+            .runtime
+            .desk
+            .find(id)
+            .await
+            .expect("the reservation")
     }
 
     /// Waits for every projection to catch up, replays each replayable read model from the
@@ -150,13 +166,17 @@ impl QloAppsHotel {
     pub async fn read_models_equal_a_replay(&self, reservations: &[uuid::Uuid]) {
         use conserje_gateway::operations;
         let rt = &self.app.runtime;
-        crate::eventually_within("every projection catches up", Duration::from_secs(60), || async {
-            operations::projections(rt)
-                .await
-                .unwrap()
-                .iter()
-                .all(|p| p.lag == 0)
-        })
+        crate::eventually_within(
+            "every projection catches up",
+            Duration::from_secs(60),
+            || async {
+                operations::projections(rt)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .all(|p| p.lag == 0)
+            },
+        )
         .await;
         let rows = || async {
             let mut out = Vec::new();
@@ -169,7 +189,10 @@ impl QloAppsHotel {
             out
         };
         crate::eventually_within("the mirror catches up", Duration::from_secs(30), || async {
-            rows().await.iter().all(|(row, view)| row.is_some() && row == view)
+            rows()
+                .await
+                .iter()
+                .all(|(row, view)| row.is_some() && row == view)
         })
         .await;
         let live = rows().await;

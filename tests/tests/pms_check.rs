@@ -19,7 +19,10 @@ async fn a_well_configured_hotel_passes_every_step() {
     assert!(found.ok(), "{text}");
     assert!(text.contains("conserje can book in this PMS."), "{text}");
     for step in ["reach", "key", "permissions", "room types", "availability"] {
-        assert!(text.contains(&format!("ok   {step}")), "{step} passed: {text}");
+        assert!(
+            text.contains(&format!("ok   {step}")),
+            "{step} passed: {text}"
+        );
     }
 }
 
@@ -51,7 +54,10 @@ async fn a_mapping_to_a_room_type_the_pms_lacks_is_named() {
     let found = check("default", Some(&config), TIMEOUT).await.unwrap();
     let text = found.render("default");
     assert!(!found.ok());
-    assert!(text.contains("FAIL room types") && text.contains("99"), "{text}");
+    assert!(
+        text.contains("FAIL room types") && text.contains("99"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -95,5 +101,8 @@ async fn a_short_key_is_refused_before_any_call() {
         "{:#}",
         check("default", Some(&config), TIMEOUT).await.unwrap_err()
     );
-    assert!(err.contains("32"), "the error says what a key must be: {err}");
+    assert!(
+        err.contains("32"),
+        "the error says what a key must be: {err}"
+    );
 }

@@ -13,7 +13,8 @@ use conserje_domain::metadata::Actor;
 use conserje_domain::reservation::{Reservation, ReservationStatus};
 use conserje_domain::values::TenantId;
 use conserje_domain::EventMetadata;
-use conserje_tests::pms::QloAppsHotel;
+use conserje_tests::pms::{QloAppsHotel, QLOAPPS_KEY};
+use conserje_tests::simulators::qloapps::{QloAppsSimulator, SimHotel};
 use conserje_tests::{eventually_within, StoreKind};
 use cqrs_es::Aggregate;
 use futures::StreamExt;
@@ -252,7 +253,13 @@ async fn all_confirmed(hotel: &QloAppsHotel, guests: &[Booked], patience: Durati
     .await;
     let mut ids = Vec::new();
     for booked in guests {
-        ids.push(hotel.last_booking(&booked.wa_id).await.reservation_id.unwrap());
+        ids.push(
+            hotel
+                .last_booking(&booked.wa_id)
+                .await
+                .reservation_id
+                .unwrap(),
+        );
     }
     ids
 }
@@ -271,7 +278,13 @@ async fn refresh(hotel: &QloAppsHotel) {
 
 fn counters(hotel: &QloAppsHotel) -> (u64, u64, u64) {
     use conserje_infra::pms::guarded::GuardCounters;
-    let (_, pms) = hotel.app.runtime.pms.guarded().next().expect("a guarded PMS");
+    let (_, pms) = hotel
+        .app
+        .runtime
+        .pms
+        .guarded()
+        .next()
+        .expect("a guarded PMS");
     let c = &pms.counters;
     (
         GuardCounters::get(&c.opened),
@@ -296,17 +309,28 @@ async fn latency_spikes_on_a_third_of_the_calls_never_open_the_breaker() {
     for booked in &guests {
         let last = booked.replies.last().unwrap();
         assert!(
-            ["Reserva confirmada", "Booking confirmed", "¡Reserva confirmada!"]
-                .iter()
-                .any(|confirmed| last.contains(confirmed)),
+            [
+                "Reserva confirmada",
+                "Booking confirmed",
+                "¡Reserva confirmada!"
+            ]
+            .iter()
+            .any(|confirmed| last.contains(confirmed)),
             "{} ({}) was told {last:?}",
             booked.wa_id,
             booked.language
         );
     }
     let ids = all_confirmed(&hotel, &guests, Duration::from_secs(10)).await;
-    assert!(hotel.pms.calls() - calls_before >= 27, "every turn asked the PMS");
-    assert_eq!(counters(&hotel), (0, 0, 0), "slow successes never open the breaker");
+    assert!(
+        hotel.pms.calls() - calls_before >= 27,
+        "every turn asked the PMS"
+    );
+    assert_eq!(
+        counters(&hotel),
+        (0, 0, 0),
+        "slow successes never open the breaker"
+    );
     no_double_booking(&hotel, &ids).await;
     hotel.read_models_equal_a_replay(&ids).await;
     hotel.app.stop().await;
@@ -336,9 +360,13 @@ async fn bursts_of_5xx_open_the_breaker_once_each_and_every_booking_is_confirmed
         for booked in &wave {
             let told = booked.replies.join("\n");
             assert!(
-                ["availability as of", "disponibilidad de hace", "disponibilidade de"]
-                    .iter()
-                    .any(|stale| told.contains(stale)),
+                [
+                    "availability as of",
+                    "disponibilidad de hace",
+                    "disponibilidade de"
+                ]
+                .iter()
+                .any(|stale| told.contains(stale)),
                 "{} ({}) was quoted without the figures' age: {told:?}",
                 booked.wa_id,
                 booked.language
@@ -395,7 +423,10 @@ async fn with_the_pms_down_guests_get_the_cached_figures_with_their_age_and_are_
     for booked in &guests {
         let (age, received) = match booked.language {
             "es" => ("de hace 12 minutos", "He registrado tu reserva"),
-            "en" => ("availability as of 12 minutes ago", "I've registered your booking"),
+            "en" => (
+                "availability as of 12 minutes ago",
+                "I've registered your booking",
+            ),
             _ => ("de 12 minutos atrás", "Registrei a sua reserva"),
         };
         let told = booked.replies.join("\n");
@@ -432,7 +463,10 @@ async fn with_the_pms_down_guests_get_the_cached_figures_with_their_age_and_are_
         // that is about seven, not one per look at the queue.
         let failed = events_of(&hotel, *id, "PmsSyncFailed").await;
         let most = 3 + outage().as_secs() as usize / 30 + 2;
-        assert!((1..=most).contains(&failed), "{id} failed {failed} times (at most {most})");
+        assert!(
+            (1..=most).contains(&failed),
+            "{id} failed {failed} times (at most {most})"
+        );
     }
     no_double_booking(&hotel, &ids).await;
     assert_eq!(hotel.pms.active_bookings().len(), ids.len());
@@ -442,11 +476,13 @@ async fn with_the_pms_down_guests_get_the_cached_figures_with_their_age_and_are_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_pms_down_and_nothing_cached_the_guest_gets_the_hotels_contact() {
-    let hotel = QloAppsHotel::open(StoreKind::Sqlite, midday(), |o| {
+    // Down from before the start: the warm-up finds nothing.
+    let pms = QloAppsSimulator::start(QLOAPPS_KEY, SimHotel::sample()).await;
+    pms.set_resetting(true);
+    let hotel = QloAppsHotel::open_with(pms, StoreKind::Sqlite, midday(), |o| {
         o.pms.pms_timeout_ms = 500;
     })
     .await;
-    hotel.pms.set_resetting(true);
     for (_, pms) in hotel.app.runtime.pms.guarded() {
         assert!(pms.refresh().await.is_err(), "the PMS is down");
         assert_eq!(pms.cached_nights(), 0, "and nothing is cached");

@@ -34,6 +34,9 @@ pub struct CachedStay {
     pub as_of: DateTime<Utc>,
 }
 
+/// Room types' rates and when the oldest of them was read.
+pub type DatedRates = (Vec<(RoomType, Money)>, DateTime<Utc>);
+
 #[derive(Debug, Default)]
 pub struct AvailabilityCache {
     nights: Mutex<BTreeMap<(RoomType, NaiveDate), Night>>,
@@ -90,7 +93,7 @@ impl AvailabilityCache {
     }
 
     /// Every room type's rate on `night`, with when it was stated.
-    pub fn rates_on(&self, night: NaiveDate) -> Option<(Vec<(RoomType, Money)>, DateTime<Utc>)> {
+    pub fn rates_on(&self, night: NaiveDate) -> Option<DatedRates> {
         let nights = self.nights();
         let mut rates = vec![];
         let mut oldest: Option<DateTime<Utc>> = None;

@@ -208,7 +208,7 @@ impl GuardedPms {
         self.cache.len()
     }
 
-    fn from_cache(
+    fn cached_answer(
         &self,
         room_type: &RoomType,
         stay: &StayDates,
@@ -250,7 +250,7 @@ impl Pms for GuardedPms {
         if excluding.is_none() {
             if let Some(cached) = self.cache.stay(room_type, stay) {
                 if self.age(cached.as_of) < self.settings.cache.fresh_for {
-                    if let Some(answer) = self.from_cache(room_type, stay, false) {
+                    if let Some(answer) = self.cached_answer(room_type, stay, false) {
                         return Ok(answer);
                     }
                 }
@@ -260,7 +260,7 @@ impl Pms for GuardedPms {
             .guarded(self.inner.availability(tenant, room_type, stay, excluding))
             .await
         {
-            Err(err) if err.is_transient() => self.from_cache(room_type, stay, true).ok_or(err),
+            Err(err) if err.is_transient() => self.cached_answer(room_type, stay, true).ok_or(err),
             other => other,
         }
     }
