@@ -23,6 +23,7 @@ pub mod routes;
 pub mod runtime;
 pub mod secrets_cli;
 pub mod settings;
+pub mod telemetry;
 pub mod webhook_guard;
 
 pub use runtime::Runtime;

@@ -115,12 +115,7 @@ enum DlqAction {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
+    conserje_gateway::telemetry::init_tracing();
     match Cli::parse().command {
         Command::Serve { listen, store } => serve(listen, store).await,
         Command::Migrate { store } => migrate(store).await,

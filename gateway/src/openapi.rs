@@ -38,11 +38,18 @@ use crate::routes::{
 pub struct ErrorBody {
     /// A stable code: `malformed_request`, `invalid_*`, `unauthenticated`, `invalid_key`,
     /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
-    /// `rate_limited`, `unavailable`, or a business rule's refusal (`already_cancelled`,
-    /// `room_unavailable`…).
+    /// `rate_limited`, `unavailable`, `cancellation_fee_applies`, or a business rule's refusal
+    /// (`already_cancelled`, `room_unavailable`…).
     pub error: String,
     /// What went wrong, for a person.
     pub message: String,
+    /// With `cancellation_fee_applies` only: what cancelling now costs, in minor units (cancel
+    /// again with `accept_fee_minor` set to it).
+    #[schema(required = false)]
+    pub fee_minor: Option<i64>,
+    /// With `fee_minor`: its currency (ISO 4217).
+    #[schema(required = false)]
+    pub currency: Option<String>,
 }
 
 /// `GET /health/live`.

@@ -216,6 +216,8 @@ impl Runtime {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let config = ConfigFile::load(options.config.as_deref())?;
+        // Installed before anything records a metric.
+        crate::telemetry::prometheus();
         std::fs::create_dir_all(&options.data_dir).with_context(|| {
             format!(
                 "cannot create data directory {}",

@@ -618,6 +618,7 @@ async fn cancellation(kind: StoreKind) {
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["reservation_id"], id.as_str());
+    assert_eq!(cancelled["fee_minor"], 0, "three days ahead it is free");
 
     let (status, row) = get_json(&app, &reservation_path(&id)).await;
     assert_eq!(status, StatusCode::OK, "{row}");
@@ -669,6 +670,57 @@ async fn cancellation(kind: StoreKind) {
 both_stores!(cancellation =>
     cancel_is_200_then_visible_then_409_already_cancelled_sqlite,
     cancel_is_200_then_visible_then_409_already_cancelled_postgres);
+
+/// Inside the hotel's free-cancellation window (48 h before the 15:00 arrival by default) a
+/// cancellation costs the first night: the API states the fee and cancels only once the caller
+/// accepts that exact amount.
+async fn late_cancellation(kind: StoreKind) {
+    let (app, _options, _dir) = start(kind).await;
+    // Arriving tomorrow at 15:00, about 26 hours from now.
+    let created = create(
+        &app,
+        &booking("iris@example.com", "double", &day(1), &day(3), 2),
+    )
+    .await;
+    let id = id_of(&created);
+    let first_night = created["price"]["nightly_rate_minor"].as_i64().unwrap();
+    let cancel = format!("{}/cancel", reservation_path(&id));
+
+    let (status, refused) = post_json(&app, &cancel, &json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"], "cancellation_fee_applies");
+    assert_eq!(refused["fee_minor"], first_night, "{refused}");
+    assert_eq!(refused["currency"], "EUR");
+    assert!(refused["message"]
+        .as_str()
+        .unwrap()
+        .contains("accept_fee_minor"));
+    let (status, cheaper) = post_json(
+        &app,
+        &cancel,
+        &json!({ "accept_fee_minor": first_night - 1 }),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "less than the fee is not accepting it"
+    );
+    assert_eq!(cheaper["fee_minor"], first_night);
+    let (_, still) = get_json(&app, &reservation_path(&id)).await;
+    assert_eq!(still["status"], "confirmed", "nothing was cancelled yet");
+
+    let (status, cancelled) =
+        post_json(&app, &cancel, &json!({ "accept_fee_minor": first_night })).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["fee_minor"], first_night);
+    app.stop().await;
+}
+
+both_stores!(late_cancellation =>
+    a_late_cancellation_states_its_fee_and_waits_for_it_to_be_accepted_sqlite,
+    a_late_cancellation_states_its_fee_and_waits_for_it_to_be_accepted_postgres);
 
 // ---------------------------------------------------------------------------------------------
 // 4. Modification

@@ -387,6 +387,39 @@ async fn bursts_of_5xx_open_the_breaker_once_each_and_every_booking_is_confirmed
         (2, 2, 2),
         "two bursts: open, half-open and closed twice, no flapping"
     );
+    // The transitions are on /metrics, with their reasons.
+    let metrics = hotel
+        .app
+        .http
+        .get(hotel.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let transitions: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("conserje_pms_breaker_transitions_total{"))
+        .filter(|l| l.contains("hotel=\"default\""))
+        .collect();
+    for (to, from) in [
+        ("open", "closed"),
+        ("half_open", "open"),
+        ("closed", "half_open"),
+    ] {
+        assert!(
+            transitions
+                .iter()
+                .any(|l| l.contains(&format!("from=\"{from}\""))
+                && l.contains(&format!("to=\"{to}\""))
+                && l.contains("reason=\"")
+                // The recorder is the process's, and other tests here have a `default`
+                // hotel too: at least this test's two.
+                && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) >= Some(2.0)),
+            "{from} -> {to} twice on /metrics: {transitions:?}"
+        );
+    }
     no_double_booking(&hotel, &everyone).await;
     assert_eq!(hotel.pms.active_bookings().len(), everyone.len());
     hotel.read_models_equal_a_replay(&everyone).await;

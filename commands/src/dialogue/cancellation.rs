@@ -49,10 +49,20 @@ impl Receptionist {
             talk.say(kind, json!({}))?;
             return Ok(None);
         }
-        talk.say(kind, talk.reservation(&reservation))?;
+        // Past the free window the read-back states the fee, so the guest's yes accepts it.
+        let fee_minor = reservation.cancellation_fee_at(self.hotels.as_ref(), self.clock.now());
+        let mut context = talk.reservation(&reservation);
+        let (kind, accepted) = match (&reservation.terms, fee_minor) {
+            (Some(terms), fee) if fee > 0 => {
+                context["fee"] = json!(talk.money(fee, &terms.price.currency));
+                (ReplyKind::CancelFee, Some(fee))
+            }
+            _ => (kind, None),
+        };
+        talk.say(kind, context)?;
         state.pending = Some(Pending::CancellationConfirmation {
             reservation_id: id,
-            fee_minor: None,
+            fee_minor: accepted,
         });
         Ok(None)
     }

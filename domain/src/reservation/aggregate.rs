@@ -192,25 +192,20 @@ impl Reservation {
         })
     }
 
-    /// What cancelling now costs: only a stay the PMS confirmed has anything to charge for (a
-    /// request still waiting for the PMS holds no room yet).
-    fn cancellation_fee(
-        &self,
-        terms: &StayTerms,
-        services: &ReservationServices,
-    ) -> Result<i64, ReservationError> {
+    /// What cancelling at `now` costs under the hotel's policy: only a stay the PMS confirmed
+    /// has anything to charge for (a request still waiting for the PMS holds no room yet). The
+    /// dialogue states it before asking; the `Cancel` command checks it again.
+    pub fn cancellation_fee_at(&self, hotels: &dyn HotelDirectory, now: DateTime<Utc>) -> i64 {
+        let (Some(terms), Some(tenant)) = (&self.terms, &self.tenant_id) else {
+            return 0;
+        };
         if self.status != ReservationStatus::Confirmed {
-            return Ok(0);
+            return 0;
         }
-        let tenant = self.tenant()?;
-        let policy = services.hotels.cancellation_policy(tenant);
-        let charge = policy.charge(
-            &terms.stay,
-            &terms.price,
-            services.clock.now(),
-            services.hotels.time_zone(tenant),
-        );
-        Ok(charge.fee_minor)
+        hotels
+            .cancellation_policy(tenant)
+            .charge(&terms.stay, &terms.price, now, hotels.time_zone(tenant))
+            .fee_minor
     }
 
     fn modifiable_terms(&self) -> Result<&StayTerms, ReservationError> {
@@ -330,7 +325,8 @@ impl Aggregate for Reservation {
             } => {
                 let terms = self.modifiable_terms()?;
                 self.owned_by(requested_by.as_ref())?;
-                let fee_minor = self.cancellation_fee(terms, services)?;
+                let fee_minor =
+                    self.cancellation_fee_at(services.hotels.as_ref(), services.clock.now());
                 if fee_minor > 0 && accepted_fee_minor.is_none_or(|accepted| accepted < fee_minor) {
                     return Err(ReservationError::CancellationFeeApplies {
                         fee_minor,

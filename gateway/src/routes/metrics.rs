@@ -24,7 +24,10 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
     tag = "metrics",
     summary = "The service's counters in Prometheus' text format",
     description = "Roles: **admin** (of any scope). A Prometheus scrape job sends the key with \
-        `authorization.credentials`.",
+        `authorization.credentials`. Webhook counters, and per hotel with a PMS of its own: \
+        `conserje_pms_calls_total{operation,result}`, `conserje_pms_call_seconds`, \
+        `conserje_pms_breaker_transitions_total{from,to,reason}`, `conserje_pms_breaker_state` \
+        (0 closed, 1 half-open, 2 open) and `conserje_pms_cached_answers_total{freshness}`.",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The counters", body = String,
@@ -43,8 +46,7 @@ pub async fn get(
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    Ok((
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        rt.webhooks.counters.render_prometheus(),
-    ))
+    let mut body = rt.webhooks.counters.render_prometheus();
+    body.push_str(&crate::telemetry::prometheus().render());
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body))
 }

@@ -329,8 +329,10 @@ pub async fn get(
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
         (status = 403, description = "`forbidden`: the key's role may not cancel", body = ErrorBody),
         (status = 404, description = "`not_found`: no such reservation, or another hotel's", body = ErrorBody),
-        (status = 409, description = "`already_cancelled`, or `conflict` (changed concurrently; \
-            try again)", body = ErrorBody),
+        (status = 409, description = "`already_cancelled`; `conflict` (changed concurrently; \
+            try again); or `cancellation_fee_applies`: past the hotel's free-cancellation window, \
+            with `fee_minor` and `currency` — cancel again with `accept_fee_minor` set to that fee",
+            body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
         (status = 422, description = "A rule of the reservation refused it", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",

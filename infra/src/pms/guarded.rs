@@ -135,6 +135,21 @@ impl GuardedPms {
             BreakerState::Closed => &self.counters.closed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(
+            "conserje_pms_breaker_transitions_total",
+            "hotel" => self.hotel.to_string(),
+            "from" => t.from.as_str(),
+            "to" => t.to.as_str(),
+            "reason" => t.reason.as_str(),
+        )
+        .increment(1);
+        metrics::gauge!("conserje_pms_breaker_state", "hotel" => self.hotel.to_string()).set(
+            match t.to {
+                BreakerState::Closed => 0.0,
+                BreakerState::HalfOpen => 1.0,
+                BreakerState::Open => 2.0,
+            },
+        );
         tracing::warn!(
             hotel = %self.hotel,
             from = t.from.as_str(),
@@ -144,8 +159,20 @@ impl GuardedPms {
         );
     }
 
+    /// One PMS call's outcome, for `/metrics`: `ok`, `refused` (the PMS said no), the failure's
+    /// kind, or `circuit_open` / `busy` when it was not made.
+    fn count_call(&self, operation: &'static str, result: &'static str) {
+        metrics::counter!(
+            "conserje_pms_calls_total",
+            "hotel" => self.hotel.to_string(),
+            "operation" => operation,
+            "result" => result,
+        )
+        .increment(1);
+    }
+
     /// One call through the breaker and the bulkhead.
-    async fn guarded<T, F>(&self, call: F) -> Result<T, PmsError>
+    async fn guarded<T, F>(&self, operation: &'static str, call: F) -> Result<T, PmsError>
     where
         F: Future<Output = Result<T, PmsError>>,
     {
@@ -153,12 +180,14 @@ impl GuardedPms {
         self.note(transition);
         if let Admission::Refuse { retry_in } = admission {
             self.counters.refused_open.fetch_add(1, Ordering::Relaxed);
+            self.count_call(operation, "circuit_open");
             return Err(PmsError::CircuitOpen {
                 retry_in_secs: retry_in.as_secs().max(1),
             });
         }
         let Ok(_slot) = self.bulkhead.enter().await else {
             self.counters.refused_busy.fetch_add(1, Ordering::Relaxed);
+            self.count_call(operation, "busy");
             // A probe that never went out must not hold its place.
             if admission == Admission::Probe {
                 let transition =
@@ -175,10 +204,23 @@ impl GuardedPms {
         if failed {
             self.counters.failures.fetch_add(1, Ordering::Relaxed);
         }
-        let transition =
-            self.breaker()
-                .record(Instant::now(), admission, !failed, started.elapsed());
+        let took = started.elapsed();
+        let transition = self
+            .breaker()
+            .record(Instant::now(), admission, !failed, took);
         self.note(transition);
+        let result = match &outcome {
+            Ok(_) => "ok",
+            Err(err) if failed => err.kind(),
+            Err(_) => "refused",
+        };
+        self.count_call(operation, result);
+        metrics::histogram!(
+            "conserje_pms_call_seconds",
+            "hotel" => self.hotel.to_string(),
+            "operation" => operation,
+        )
+        .record(took.as_secs_f64());
         outcome
     }
 
@@ -196,7 +238,7 @@ impl GuardedPms {
         let to = from + chrono::Days::new(u64::from(self.settings.cache.days));
         let as_of = self.clock.now();
         let offers = self
-            .guarded(self.inner.calendar(&self.hotel, from, to))
+            .guarded("calendar", self.inner.calendar(&self.hotel, from, to))
             .await?;
         self.cache.forget_before(from);
         self.cache.store(&offers, as_of);
@@ -215,6 +257,12 @@ impl GuardedPms {
         stale: bool,
     ) -> Option<RoomAvailability> {
         let cached = self.cache.stay(room_type, stay)?;
+        metrics::counter!(
+            "conserje_pms_cached_answers_total",
+            "hotel" => self.hotel.to_string(),
+            "freshness" => if stale { "stale" } else { "fresh" },
+        )
+        .increment(1);
         let freshness = if stale {
             self.counters.answered_stale.fetch_add(1, Ordering::Relaxed);
             Freshness::Stale {
@@ -257,7 +305,10 @@ impl Pms for GuardedPms {
             }
         }
         match self
-            .guarded(self.inner.availability(tenant, room_type, stay, excluding))
+            .guarded(
+                "availability",
+                self.inner.availability(tenant, room_type, stay, excluding),
+            )
             .await
         {
             Err(err) if err.is_transient() => self.cached_answer(room_type, stay, true).ok_or(err),
@@ -272,7 +323,7 @@ impl Pms for GuardedPms {
                 return Ok(rates.clone());
             }
         }
-        match self.guarded(self.inner.rates(tenant)).await {
+        match self.guarded("rates", self.inner.rates(tenant)).await {
             Err(err) if err.is_transient() => match cached {
                 Some((rates, _)) if !rates.is_empty() => Ok(rates),
                 _ => Err(err),
@@ -287,7 +338,8 @@ impl Pms for GuardedPms {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<NightOffer>, PmsError> {
-        self.guarded(self.inner.calendar(tenant, from, to)).await
+        self.guarded("calendar", self.inner.calendar(tenant, from, to))
+            .await
     }
 
     async fn create_booking(
@@ -296,7 +348,7 @@ impl Pms for GuardedPms {
         request: &PmsBookingRequest,
     ) -> Result<PmsBooking, PmsError> {
         let booking = self
-            .guarded(self.inner.create_booking(tenant, request))
+            .guarded("create_booking", self.inner.create_booking(tenant, request))
             .await?;
         self.cache.took(&booking.room_type, &booking.stay);
         Ok(booking)
@@ -307,8 +359,11 @@ impl Pms for GuardedPms {
         tenant: &TenantId,
         reservation_id: Uuid,
     ) -> Result<Option<PmsBooking>, PmsError> {
-        self.guarded(self.inner.find_booking(tenant, reservation_id))
-            .await
+        self.guarded(
+            "find_booking",
+            self.inner.find_booking(tenant, reservation_id),
+        )
+        .await
     }
 
     async fn modify_booking(
@@ -320,11 +375,12 @@ impl Pms for GuardedPms {
         guests: u8,
     ) -> Result<PmsBooking, PmsError> {
         let before = self
-            .guarded(self.inner.get_booking(tenant, pms_ref))
+            .guarded("get_booking", self.inner.get_booking(tenant, pms_ref))
             .await
             .ok();
         let booking = self
             .guarded(
+                "modify_booking",
                 self.inner
                     .modify_booking(tenant, pms_ref, room_type, stay, guests),
             )
@@ -338,10 +394,10 @@ impl Pms for GuardedPms {
 
     async fn cancel_booking(&self, tenant: &TenantId, pms_ref: &str) -> Result<(), PmsError> {
         let before = self
-            .guarded(self.inner.get_booking(tenant, pms_ref))
+            .guarded("get_booking", self.inner.get_booking(tenant, pms_ref))
             .await
             .ok();
-        self.guarded(self.inner.cancel_booking(tenant, pms_ref))
+        self.guarded("cancel_booking", self.inner.cancel_booking(tenant, pms_ref))
             .await?;
         if let Some(before) = before.filter(|b| !b.cancelled) {
             self.cache.released(&before.room_type, &before.stay);
@@ -350,6 +406,7 @@ impl Pms for GuardedPms {
     }
 
     async fn get_booking(&self, tenant: &TenantId, pms_ref: &str) -> Result<PmsBooking, PmsError> {
-        self.guarded(self.inner.get_booking(tenant, pms_ref)).await
+        self.guarded("get_booking", self.inner.get_booking(tenant, pms_ref))
+            .await
     }
 }
