@@ -684,7 +684,22 @@ mod tests {
         let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
         let body: Value = serde_json::from_slice(&body).unwrap();
         let keys: BTreeSet<String> = body.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys, required,
+            "every error has exactly the required fields"
+        );
+        // A fee refusal adds the optional ones, and only those the schema lists.
+        let response = ApiError::CancellationFee {
+            fee_minor: 15_400,
+            currency: "EUR".into(),
+        }
+        .into_response();
+        assert_eq!(response.status(), axum::http::StatusCode::CONFLICT);
+        let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        let keys: BTreeSet<String> = body.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, props);
-        assert_eq!(keys, required);
+        assert_eq!(body["error"], "cancellation_fee_applies");
+        assert_eq!(body["fee_minor"], 15_400);
     }
 }
