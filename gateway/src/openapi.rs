@@ -250,6 +250,8 @@ pub struct ReservationRow {
     pub special_requests: Option<String>,
     pub pms_ref: Option<String>,
     pub rejection_reason: Option<String>,
+    /// What the cancellation cost under the hotel's policy (0 when free); null until cancelled.
+    pub cancellation_fee_minor: Option<i64>,
     pub requested_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -602,6 +604,7 @@ mod tests {
                 special_requests: None,
                 pms_ref: None,
                 rejection_reason: None,
+                cancellation_fee_minor: None,
                 requested_on: None,
                 created_at: at,
                 updated_at: at,

@@ -69,6 +69,7 @@ struct Columns {
     special_requests: Option<String>,
     pms_ref: Option<String>,
     rejection_reason: Option<String>,
+    cancellation_fee_minor: Option<i64>,
     requested_on: Option<chrono::NaiveDate>,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
@@ -100,6 +101,7 @@ impl Columns {
             special_requests: self.special_requests,
             pms_ref: self.pms_ref,
             rejection_reason: self.rejection_reason,
+            cancellation_fee_minor: self.cancellation_fee_minor,
             requested_on: self.requested_on,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -111,12 +113,14 @@ impl Columns {
 const COLUMNS: &str = "CAST(reservation_id AS text) AS reservation_id, tenant_id, guest_ref, guest_name, \
      guest_email, guest_phone, status, room_type, check_in, check_out, nights, guests, \
      nightly_rate_minor, subtotal_minor, discount_percent, discount_minor, total_minor, currency, \
-     special_requests, pms_ref, rejection_reason, requested_on, created_at, updated_at, last_sequence";
+     special_requests, pms_ref, rejection_reason, cancellation_fee_minor, requested_on, created_at, \
+     updated_at, last_sequence";
 
 const UPSERT_COLUMNS: &str = "reservation_id, tenant_id, guest_ref, guest_name, guest_email, \
      guest_phone, status, room_type, check_in, check_out, nights, guests, nightly_rate_minor, \
      subtotal_minor, discount_percent, discount_minor, total_minor, currency, special_requests, \
-     pms_ref, rejection_reason, requested_on, created_at, updated_at, last_sequence";
+     pms_ref, rejection_reason, cancellation_fee_minor, requested_on, created_at, updated_at, \
+     last_sequence";
 
 const UPSERT_UPDATE: &str = "ON CONFLICT (reservation_id) DO UPDATE SET \
      guest_name = excluded.guest_name, guest_email = excluded.guest_email, \
@@ -127,6 +131,7 @@ const UPSERT_UPDATE: &str = "ON CONFLICT (reservation_id) DO UPDATE SET \
      discount_minor = excluded.discount_minor, total_minor = excluded.total_minor, \
      currency = excluded.currency, special_requests = excluded.special_requests, \
      pms_ref = excluded.pms_ref, rejection_reason = excluded.rejection_reason, \
+     cancellation_fee_minor = excluded.cancellation_fee_minor, \
      requested_on = excluded.requested_on, updated_at = excluded.updated_at, \
      last_sequence = excluded.last_sequence";
 
@@ -153,6 +158,7 @@ macro_rules! bind_row {
             .bind($row.special_requests.as_deref())
             .bind($row.pms_ref.as_deref())
             .bind($row.rejection_reason.as_deref())
+            .bind($row.cancellation_fee_minor)
             .bind($row.requested_on)
             .bind($row.created_at)
             .bind($row.updated_at)
@@ -161,7 +167,7 @@ macro_rules! bind_row {
 }
 
 fn placeholders(first: &str) -> String {
-    let rest: Vec<String> = (2..=25).map(|i| format!("${i}")).collect();
+    let rest: Vec<String> = (2..=26).map(|i| format!("${i}")).collect();
     format!("{first}, {}", rest.join(", "))
 }
 

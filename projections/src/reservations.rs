@@ -40,6 +40,9 @@ pub struct ReservationRow {
     pub special_requests: Option<String>,
     pub pms_ref: Option<String>,
     pub rejection_reason: Option<String>,
+    /// What the cancellation cost under the hotel's policy; `None` until cancelled.
+    #[serde(default)]
+    pub cancellation_fee_minor: Option<i64>,
     pub requested_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -85,6 +88,7 @@ impl ReservationRow {
             special_requests: None,
             pms_ref: None,
             rejection_reason: None,
+            cancellation_fee_minor: None,
             requested_on: None,
             created_at: at,
             updated_at: at,
@@ -162,7 +166,10 @@ pub fn apply(
             row.status = "rejected".into();
         }
         ReservationEvent::ReservationModified { terms, .. } => row.set_terms(terms),
-        ReservationEvent::ReservationCancelled { .. } => row.status = "cancelled".into(),
+        ReservationEvent::ReservationCancelled { fee_minor, .. } => {
+            row.status = "cancelled".into();
+            row.cancellation_fee_minor = Some(*fee_minor);
+        }
         ReservationEvent::ReservationModificationRequested { .. }
         | ReservationEvent::PmsSyncFailed { .. }
         | ReservationEvent::PmsSynced { .. } => {}
@@ -360,6 +367,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(row.status, "cancelled");
+        assert_eq!(row.cancellation_fee_minor, Some(0));
     }
 
     #[test]

@@ -715,6 +715,10 @@ async fn late_cancellation(kind: StoreKind) {
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["fee_minor"], first_night);
+    // Analysts read the fee from the `reservations` table.
+    let (_, row) = get_json(&app, &reservation_path(&id)).await;
+    assert_eq!(row["status"], "cancelled");
+    assert_eq!(row["cancellation_fee_minor"], first_night, "{row}");
     app.stop().await;
 }
 
