@@ -13,7 +13,6 @@ pub mod extract;
 pub mod forget;
 pub mod guests_cli;
 pub mod keys_cli;
-pub mod loadgen;
 pub mod nlu;
 pub mod openapi;
 pub mod operations;

@@ -9,8 +9,8 @@ use conserje_gateway::auth::{ensure_first_admin_key, FirstKey};
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
 use conserje_gateway::{
-    app, audit_cli, dead_letters, guests_cli, keys_cli, loadgen, nlu, operations, pms_cli,
-    secrets_cli, Runtime,
+    app, audit_cli, dead_letters, guests_cli, keys_cli, nlu, operations, pms_cli, secrets_cli,
+    Runtime,
 };
 use conserje_infra::Database;
 
@@ -49,9 +49,6 @@ enum Command {
         #[command(flatten)]
         store: StoreOptions,
     },
-    /// Drive POST /api/v1/messages of a running conserje at a target rate and print throughput,
-    /// latency and ratios to raw broker and database baselines.
-    Loadgen(loadgen::LoadgenArgs),
     /// Language understanding from the command line: `nlu parse` turns JSON lines {"text": ...}
     /// on stdin into language, intent, confidence and entities; `nlu eval FILE.jsonl` scores the
     /// model on a labelled file (accuracy, per-intent precision/recall, entities, latency).
@@ -121,7 +118,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { store } => migrate(store).await,
         Command::Replay { projection, store } => replay(&projection, store).await,
         Command::Projections { json, store } => projections(json, store).await,
-        Command::Loadgen(args) => loadgen::run(args).await,
         Command::Nlu(args) => nlu::run(args),
         Command::Dlq(action) => dlq(action).await,
         Command::Keys(action) => keys_cli::run(action).await,

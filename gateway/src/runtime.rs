@@ -42,6 +42,7 @@ use conserje_infra::kafka::{KafkaLog, KafkaSettings};
 use conserje_infra::pms::router::PmsRouter;
 use conserje_infra::pms::simulator::PmsSimulator;
 use conserje_infra::pms_sync_queue::SqlSyncQueue;
+pub use conserje_infra::redact;
 use conserje_infra::redis_store::RedisKeyValue;
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::shredding::Shredder;
@@ -668,19 +669,5 @@ async fn purge_expired(kv: SqliteKeyValue, mut shutdown: watch::Receiver<bool>) 
                 }
             }
         }
-    }
-}
-
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }

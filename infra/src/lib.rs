@@ -28,5 +28,5 @@ pub mod telegram;
 pub mod transcriber;
 pub mod whatsapp;
 
-pub use db::Database;
+pub use db::{redact, Database};
 pub use error::InfraError;

@@ -1,4 +1,5 @@
-//! `conserje loadgen`: the benchmark of the message path.
+//! `conserje-loadgen`: the benchmark of the message path, a binary of its own so that the
+//! production `conserje` carries none of it.
 //!
 //! Speed goals are checked by a program that prints figures, never by timed tests: a test that
 //! fails on a busy CI machine says nothing about the code. `loadgen` drives
@@ -46,7 +47,7 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep_until, timeout, Instant, MissedTickBehavior};
 use uuid::Uuid;
 
-use crate::runtime::redact;
+use conserje_infra::redact;
 
 /// The channel of the generated messages: the one meant for integrations posting directly.
 const CHANNEL: &str = "api";
@@ -85,7 +86,7 @@ const GOAL_INGEST_PER_S: f64 = 5_000.0;
 const GOAL_P99_ACK_MS: f64 = 10.0;
 const GOAL_SHARE_OF_PRODUCE: f64 = 50.0;
 
-/// What `conserje loadgen` drives, how hard, and which raw baselines it measures beside it.
+/// What `conserje-loadgen` drives, how hard, and which raw baselines it measures beside it.
 #[derive(Debug, Clone, Args)]
 pub struct LoadgenArgs {
     /// Base URL of the running conserje to drive; no other address receives traffic.
