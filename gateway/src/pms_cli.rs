@@ -12,6 +12,8 @@ use conserje_infra::config::ConfigFile;
 use conserje_infra::pms::qloapps::{CheckReport, QloApps};
 use conserje_infra::pms::router::PmsOptions;
 
+use crate::settings::millis;
+
 /// What to do with the hotels' PMSs.
 #[derive(Debug, Subcommand)]
 pub enum PmsAction {
@@ -26,7 +28,8 @@ pub enum PmsAction {
         config: Option<PathBuf>,
         /// Milliseconds each PMS request may take.
         #[arg(long, env = "CONSERJE_PMS_TIMEOUT_MS",
-            default_value_t = u64::try_from(PmsOptions::default().timeout.as_millis()).unwrap_or(u64::MAX))]
+            default_value_t = millis(PmsOptions::default().timeout),
+            value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..))]
         pms_timeout_ms: u64,
     },
 }
@@ -112,7 +115,7 @@ pub async fn run(action: PmsAction) -> anyhow::Result<()> {
             let found = check(
                 &tenant,
                 config.as_deref(),
-                Duration::from_millis(pms_timeout_ms.max(1)),
+                Duration::from_millis(pms_timeout_ms),
             )
             .await?;
             println!("{}", found.render(&tenant));

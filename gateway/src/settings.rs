@@ -200,7 +200,8 @@ pub struct PmsFlags {
     pub pms_retry_poll_ms: u64,
 }
 
-fn millis(duration: Duration) -> u64 {
+/// A duration as whole milliseconds, for a flag's default.
+pub fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 

@@ -2,11 +2,12 @@
 //! the booking created in QloApps (the local simulator) through the adapter, the breaker and the
 //! cache, and the replies out. A reservation is confirmed only once QloApps holds it.
 
+use std::time::Duration;
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use conserje_domain::reservation::{Reservation, ReservationStatus};
-use conserje_tests::channels::{post_whatsapp, whatsapp_text, DEFAULT_PHONE_NUMBER_ID};
+use conserje_domain::reservation::ReservationStatus;
 use conserje_tests::pms::QloAppsHotel;
-use conserje_tests::{eventually, StoreKind};
+use conserje_tests::StoreKind;
 
 /// Sunday 22 November 2026, 12:00 in Madrid.
 fn midday() -> DateTime<Utc> {
@@ -17,49 +18,18 @@ fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-async fn says(hotel: &QloAppsHotel, wa_id: &str, n: usize, text: &str) -> String {
-    let before = hotel.whatsapp.sent_to(wa_id).len();
-    let payload = whatsapp_text(
-        DEFAULT_PHONE_NUMBER_ID,
-        wa_id,
-        "Ana Pérez",
-        &format!("wamid.{wa_id}.{n}"),
-        text,
-    );
-    assert_eq!(post_whatsapp(&hotel.app, &payload).await.status(), 200);
-    eventually("the bot answers", || {
-        let count = hotel.whatsapp.sent_to(wa_id).len();
-        async move { count > before }
-    })
-    .await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    hotel.whatsapp.sent_to(wa_id)[before..].join("\n")
-}
-
-async fn last_booking(hotel: &QloAppsHotel, wa_id: &str) -> Reservation {
-    let session = hotel
-        .app
-        .runtime
-        .conversations
-        .session(&format!("default/whatsapp/{wa_id}"))
-        .await
-        .unwrap();
-    let id = session.dialogue.last_booking.expect("a booking");
-    hotel.app.runtime.desk.find(id).await.unwrap()
-}
-
 /// A conversation in one language: the quote carries QloApps' rate with tax (140.00 + 10 % =
 /// 154.00 a night, 770.00 for five), the booking lands in QloApps with our marker, the guest's
 /// party and dates, and the confirmation gives QloApps' reference.
 async fn books_in_qloapps(hotel: &QloAppsHotel, wa_id: &str, lines: [&str; 4], expect: [&str; 4]) {
     for (n, (line, expected)) in lines.iter().zip(expect).enumerate() {
-        let replies = says(hotel, wa_id, n, line).await;
+        let replies = hotel.says(wa_id, n, line, Duration::from_secs(10)).await;
         assert!(
             replies.contains(expected),
             "to {line:?} the bot answered {replies:?}, expected {expected:?}"
         );
     }
-    let reservation = last_booking(hotel, wa_id).await;
+    let reservation = hotel.last_booking(wa_id).await;
     assert_eq!(reservation.status, ReservationStatus::Confirmed);
     let terms = reservation.terms.clone().unwrap();
     assert_eq!(terms.price.total_minor, 77_000);

@@ -36,7 +36,7 @@ use conserje_domain::guest::{guest_stream_ids, Guest, GuestCommand, GuestError};
 use conserje_domain::journal::{AggregateStore, StoredEvent};
 use conserje_domain::metadata::{keys, Actor};
 use conserje_domain::pms::SyncQueue;
-use conserje_domain::ports::{Clock, Pms, PmsBookingRequest, PmsError};
+use conserje_domain::ports::{Clock, Pms, PmsBooking, PmsBookingRequest, PmsError};
 use conserje_domain::reservation::{
     PmsOperation, RejectionReason, Reservation, ReservationCommand, ReservationEvent,
     ReservationStatus,
@@ -281,21 +281,17 @@ impl BookingProcess {
                 )
                 .await;
         }
-        let outcome = match attempt {
-            Attempt::First => Err(None),
-            Attempt::Recovery | Attempt::Retry => match self.pms.find_booking(tenant, id).await {
-                Ok(Some(found)) if !found.cancelled => Ok(found),
-                Ok(_) => Err(None),
-                Err(err) => Err(Some(err)),
-            },
+        // Only the very first create may skip the look-up: any other may follow a lost answer.
+        let found = match attempt {
+            Attempt::First => Ok(None),
+            Attempt::Recovery | Attempt::Retry => self.live_booking(tenant, id).await,
         };
-        let created = match outcome {
-            Ok(found) => {
+        let created = match found {
+            Ok(Some(found)) => {
                 tracing::info!(reservation = %id, pms_ref = %found.pms_ref, "adopted the PMS booking a lost answer had made");
                 Ok(found)
             }
-            Err(Some(lookup_failed)) => Err(lookup_failed),
-            Err(None) => {
+            Ok(None) => {
                 let request = PmsBookingRequest {
                     reservation_id: id,
                     room_type: terms.room_type.clone(),
@@ -310,6 +306,7 @@ impl BookingProcess {
                 };
                 self.pms.create_booking(tenant, &request).await
             }
+            Err(lookup_failed) => Err(lookup_failed),
         };
         match created {
             Ok(booking) => {
@@ -341,6 +338,16 @@ impl BookingProcess {
                     .await
             }
         }
+    }
+
+    /// The PMS booking that carries this reservation's marker and still holds its rooms.
+    async fn live_booking(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> Result<Option<PmsBooking>, PmsError> {
+        let found = self.pms.find_booking(tenant, id).await?;
+        Ok(found.filter(|booking| !booking.cancelled))
     }
 
     async fn reject(
@@ -447,10 +454,9 @@ impl BookingProcess {
         let pms_ref = match &reservation.pms_ref {
             Some(pms_ref) => Ok(Some(pms_ref.clone())),
             None => self
-                .pms
-                .find_booking(tenant, id)
+                .live_booking(tenant, id)
                 .await
-                .map(|found| found.filter(|b| !b.cancelled).map(|b| b.pms_ref)),
+                .map(|found| found.map(|b| b.pms_ref)),
         };
         let cancelled = match pms_ref {
             Ok(Some(pms_ref)) => self.pms.cancel_booking(tenant, &pms_ref).await,

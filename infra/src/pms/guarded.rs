@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::breaker::{Admission, Breaker, BreakerSettings, BreakerState, Transition};
 use super::bulkhead::{Bulkhead, BulkheadSettings};
-use super::cache::AvailabilityCache;
+use super::cache::{AvailabilityCache, CachedStay};
 
 /// How the availability cache is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,13 +250,13 @@ impl GuardedPms {
         self.cache.len()
     }
 
+    /// The cache's figures for a stay as an answer, marked with their age.
     fn cached_answer(
         &self,
         room_type: &RoomType,
-        stay: &StayDates,
+        cached: CachedStay,
         stale: bool,
-    ) -> Option<RoomAvailability> {
-        let cached = self.cache.stay(room_type, stay)?;
+    ) -> RoomAvailability {
         metrics::counter!(
             "conserje_pms_cached_answers_total",
             "hotel" => self.hotel.to_string(),
@@ -276,12 +276,12 @@ impl GuardedPms {
                 as_of: cached.as_of,
             }
         };
-        Some(RoomAvailability {
+        RoomAvailability {
             room_type: room_type.clone(),
             available_units: cached.units,
             nightly_rate: cached.nightly_rate,
             freshness,
-        })
+        }
     }
 }
 
@@ -296,12 +296,12 @@ impl Pms for GuardedPms {
     ) -> Result<RoomAvailability, PmsError> {
         // A modification's own booking is counted by the PMS only: always live.
         if excluding.is_none() {
-            if let Some(cached) = self.cache.stay(room_type, stay) {
-                if self.age(cached.as_of) < self.settings.cache.fresh_for {
-                    if let Some(answer) = self.cached_answer(room_type, stay, false) {
-                        return Ok(answer);
-                    }
-                }
+            let fresh = self
+                .cache
+                .stay(room_type, stay)
+                .filter(|cached| self.age(cached.as_of) < self.settings.cache.fresh_for);
+            if let Some(cached) = fresh {
+                return Ok(self.cached_answer(room_type, cached, false));
             }
         }
         match self
@@ -311,7 +311,11 @@ impl Pms for GuardedPms {
             )
             .await
         {
-            Err(err) if err.is_transient() => self.cached_answer(room_type, stay, true).ok_or(err),
+            Err(err) if err.is_transient() => self
+                .cache
+                .stay(room_type, stay)
+                .map(|cached| self.cached_answer(room_type, cached, true))
+                .ok_or(err),
             other => other,
         }
     }
