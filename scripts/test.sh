@@ -45,6 +45,13 @@ if ! command -v redis-server >/dev/null; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
+# tests/tests/prometheus_scrape.rs scrapes the service with a real Prometheus and lints /metrics
+# with promtool (the test starts its own Prometheus; the node exporter is not needed).
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+    log "installing Prometheus (Debian package prometheus)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 TANSU="${CARGO_HOME:-$HOME/.cargo}/bin/tansu"
 if ! [ -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
     # The SQLite (libsql) storage keeps data and committed offsets across restarts; the memory
@@ -116,11 +123,27 @@ done
 (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null || { cat "$RUN_DIR/tansu.log"; die "tansu is not listening"; }
 export CONSERJE_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 
+# Disk: CI's disk is not ours to size, and a run once died of `No space left on device`.
+# Incremental caches are of no use to a one-shot run; every cargo command below builds with the
+# same (workspace-wide) feature set so that no dependency is compiled twice, and the conserje
+# binary the tests built is the one run afterwards.
+export CARGO_INCREMENTAL=0
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+disk_report() { printf 'disk: %s free on %s; target %s\n' "$(df -h --output=avail . | tail -1 | tr -d ' ')" \
+    "$(df --output=target . | tail -1)" "$(du -sh "$TARGET_DIR" 2>/dev/null | cut -f1)"; }
+disk_report
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
 log "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# The binary first: the tests that kill a process run it (tests/src/processes.rs), as do the
+# language model's evaluation and schemathesis below.
+log "cargo build --workspace --bins"
+cargo build --quiet --workspace --bins
+CONSERJE_BIN="$TARGET_DIR/debug/conserje"
 
 log "cargo test (PostgreSQL $CONSERJE_TEST_DATABASE_URL, Redis $CONSERJE_TEST_REDIS_URL, Kafka $CONSERJE_TEST_KAFKA_BROKERS, SQLite in temp dirs)"
 set +e
@@ -134,10 +157,11 @@ set -e
 # failing story's turn, then `conversations: N/M pass` per locale. Fails below 95 % in a locale.
 log "conversation stories (tests/conversations; goal: >= 95% in every locale)"
 set +e
-cargo test --quiet -p conserje-tests --test conversation_suite -- --nocapture 2>&1 \
+cargo test --quiet --workspace --test conversation_suite -- --nocapture 2>&1 \
     | tee -a "$RUN_DIR/cargo-test.log"
 stories_status=${PIPESTATUS[0]}
 set -e
+disk_report
 
 # The language model's held-out evaluations (commands/nlu/heldout.jsonl, and heldout-blind.jsonl written
 # without sight of the corpus or the other file; neither is ever trained on):
@@ -147,7 +171,7 @@ log "conserje nlu eval (held-out set; goals: intent accuracy >= 95%, every langu
 nlu_status=0
 for heldout in commands/nlu/heldout.jsonl commands/nlu/heldout-blind.jsonl; do
     echo "--- $heldout"
-    cargo run --quiet -p conserje-gateway --bin conserje -- nlu eval "$heldout" \
+    "$CONSERJE_BIN" nlu eval "$heldout" \
         --min-accuracy 0.95 --min-language-accuracy 0.93 || nlu_status=$?
 done
 
@@ -170,7 +194,6 @@ if ! python3 -m schemathesis.cli --version 2>/dev/null | grep -q "version $SCHEM
     python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" \
         || die "cannot install schemathesis $SCHEMATHESIS_VERSION from PyPI"
 fi
-cargo build --quiet -p conserje-gateway --bin conserje
 API_DIR="$RUN_DIR/openapi"
 mkdir -p "$API_DIR"
 API_PORT=$(free_port)
@@ -182,7 +205,7 @@ WHATSAPP_VERIFY_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))
 CONSERJE_API_RATE_LIMIT=0 CONSERJE_WEBHOOK_RATE_LIMIT=0 \
     CONSERJE_TELEGRAM_SECRET_TOKEN="$TELEGRAM_SECRET" CONSERJE_WHATSAPP_VERIFY_TOKEN="$WHATSAPP_VERIFY_TOKEN" \
     CONSERJE_TELEGRAM_API_BASE=http://127.0.0.1:9 CONSERJE_WHATSAPP_API_BASE=http://127.0.0.1:9 \
-    "${CARGO_TARGET_DIR:-target}/debug/conserje" serve --listen "127.0.0.1:$API_PORT" --data-dir "$API_DIR/data" \
+    "$CONSERJE_BIN" serve --listen "127.0.0.1:$API_PORT" --data-dir "$API_DIR/data" \
     >"$API_DIR/server.log" 2>&1 &
 API_PID=$!
 stop_api_server() {
@@ -316,6 +339,8 @@ printf '\nschemathesis %s: %s test cases over %s operations in %d s, %s\n' "$SCH
     "$api_cases" "$(grep -m1 -o 'Selected: [0-9]*/[0-9]*' "$API_DIR/schemathesis.log" | cut -d/ -f2)" \
     "$(( $(date +%s) - api_started ))" "$api_result"
 stop_api_server
+
+disk_report
 
 # One closing line for the whole workspace (cargo prints one per test binary).
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\nconserje: %d passed, %d failed\n", passed, failed }' \

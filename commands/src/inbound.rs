@@ -63,6 +63,19 @@ impl Default for WorkerSettings {
     }
 }
 
+/// The language model's confidence in one guest message, for the dashboards' distribution:
+/// `conserje_intent_confidence{hotel,intent}`, a histogram of the process's recorder (its
+/// buckets are the gateway's `telemetry`). One sample per message understood; a message
+/// understood again after a failed commit counts twice, which a distribution absorbs.
+fn record_confidence(hotel: String, understood: &Understood) {
+    metrics::histogram!(
+        "conserje_intent_confidence",
+        "hotel" => hotel,
+        "intent" => understood.intent.name(),
+    )
+    .record(f64::from(understood.confidence));
+}
+
 /// The refusal of a message whose understanding took longer than `budget`.
 fn overran(budget: Duration) -> CommandError {
     CommandError::Refused {
@@ -318,6 +331,10 @@ impl ConversationWorker {
     ) -> Result<Understood, CommandError> {
         let budget = self.settings.understanding_budget;
         let receptionist = self.receptionist.clone();
+        let hotel = session
+            .tenant_id
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), ToString::to_string);
         let session = session.clone();
         let text = text.to_owned();
         // A timeout drops only the handle: the blocking thread runs the understanding to its end
@@ -333,7 +350,10 @@ impl ConversationWorker {
         });
         match tokio::time::timeout(budget, understanding).await {
             Ok(Ok((_, took))) if took > budget => Err(overran(budget)),
-            Ok(Ok((understood, _))) => Ok(understood),
+            Ok(Ok((understood, _))) => {
+                record_confidence(hotel, &understood);
+                Ok(understood)
+            }
             Ok(Err(err)) => {
                 tracing::error!(error = %err, %stream, "understanding a message failed");
                 Err(CommandError::Refused {

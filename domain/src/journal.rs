@@ -113,6 +113,24 @@ pub trait Opener: Send + Sync {
     async fn open(&self, events: &mut [StoredEvent]) -> Result<(), JournalError>;
 }
 
+/// Who runs a named consumer of the store: with several conserje processes on one store, each
+/// store-fed consumer (the relay, the booking process, the SQL read models) must have one runner
+/// at a time, or the relay would publish every event twice and the booking process would book
+/// twice. A lease is held while its [`Lease`] lives and the process that took it is alive: a
+/// process killed with `kill -9` frees its leases with its connection, and a standby takes over.
+#[async_trait]
+pub trait Leases: Send + Sync {
+    /// Takes the lease on `name` if no other process holds it; `None` when one does.
+    async fn try_acquire(&self, name: &str) -> Result<Option<Box<dyn Lease>>, JournalError>;
+}
+
+/// One held lease; dropping it gives it back.
+#[async_trait]
+pub trait Lease: Send + Sync {
+    /// Whether the lease is still held (the connection that holds it may have been cut).
+    async fn still_held(&mut self) -> bool;
+}
+
 /// Per-consumer checkpoints, stored beside the events so they survive restarts.
 #[async_trait]
 pub trait CheckpointStore: Send + Sync {

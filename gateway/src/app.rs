@@ -17,12 +17,33 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::openapi;
+use crate::role::Role;
 use crate::routes::{
     audit, conversation, guests, health, keys, messages, metrics, reservations, sessions, webhooks,
 };
 use crate::Runtime;
 
+/// Every route (the `all` and `api` roles).
 pub fn router(runtime: Arc<Runtime>) -> Router {
+    router_for(runtime, Role::All)
+}
+
+/// The routes a process of `role` answers: the worker and the projector answer only the probes
+/// and `/metrics` (their work comes from the log, not from HTTP), so a load balancer that sends
+/// them a webhook gets a 404 rather than an acknowledgement nobody would act on.
+pub fn router_for(runtime: Arc<Runtime>, role: Role) -> Router {
+    let probes = Router::new()
+        .route("/metrics", get(metrics::get))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready));
+    if !role.serves_api() {
+        return probes
+            .fallback(|| async { ApiError::NotFound("no such endpoint on this role".into()) })
+            .layer(axum::middleware::from_fn(
+                crate::routes::request_metrics::record,
+            ))
+            .with_state(runtime);
+    }
     // The providers' webhooks, with their own body limit (the rejection is `413` in the API's
     // error shape, see `webhooks::RawBody`).
     let webhook_routes = Router::new()
@@ -35,11 +56,8 @@ pub fn router(runtime: Arc<Runtime>) -> Router {
             post(webhooks::telegram::receive),
         )
         .layer(DefaultBodyLimit::max(webhooks::BODY_LIMIT));
-    Router::new()
+    probes
         .merge(webhook_routes)
-        .route("/metrics", get(metrics::get))
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
         .route("/openapi.json", get(openapi::document))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/guests/forget", post(guests::forget))
@@ -76,6 +94,10 @@ pub fn router(runtime: Arc<Runtime>) -> Router {
         .layer(DefaultBodyLimit::max(crate::extract::API_BODY_LIMIT))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // Last, so it times every route and fallback above (see `request_metrics`).
+        .layer(axum::middleware::from_fn(
+            crate::routes::request_metrics::record,
+        ))
         .with_state(runtime)
 }
 
@@ -94,9 +116,20 @@ pub async fn serve(
     runtime: Arc<Runtime>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_role(listener, runtime, Role::All, shutdown).await
+}
+
+/// [`serve`] with the routes of `role` only.
+pub async fn serve_role(
+    listener: tokio::net::TcpListener,
+    runtime: Arc<Runtime>,
+    role: Role,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let header_timeout = Duration::from_secs(runtime.http.header_read_timeout_seconds);
     let body_timeout = Duration::from_secs(runtime.http.body_read_timeout_seconds);
-    let mut make_service = router(runtime).into_make_service_with_connect_info::<SocketAddr>();
+    let mut make_service =
+        router_for(runtime, role).into_make_service_with_connect_info::<SocketAddr>();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

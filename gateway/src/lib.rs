@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod operations;
 pub mod pms_cli;
 pub mod readiness;
+pub mod role;
 pub mod routes;
 pub mod runtime;
 pub mod secrets_cli;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use conserje_gateway::auth::{ensure_first_admin_key, FirstKey};
+use conserje_gateway::role::Role;
 use conserje_gateway::runtime::redact;
 use conserje_gateway::settings::StoreOptions;
 use conserje_gateway::{
@@ -33,6 +34,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "CONSERJE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// What this process runs: the webhooks and API, the conversation worker and PMS sync,
+        /// the projections, or all of them. A split role needs the distributed profile
+        /// (PostgreSQL, Kafka and Redis); every role answers /health and /metrics.
+        #[arg(long, env = "CONSERJE_ROLE", value_enum, default_value_t = Role::All)]
+        role: Role,
         #[command(flatten)]
         store: StoreOptions,
     },
@@ -114,7 +120,11 @@ enum DlqAction {
 async fn main() -> anyhow::Result<()> {
     conserje_gateway::telemetry::init_tracing();
     match Cli::parse().command {
-        Command::Serve { listen, store } => serve(listen, store).await,
+        Command::Serve {
+            listen,
+            role,
+            store,
+        } => serve(listen, role, store).await,
         Command::Migrate { store } => migrate(store).await,
         Command::Replay { projection, store } => replay(&projection, store).await,
         Command::Projections { json, store } => projections(json, store).await,
@@ -128,27 +138,38 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(listen: SocketAddr, store: StoreOptions) -> anyhow::Result<()> {
-    let runtime = Arc::new(Runtime::open(&store).await?);
-    match ensure_first_admin_key(&runtime.keys, &store.data_dir).await? {
-        FirstKey::Created(path) => println!(
-            "first start: an admin key for every hotel is in {} (readable by you only); \
-             use it as Authorization: Bearer <key>",
-            path.display()
-        ),
-        FirstKey::AlreadyIssued => {}
+async fn serve(listen: SocketAddr, role: Role, store: StoreOptions) -> anyhow::Result<()> {
+    if role != Role::All && !store.is_distributed() {
+        anyhow::bail!(
+            "--role {} needs the distributed profile (--database-url postgres://…, \
+             --kafka-brokers and --redis-url): the embedded store, log and read models belong \
+             to one process, which must run every role (--role all)",
+            role.name()
+        );
     }
-    let background = runtime.start_background();
+    let runtime = Arc::new(Runtime::open(&store).await?);
+    if role.serves_api() {
+        match ensure_first_admin_key(&runtime.keys, &store.data_dir).await? {
+            FirstKey::Created(path) => println!(
+                "first start: an admin key for every hotel is in {} (readable by you only); \
+                 use it as Authorization: Bearer <key>",
+                path.display()
+            ),
+            FirstKey::AlreadyIssued => {}
+        }
+    }
+    let background = runtime.start_role(role);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     println!(
-        "conserje listening on http://{} (store: {} at {})",
+        "conserje ({} role) listening on http://{} (store: {} at {})",
+        role.name(),
         listener.local_addr()?,
         runtime.db.kind(),
         redact(&store.store_url())
     );
-    app::serve(listener, runtime.clone(), shutdown_signal()).await?;
+    app::serve_role(listener, runtime.clone(), role, shutdown_signal()).await?;
     runtime.shutdown();
     for task in background {
         task.await.ok();

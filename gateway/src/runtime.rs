@@ -22,7 +22,7 @@ use conserje_domain::api_key::ApiKey;
 use conserje_domain::channel::Transcriber;
 use conserje_domain::data_access::DataAccess;
 use conserje_domain::guest::{Guest, GuestServices};
-use conserje_domain::journal::{AggregateStore, EventFeed, StoredEvent};
+use conserje_domain::journal::{AggregateStore, EventFeed, Leases, StoredEvent};
 use conserje_domain::log::{MessageLog, Topics};
 use conserje_domain::ports::{Clock, Pms, SystemClock};
 use conserje_domain::reservation::{Reservation, ReservationServices};
@@ -39,6 +39,7 @@ use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
 use conserje_infra::hotels::HotelRegistry;
 use conserje_infra::kafka::{KafkaLog, KafkaSettings};
+use conserje_infra::leases::SqlLeases;
 use conserje_infra::pms::router::PmsRouter;
 use conserje_infra::pms::simulator::PmsSimulator;
 use conserje_infra::pms_sync_queue::SqlSyncQueue;
@@ -63,7 +64,7 @@ use conserje_projections::reservations::{
     self, ReservationRows, ReservationViews, ReservationsProjection,
 };
 use conserje_projections::sessions::{self, SessionViews};
-use conserje_projections::{EventHandler, ProjectionError, Subscription};
+use conserje_projections::{EventHandler, LeaseHolder, ProjectionError, Subscription};
 use cqrs_es::Aggregate;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -71,11 +72,15 @@ use uuid::Uuid;
 
 use crate::auth::{KeyRing, KeySettings, ReadLog};
 use crate::readiness::{Readiness, TrackedLog};
+use crate::role::Role;
 use crate::settings::{HttpOptions, StoreOptions};
 use crate::webhook_guard::WebhookGuard;
 
 /// The consumer name of the booking process's recovery subscription.
 pub const BOOKING_PROCESS: &str = "booking-process";
+
+/// The lease of the PMS sync's retry rounds (one process at a time retries a due operation).
+pub const PMS_RETRIES: &str = "pms-retries";
 
 /// How long a write waits for the read model to show it before answering anyway.
 pub const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(2);
@@ -149,6 +154,8 @@ pub struct Runtime {
     /// The PMS sync: confirms, retries and reconciles what the PMS holds.
     pub process: Arc<BookingProcess>,
     pms_retry_poll: Duration,
+    /// Who runs each store-fed consumer when several processes share the store.
+    leases: Arc<dyn Leases>,
     wake: Arc<Notify>,
     shutdown: watch::Sender<bool>,
 }
@@ -364,42 +371,58 @@ impl Runtime {
         let shredder = Arc::new(Shredder::new(db.clone()));
         let feed: Arc<dyn EventFeed> = Arc::new(store_feed.clone());
         let checkpoints = Arc::new(SqlCheckpoints::new(db.clone()));
+        let leases: Arc<dyn Leases> = Arc::new(SqlLeases::new(db.clone()));
         let reservation_rows: Arc<dyn ReservationRows> =
             Arc::new(SqlReservationRows::new(db.clone()));
-        let reservations_projection = Arc::new(Subscription::new(
-            reservations::PROJECTION,
-            feed.clone(),
-            checkpoints.clone(),
-            Arc::new(ReservationsProjection::new(reservation_rows.clone())),
-        ));
+        let reservations_projection = Arc::new(
+            Subscription::new(
+                reservations::PROJECTION,
+                feed.clone(),
+                checkpoints.clone(),
+                Arc::new(ReservationsProjection::new(reservation_rows.clone())),
+            )
+            .with_lease(leases.clone()),
+        );
         let audit_rows: Arc<dyn AuditRows> = Arc::new(SqlAuditRows::new(db.clone()));
         let reads = Arc::new(ReadLog::new(Arc::new(
             SqlAggregateStore::<DataAccess>::new(&db, ()),
         )));
-        let audit_projection = Arc::new(Subscription::new(
-            audit::PROJECTION,
-            sealed_feed.clone(),
-            checkpoints.clone(),
-            Arc::new(AuditProjection::new(audit_rows.clone())),
-        ));
-        let api_keys_projection = Arc::new(Subscription::new(
-            api_keys::PROJECTION,
-            feed.clone(),
-            checkpoints.clone(),
-            Arc::new(ApiKeysProjection::new(api_key_rows)),
-        ));
-        let booking_subscription = Arc::new(Subscription::new(
-            BOOKING_PROCESS,
-            feed.clone(),
-            checkpoints.clone(),
-            Arc::new(BookingReactions(process.clone())),
-        ));
-        let relay = Arc::new(Subscription::new(
-            RELAY,
-            sealed_feed.clone(),
-            checkpoints.clone(),
-            Arc::new(EventRelay::new(log.clone(), &topics.events)),
-        ));
+        let audit_projection = Arc::new(
+            Subscription::new(
+                audit::PROJECTION,
+                sealed_feed.clone(),
+                checkpoints.clone(),
+                Arc::new(AuditProjection::new(audit_rows.clone())),
+            )
+            .with_lease(leases.clone()),
+        );
+        let api_keys_projection = Arc::new(
+            Subscription::new(
+                api_keys::PROJECTION,
+                feed.clone(),
+                checkpoints.clone(),
+                Arc::new(ApiKeysProjection::new(api_key_rows)),
+            )
+            .with_lease(leases.clone()),
+        );
+        let booking_subscription = Arc::new(
+            Subscription::new(
+                BOOKING_PROCESS,
+                feed.clone(),
+                checkpoints.clone(),
+                Arc::new(BookingReactions(process.clone())),
+            )
+            .with_lease(leases.clone()),
+        );
+        let relay = Arc::new(
+            Subscription::new(
+                RELAY,
+                sealed_feed.clone(),
+                checkpoints.clone(),
+                Arc::new(EventRelay::new(log.clone(), &topics.events)),
+            )
+            .with_lease(leases.clone()),
+        );
         let worker = Arc::new(ConversationWorker::new(
             log.clone(),
             topics.clone(),
@@ -513,61 +536,84 @@ impl Runtime {
             pms: pms_router,
             process,
             pms_retry_poll: options.pms.retry_poll(),
+            leases,
         })
     }
 
-    /// Starts the subscriptions in the background; they stop on [`Runtime::shutdown`].
+    /// Starts every consumer in the background (the `all` role); they stop on
+    /// [`Runtime::shutdown`].
     pub fn start_background(&self) -> Vec<JoinHandle<()>> {
+        self.start_role(Role::All)
+    }
+
+    /// Starts the consumers `role` runs in the background; they stop on [`Runtime::shutdown`].
+    /// The store-fed ones run only while this process holds their lease.
+    pub fn start_role(&self, role: Role) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if role.runs_worker() {
+            tasks.extend(self.start_worker());
+        }
+        if role.runs_projections() {
+            tasks.extend(self.start_projections());
+        }
+        tasks
+    }
+
+    /// The conversation worker, the channel sender, voice-note retries and the PMS sync.
+    fn start_worker(&self) -> Vec<JoinHandle<()>> {
         for group in [WORKER_GROUP, SENDER_GROUP, RETRY_GROUP] {
             self.readiness.expect(group);
         }
+        vec![
+            self.run_subscription(&self.booking_subscription, POLL),
+            tokio::spawn(self.worker.clone().run(self.shutdown.subscribe())),
+            tokio::spawn(self.dispatcher.clone().run(self.shutdown.subscribe())),
+            tokio::spawn(
+                self.transcription_retry
+                    .clone()
+                    .run(self.shutdown.subscribe()),
+            ),
+            tokio::spawn(self.pms.clone().keep_caches_warm(self.shutdown.subscribe())),
+            tokio::spawn(pms_retries(
+                self.process.clone(),
+                LeaseHolder::new(PMS_RETRIES, self.leases.clone()),
+                self.pms_retry_poll,
+                self.shutdown.subscribe(),
+            )),
+        ]
+    }
+
+    /// The SQL read models, the audit trail, the relay and the projections of the events topic.
+    fn start_projections(&self) -> Vec<JoinHandle<()>> {
         for projection in &self.log_projections {
             self.readiness.expect(projection.group());
         }
         let mut tasks: Vec<JoinHandle<()>> = [
             (&self.reservations_projection, POLL),
-            (&self.booking_subscription, POLL),
             (&self.api_keys_projection, POLL),
             (&self.audit_projection, POLL),
             (&self.relay, RELAY_POLL),
         ]
         .into_iter()
-        .map(|(subscription, poll)| {
-            tokio::spawn(subscription.clone().run(
-                self.wake.clone(),
-                poll,
-                self.shutdown.subscribe(),
-            ))
-        })
+        .map(|(subscription, poll)| self.run_subscription(subscription, poll))
         .collect();
-        tasks.push(tokio::spawn(
-            self.worker.clone().run(self.shutdown.subscribe()),
-        ));
-        tasks.push(tokio::spawn(
-            self.dispatcher.clone().run(self.shutdown.subscribe()),
-        ));
-        tasks.push(tokio::spawn(
-            self.transcription_retry
-                .clone()
-                .run(self.shutdown.subscribe()),
-        ));
         for projection in &self.log_projections {
             tasks.push(tokio::spawn(
                 projection.clone().run(self.shutdown.subscribe()),
             ));
         }
-        tasks.push(tokio::spawn(
-            self.pms.clone().keep_caches_warm(self.shutdown.subscribe()),
-        ));
-        tasks.push(tokio::spawn(
-            self.process
-                .clone()
-                .run_retries(self.pms_retry_poll, self.shutdown.subscribe()),
-        ));
         if let Some(kv) = self.embedded_kv.clone() {
             tasks.push(tokio::spawn(purge_expired(kv, self.shutdown.subscribe())));
         }
         tasks
+    }
+
+    fn run_subscription(&self, subscription: &Arc<Subscription>, poll: Duration) -> JoinHandle<()> {
+        tokio::spawn(
+            subscription
+                .clone()
+                .run(self.wake.clone(), poll, self.shutdown.subscribe()),
+        )
     }
 
     /// Wakes the background subscriptions and waits (at most [`READ_YOUR_WRITE_WAIT`]) until the
@@ -652,6 +698,29 @@ async fn open_log_and_key_value(
         }
     };
     Ok((log, kv, embedded_kv))
+}
+
+/// Retries the PMS operations that are due, every `every`, in the one process that holds the
+/// retry lease, until `shutdown`: what keeps a reservation moving while the PMS comes back.
+async fn pms_retries(
+    process: Arc<BookingProcess>,
+    mut lease: LeaseHolder,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if lease.holds().await {
+            process.retry_due().await;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Deletes expired rows of the embedded key-value store, so it stays bounded like Redis does.

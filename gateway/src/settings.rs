@@ -406,6 +406,12 @@ impl StoreOptions {
             None => format!("sqlite://{}", self.data_dir.join("conserje.db").display()),
         }
     }
+
+    /// Whether the store, the log and the read models are all shared servers (PostgreSQL, Kafka,
+    /// Redis), so that several processes can share the work.
+    pub fn is_distributed(&self) -> bool {
+        self.database_url.is_some() && self.kafka_brokers.is_some() && self.redis_url.is_some()
+    }
 }
 
 /// Everything `conserje serve` needs.

@@ -5,7 +5,6 @@
 //! Telegram post every hotel's webhooks from a few shared addresses, so a per-IP limit would let
 //! one flooding guest starve every other guest of the hotel.
 
-use std::fmt::Write as _;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -17,6 +16,10 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
+
+mod counters;
+
+pub use counters::{count, ChannelCounters, WebhookCounters};
 
 /// The prefix of `X-Hub-Signature-256`'s value.
 const SIGNATURE_PREFIX: &str = "sha256=";
@@ -47,94 +50,6 @@ pub fn secret_matches(expected: &str, presented: Option<&str>) -> bool {
     presented.is_some_and(|p| bool::from(p.as_bytes().ct_eq(expected.as_bytes())))
 }
 
-/// Counters of one channel's webhooks.
-#[derive(Debug, Default)]
-pub struct ChannelCounters {
-    /// Guest messages appended to the inbound topic.
-    pub accepted: AtomicU64,
-    /// Messages or updates with nothing to record (stickers, edits, member changes…).
-    pub ignored: AtomicU64,
-    /// Deliveries refused for a missing or wrong signature or secret token.
-    pub signature_failures: AtomicU64,
-    /// Deliveries refused because a guest passed the rate limit.
-    pub rate_limited: AtomicU64,
-}
-
-/// What the webhooks did since start-up, for operators: a rise in signature failures is an
-/// attack or a rotated secret, unknown numbers a WhatsApp number nobody configured.
-#[derive(Debug, Default)]
-pub struct WebhookCounters {
-    /// `POST /webhooks/whatsapp`.
-    pub whatsapp: ChannelCounters,
-    /// `POST /webhooks/telegram/{tenant}`.
-    pub telegram: ChannelCounters,
-    /// WhatsApp delivery statuses of the hotel's own messages, acknowledged and dropped.
-    pub whatsapp_statuses_ignored: AtomicU64,
-    /// WhatsApp deliveries for a `phone_number_id` no hotel configures, routed to `default`.
-    pub whatsapp_unknown_numbers: AtomicU64,
-}
-
-/// Adds `n` to a counter.
-pub fn count(counter: &AtomicU64, n: u64) {
-    counter.fetch_add(n, Ordering::Relaxed);
-}
-
-impl WebhookCounters {
-    /// The counters in Prometheus' text exposition format.
-    pub fn render_prometheus(&self) -> String {
-        let channels = [("whatsapp", &self.whatsapp), ("telegram", &self.telegram)];
-        let mut out = String::new();
-        let mut family = |name: &str, help: &str, values: &[(&str, &AtomicU64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} counter");
-            for (channel, value) in values {
-                let _ = writeln!(
-                    out,
-                    "{name}{{channel=\"{channel}\"}} {}",
-                    value.load(Ordering::Relaxed)
-                );
-            }
-        };
-        let per_channel = |pick: fn(&ChannelCounters) -> &AtomicU64| {
-            channels
-                .iter()
-                .map(|(name, counters)| (*name, pick(counters)))
-                .collect::<Vec<_>>()
-        };
-        family(
-            "conserje_webhook_messages_accepted_total",
-            "Guest messages from webhooks appended to the inbound topic.",
-            &per_channel(|c| &c.accepted),
-        );
-        family(
-            "conserje_webhook_ignored_total",
-            "Webhook messages or updates with nothing to record.",
-            &per_channel(|c| &c.ignored),
-        );
-        family(
-            "conserje_webhook_signature_failures_total",
-            "Webhook deliveries refused for a missing or wrong signature or secret token.",
-            &per_channel(|c| &c.signature_failures),
-        );
-        family(
-            "conserje_webhook_rate_limited_total",
-            "Webhook deliveries refused because a guest passed the rate limit.",
-            &per_channel(|c| &c.rate_limited),
-        );
-        family(
-            "conserje_webhook_statuses_ignored_total",
-            "WhatsApp delivery statuses acknowledged and not recorded.",
-            &[("whatsapp", &self.whatsapp_statuses_ignored)],
-        );
-        family(
-            "conserje_webhook_unknown_number_total",
-            "WhatsApp deliveries for an unconfigured phone_number_id, routed to the default hotel.",
-            &[("whatsapp", &self.whatsapp_unknown_numbers)],
-        );
-        out
-    }
-}
-
 /// The per-guest limiter and the counters, shared by every webhook request.
 pub struct WebhookGuard {
     /// `None` when the limit is 0: no limit.
@@ -153,7 +68,7 @@ impl WebhookGuard {
             limiter: NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))),
             checks: AtomicU64::new(0),
             verify_tokens,
-            counters: WebhookCounters::default(),
+            counters: WebhookCounters::new(),
         }
     }
 
@@ -273,17 +188,5 @@ mod tests {
         assert!(guard.is_verify_token(Some("b-token")));
         assert!(!guard.is_verify_token(Some("c-token")));
         assert!(!guard.is_verify_token(None));
-    }
-
-    #[test]
-    fn counters_render_as_prometheus_text() {
-        let counters = WebhookCounters::default();
-        count(&counters.telegram.accepted, 2);
-        count(&counters.whatsapp_statuses_ignored, 5);
-        let text = counters.render_prometheus();
-        assert!(text.contains("conserje_webhook_messages_accepted_total{channel=\"telegram\"} 2\n"));
-        assert!(text.contains("conserje_webhook_messages_accepted_total{channel=\"whatsapp\"} 0\n"));
-        assert!(text.contains("conserje_webhook_statuses_ignored_total{channel=\"whatsapp\"} 5\n"));
-        assert!(text.contains("# TYPE conserje_webhook_unknown_number_total counter\n"));
     }
 }

@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod api_key_rows;
 pub mod audit_rows;
+pub mod business_figures;
 pub mod channel_accounts;
 pub mod channel_router;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod feed;
 pub mod hotels;
 pub mod http;
 pub mod kafka;
+pub mod leases;
 pub mod pms;
 pub mod pms_sync_queue;
 pub mod redis_store;

@@ -21,5 +21,5 @@ pub mod replay;
 pub mod reservations;
 pub mod sessions;
 
-pub use catch_up::{EventHandler, Subscription};
+pub use catch_up::{EventHandler, LeaseHolder, Subscription};
 pub use error::ProjectionError;

@@ -5,6 +5,7 @@ pub mod channels;
 pub mod kv_contract;
 pub mod log_contract;
 pub mod pms;
+pub mod processes;
 pub mod simulators;
 pub mod stories;
 

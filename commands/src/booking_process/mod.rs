@@ -581,32 +581,19 @@ impl BookingProcess {
         }
     }
 
-    /// Retries every operation that is due, until `shutdown`: what keeps a reservation moving
-    /// while the PMS comes back.
-    pub async fn run_retries(
-        self: Arc<Self>,
-        every: std::time::Duration,
-        mut shutdown: tokio::sync::watch::Receiver<bool>,
-    ) {
-        loop {
-            match self.queue.due(self.clock.now(), 100).await {
-                Ok(due) => {
-                    for id in due {
-                        if let Err(err) = self.retry(id).await {
-                            tracing::warn!(reservation = %id, error = %err, "PMS sync retry failed");
-                        }
-                    }
-                }
-                Err(err) => tracing::warn!(error = %err, "cannot read the PMS sync queue"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = shutdown.changed() => {
-                    if *shutdown.borrow() {
-                        return;
+    /// Retries every operation that is due now: one round of what keeps a reservation moving
+    /// while the PMS comes back. The caller runs the rounds (one process at a time among those
+    /// on the store: the runtime holds a lease for it).
+    pub async fn retry_due(&self) {
+        match self.queue.due(self.clock.now(), 100).await {
+            Ok(due) => {
+                for id in due {
+                    if let Err(err) = self.retry(id).await {
+                        tracing::warn!(reservation = %id, error = %err, "PMS sync retry failed");
                     }
                 }
             }
+            Err(err) => tracing::warn!(error = %err, "cannot read the PMS sync queue"),
         }
     }
 

@@ -1,5 +1,6 @@
-//! `GET /metrics`: the service's counters in Prometheus' text format, for an admin key (a
-//! Prometheus scrape job sends it with `authorization.credentials`).
+//! `GET /metrics`: the service's metrics in Prometheus' text format, for an admin key (a
+//! Prometheus scrape job sends it with `authorization.credentials`): this runtime's webhook
+//! counters, the business figures read from the store now, and the process's recorder.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use conserje_domain::api_key::Role;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
+use crate::telemetry::business;
 use crate::Runtime;
 
 /// The content type of Prometheus' text exposition format.
@@ -22,15 +24,36 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
     path = "/metrics",
     operation_id = "metrics",
     tag = "metrics",
-    summary = "The service's counters in Prometheus' text format",
+    summary = "The service's metrics in Prometheus' text format",
     description = "Roles: **admin** (of any scope). A Prometheus scrape job sends the key with \
-        `authorization.credentials`. Webhook counters, and per hotel with a PMS of its own: \
-        `conserje_pms_calls_total{operation,result}`, `conserje_pms_call_seconds`, \
-        `conserje_pms_breaker_transitions_total{from,to,reason}`, `conserje_pms_breaker_state` \
-        (0 closed, 1 half-open, 2 open) and `conserje_pms_cached_answers_total{freshness}`.",
+        `authorization.credentials`. Written by the `metrics-exporter-prometheus` exporter, each \
+        family with its HELP and TYPE.\n\n\
+        **This instance** (counted since it started):\n\
+        - `conserje_webhook_messages_accepted_total{channel}`, `conserje_webhook_ignored_total\
+        {channel}`, `conserje_webhook_signature_failures_total{channel}`, \
+        `conserje_webhook_rate_limited_total{channel}`, `conserje_webhook_statuses_ignored_total\
+        {channel}`, `conserje_webhook_unknown_number_total{channel}` (counters);\n\
+        - `conserje_http_request_duration_seconds{method,route,status}` (histogram; `route` is \
+        the route template, `unmatched` when none matched);\n\
+        - per hotel with a PMS of its own: `conserje_pms_calls_total{hotel,operation,result}`, \
+        `conserje_pms_call_seconds{hotel,operation}` (histogram), \
+        `conserje_pms_breaker_transitions_total{hotel,from,to,reason}`, \
+        `conserje_pms_breaker_state{hotel}` (0 closed, 1 half-open, 2 open) and \
+        `conserje_pms_cached_answers_total{hotel,freshness}`;\n\
+        - `conserje_intent_confidence{hotel,intent}` (histogram of the language model's \
+        confidence, recorded where this instance runs the conversation worker);\n\
+        - `conserje_consumer_lease_held{consumer}`.\n\n\
+        **The store** (read at each scrape from the read models every instance shares, so any \
+        instance reports the same; gauges over the store's whole history): \
+        `conserje_reservations{hotel,status,channel}`, \
+        `conserje_revenue_booked_minor{hotel,currency}` (confirmed reservations' total), \
+        `conserje_quote_to_booking_ratio{hotel}`, `conserje_automation_ratio{hotel}`, \
+        `conserje_handoffs{hotel,reason}`, `conserje_messages{hotel,language}`, and \
+        `conserje_business_figures_up` (0 when the store could not be read: the figures are then \
+        absent, the rest is still served). Each family's HELP text gives its exact definition.",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The counters", body = String,
+        (status = 200, description = "The metrics", body = String,
             content_type = "text/plain; version=0.0.4; charset=utf-8"),
         (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
             `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
@@ -46,7 +69,16 @@ pub async fn get(
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let mut body = rt.webhooks.counters.render_prometheus();
+    let figures = match conserje_infra::business_figures::read(&rt.db).await {
+        Ok(figures) => Some(figures),
+        Err(err) => {
+            tracing::warn!(error = %err, "the business figures could not be read for /metrics");
+            None
+        }
+    };
+    // Three recorders, each rendering families the others never hold (see `telemetry`).
+    let mut body = rt.webhooks.counters.handle().render();
+    body.push_str(&business::render(figures.as_ref()));
     body.push_str(&crate::telemetry::prometheus().render());
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body))
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod keys;
 pub mod messages;
 pub mod metrics;
+pub mod request_metrics;
 pub mod reservations;
 pub mod sessions;
 pub mod webhooks;

@@ -101,6 +101,9 @@ impl GuardedPms {
         settings: GuardSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        // The breaker starts closed; said at once, so a healthy hotel has a state on /metrics
+        // before its first transition (and a dashboard shows 0, not "no data").
+        metrics::gauge!("conserje_pms_breaker_state", "hotel" => hotel.to_string()).set(0.0);
         Self {
             hotel,
             inner,
