@@ -4,8 +4,8 @@
 #   scripts/test.sh
 #
 # 1. Installs what is missing: PostgreSQL and Redis from Debian packages, and the
-#    Kafka-protocol broker tansu from crates.io (a 15-20 minute build the first time; the binary
-#    is kept in ~/.cargo/bin and reused).
+#    Kafka-protocol broker tansu from crates.io, patched (scripts/tansu; a 15-20 minute build the
+#    first time; the binary is kept in ~/.cargo/conserje-tansu and reused).
 # 2. Starts a throwaway PostgreSQL cluster, Redis and tansu on 127.0.0.1 in a temporary
 #    directory (all stopped on exit).
 # 3. Runs cargo fmt --check, cargo clippy -D warnings, the whole workspace's tests with
@@ -52,12 +52,16 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
-TANSU="${CARGO_HOME:-$HOME/.cargo}/bin/tansu"
-if ! [ -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
-    # The SQLite (libsql) storage keeps data and committed offsets across restarts; the memory
-    # storage lost records on mid-partition resume (see shared/infra-notes.md).
-    log "building the Kafka-protocol broker tansu $TANSU_VERSION from crates.io (first run only, ~15-20 min)"
-    cargo install tansu --version "$TANSU_VERSION" --locked --features libsql
+# The broker is tansu from crates.io with conserje's patch to its group coordinator
+# (scripts/tansu/install.sh says why); kept apart from any stock tansu, rebuilt when the patch
+# changes.
+TANSU_ROOT="${CARGO_HOME:-$HOME/.cargo}/conserje-tansu"
+TANSU="$TANSU_ROOT/bin/tansu"
+PATCHES_SHA=$(sha256sum scripts/tansu/formed-heartbeat.patch | cut -d' ' -f1)
+if ! [ -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION" \
+    || [ "$(cat "$TANSU_ROOT/patches.sha256" 2>/dev/null)" != "$PATCHES_SHA" ]; then
+    log "building the Kafka-protocol broker tansu $TANSU_VERSION (crates.io + scripts/tansu patch; first run only, ~15-20 min)"
+    scripts/tansu/install.sh "$TANSU_ROOT"
 fi
 
 free_port() {

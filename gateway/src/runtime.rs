@@ -677,6 +677,7 @@ async fn open_log_and_key_value(
                 brokers: brokers.clone(),
                 partitions: i32::from(options.partitions),
                 client_id: "conserje".to_owned(),
+                session_timeout: Duration::from_millis(options.kafka_session_timeout_ms),
             })
             .await
             .with_context(|| format!("cannot reach the Kafka brokers at {brokers}"))?,

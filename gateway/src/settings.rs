@@ -11,6 +11,7 @@ use conserje_commands::booking_process::RetrySchedule;
 use conserje_commands::inbound::{
     DEFAULT_UNDERSTANDING_BUDGET_MS, DEFAULT_UNDERSTANDING_MAX_CHARS,
 };
+use conserje_infra::kafka::DEFAULT_SESSION_TIMEOUT;
 use conserje_infra::pms::breaker::BreakerSettings;
 use conserje_infra::pms::bulkhead::BulkheadSettings;
 use conserje_infra::pms::guarded::{CacheSettings, GuardSettings};
@@ -39,6 +40,11 @@ pub struct StoreOptions {
     /// Partitions of each topic created at start-up (existing topics keep theirs).
     #[arg(long, env = "CONSERJE_KAFKA_PARTITIONS", default_value_t = 3)]
     pub partitions: u16,
+
+    /// Milliseconds a consumer may go silent before the broker hands its partitions to the
+    /// other processes of its group (how long a crashed process's conversations wait).
+    #[arg(long, env = "CONSERJE_KAFKA_SESSION_TIMEOUT_MS", default_value_t = DEFAULT_SESSION_TIMEOUT.as_millis() as u64)]
+    pub kafka_session_timeout_ms: u64,
 
     /// Prefix of the topic names, so several deployments can share one broker.
     #[arg(long, env = "CONSERJE_TOPIC_PREFIX", default_value = "")]

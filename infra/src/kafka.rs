@@ -63,7 +63,15 @@ pub struct KafkaSettings {
     pub partitions: i32,
     /// Names this process in the broker's logs and metrics.
     pub client_id: String,
+    /// How long a consumer may go silent before the broker gives its partitions to the other
+    /// members of its group: what a process killed with `kill -9` costs its partitions'
+    /// conversations. Members heartbeat five times per timeout.
+    pub session_timeout: Duration,
 }
+
+/// [`KafkaSettings::session_timeout`] unless configured: librdkafka's 45 s would leave a dead
+/// process's guests unanswered for most of a minute.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The message log on a Kafka-protocol broker.
 ///
@@ -331,6 +339,16 @@ impl MessageLog for KafkaLog {
             .set("bootstrap.servers", &self.settings.brokers)
             .set("client.id", &self.settings.client_id)
             .set("group.id", group)
+            .set(
+                "session.timeout.ms",
+                self.settings.session_timeout.as_millis().to_string(),
+            )
+            .set(
+                "heartbeat.interval.ms",
+                (self.settings.session_timeout.as_millis() / 5)
+                    .max(100)
+                    .to_string(),
+            )
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")

@@ -178,6 +178,7 @@ pub async fn fresh_store(kind: StoreKind) -> (StoreOptions, TempDir) {
         config: None,
         kafka_brokers: None,
         partitions: 3,
+        kafka_session_timeout_ms: conserje_infra::kafka::DEFAULT_SESSION_TIMEOUT.as_millis() as u64,
         topic_prefix: namespace.clone(),
         redis_url: None,
         key_prefix: namespace,

@@ -19,6 +19,7 @@ async fn kafka_log() -> KafkaLog {
         brokers: brokers(),
         partitions: 3,
         client_id: "conserje-tests".to_owned(),
+        session_timeout: conserje_infra::kafka::DEFAULT_SESSION_TIMEOUT,
     })
     .await
     .expect("connect to the Kafka broker")

@@ -256,15 +256,39 @@ async fn kill_one_under_load(roles: &[&str], api: Vec<usize>, victim: usize) {
     );
 
     let rt = Runtime::open(&options).await.unwrap();
-    eventually_within(
-        "every acknowledged message is answered",
-        Duration::from_secs(300),
-        || async {
-            let (_, answered) = recorded(&rt.db).await;
-            answered.values().map(Vec::len).sum::<usize>() >= total
-        },
-    )
-    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let (received, answered) = recorded(&rt.db).await;
+        let answers = answered.values().map(Vec::len).sum::<usize>();
+        if answers >= total {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let behind: Vec<String> = sent
+                .keys()
+                .filter(|c| {
+                    answered.get(*c).map_or(0, Vec::len) < received.get(*c).map_or(0, Vec::len)
+                        || received.get(*c).map_or(0, Vec::len) < messages
+                })
+                .map(|c| {
+                    format!(
+                        "{c}: received {}, answered {}",
+                        received.get(c).map_or(0, Vec::len),
+                        answered.get(c).map_or(0, Vec::len)
+                    )
+                })
+                .collect();
+            let mut logs = String::new();
+            for process in &cluster.processes {
+                let process = process.lock().await;
+                logs.push_str(&format!("--- {}\n{}\n", process.name, process.log_tail()));
+            }
+            panic!(
+                "{answers} of {total} messages answered after 300 s; behind: {behind:#?}\n{logs}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // Let anything late (a redelivered batch, a second answer) land before counting.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (received, answered) = recorded(&rt.db).await;
