@@ -57,7 +57,7 @@ fi
 # changes.
 TANSU_ROOT="${CARGO_HOME:-$HOME/.cargo}/conserje-tansu"
 TANSU="$TANSU_ROOT/bin/tansu"
-PATCHES_SHA=$(sha256sum scripts/tansu/formed-heartbeat.patch | cut -d' ' -f1)
+PATCHES_SHA=$(cat scripts/tansu/*.patch | sha256sum | cut -d' ' -f1)
 if ! [ -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION" \
     || [ "$(cat "$TANSU_ROOT/patches.sha256" 2>/dev/null)" != "$PATCHES_SHA" ]; then
     log "building the Kafka-protocol broker tansu $TANSU_VERSION (crates.io + scripts/tansu patch; first run only, ~15-20 min)"

@@ -69,9 +69,11 @@ pub struct KafkaSettings {
     pub session_timeout: Duration,
 }
 
-/// [`KafkaSettings::session_timeout`] unless configured: librdkafka's 45 s would leave a dead
-/// process's guests unanswered for most of a minute.
-pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// [`KafkaSettings::session_timeout`] unless configured: librdkafka's own default. Shorter
+/// looked better (a crashed process's guests wait less) but on tansu, whose coordinator answers
+/// heartbeats late while it serves joins, 10 s made members time out in turn and the groups
+/// rebalanced without end under load.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The message log on a Kafka-protocol broker.
 ///

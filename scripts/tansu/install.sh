@@ -1,33 +1,41 @@
 #!/usr/bin/env bash
-# Builds the test broker: tansu from crates.io with conserje's patches to its group coordinator.
+# Builds the test broker: tansu from crates.io with conserje's patches.
 #
 #   scripts/tansu/install.sh <root>      # installs <root>/bin/tansu
 #
-# Why patched: tansu 0.6.0's coordinator drops a member whose session expired without starting a
-# new generation, so the group stays formed with the dead member's assignment and its partitions
-# are never consumed again — a process killed with `kill -9` silenced a third of the
-# conversations for good (tests/tests/two_instances.rs). formed-heartbeat.patch re-forms the
-# group instead. The sources come from crates.io and are checked against tansu's own Cargo.lock
-# checksum before the patch is applied; the build is the same `--locked` one as before.
+# Why patched (README, "Running it distributed"): found by tests/examples/two_instances.rs, which
+# kills a process with `kill -9` under load.
+# - tansu-broker.patch: the group coordinator dropped a member whose session expired without
+#   starting a new generation. In a formed group the dead member's partitions were then never
+#   consumed again; in a forming one (the killed process restarted before its old member
+#   expired) the members that had synced kept an empty assignment.
+# - tansu-storage.patch: a produce whose producer epoch had no row made the SQLite storage panic,
+#   which killed its task and with it every later request of every client.
+# Each crate comes from crates.io and is checked against the checksum in tansu's own Cargo.lock
+# before its patch is applied; the build is `--locked`, as an unpatched install would be.
 set -euo pipefail
 
 ROOT=${1:?usage: install.sh <root>}
 HERE=$(cd "$(dirname "$0")" && pwd)
 VERSION=0.6.0
+PATCHED="tansu-broker tansu-storage"
 CRATES=https://static.crates.io/crates
 WORK=$(mktemp -d /tmp/tansu-build.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 cd "$WORK"
 curl -sSfL "$CRATES/tansu/tansu-$VERSION.crate" | tar xz
-curl -sSfL -o broker.crate "$CRATES/tansu-broker/tansu-broker-$VERSION.crate"
-want=$(awk '/^name = "tansu-broker"$/{found=1} found && /^checksum/{gsub(/"/,"",$3); print $3; exit}' "tansu-$VERSION/Cargo.lock")
-got=$(sha256sum broker.crate | cut -d' ' -f1)
-[ "$want" = "$got" ] || { echo "tansu-broker-$VERSION.crate checksum $got, Cargo.lock says $want" >&2; exit 1; }
-tar xzf broker.crate
-patch -s -p1 -d "tansu-broker-$VERSION" < "$HERE/formed-heartbeat.patch"
-printf '\n[patch.crates-io]\ntansu-broker = { path = "../tansu-broker-%s" }\n' "$VERSION" >> "tansu-$VERSION/Cargo.toml"
+printf '\n[patch.crates-io]\n' >> "tansu-$VERSION/Cargo.toml"
+for crate in $PATCHED; do
+    curl -sSfL -o "$crate.crate" "$CRATES/$crate/$crate-$VERSION.crate"
+    want=$(awk -v name="name = \"$crate\"" '$0 == name {found=1} found && /^checksum/ {gsub(/"/, "", $3); print $3; exit}' "tansu-$VERSION/Cargo.lock")
+    got=$(sha256sum "$crate.crate" | cut -d' ' -f1)
+    [ "$want" = "$got" ] || { echo "$crate-$VERSION.crate has checksum $got, tansu's Cargo.lock says $want" >&2; exit 1; }
+    tar xzf "$crate.crate"
+    patch -s -p1 -d "$crate-$VERSION" < "$HERE/$crate.patch"
+    printf '%s = { path = "../%s-%s" }\n' "$crate" "$crate" "$VERSION" >> "tansu-$VERSION/Cargo.toml"
+done
 # The SQLite (libsql) storage keeps data and committed offsets across restarts; the memory
 # storage lost records on mid-partition resume (see shared/infra-notes.md).
 cargo install --quiet --path "tansu-$VERSION" --locked --features libsql --root "$ROOT"
-sha256sum "$HERE/formed-heartbeat.patch" | cut -d' ' -f1 > "$ROOT/patches.sha256"
+cat "$HERE"/*.patch | sha256sum | cut -d' ' -f1 > "$ROOT/patches.sha256"
