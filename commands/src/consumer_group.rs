@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog};
 use tokio::sync::watch;
 
+use crate::batch_metrics::BatchTimer;
 use crate::CommandError;
 
 /// One consumer group's handling of a polled batch.
@@ -37,17 +38,31 @@ where
     F: Fn(Vec<&'a LogRecord>) -> Fut,
     Fut: Future<Output = Result<(), CommandError>>,
 {
+    decide_per_key(batch, handle).await?;
+    consumer
+        .commit(batch)
+        .await
+        .map_err(|e| CommandError::Store(e.to_string()))?;
+    Ok(batch.len())
+}
+
+/// Handles `batch` key by key as [`handle_per_key`] does, without committing it on the log: for a
+/// caller with its own commit to make first.
+pub async fn decide_per_key<'a, F, Fut>(
+    batch: &'a [LogRecord],
+    handle: F,
+) -> Result<(), CommandError>
+where
+    F: Fn(Vec<&'a LogRecord>) -> Fut,
+    Fut: Future<Output = Result<(), CommandError>>,
+{
     let mut keys: BTreeMap<&str, Vec<&LogRecord>> = BTreeMap::new();
     for record in batch {
         keys.entry(&record.key).or_default().push(record);
     }
     let outcomes = futures::future::join_all(keys.into_values().map(handle)).await;
     outcomes.into_iter().collect::<Result<Vec<()>, _>>()?;
-    consumer
-        .commit(batch)
-        .await
-        .map_err(|e| CommandError::Store(e.to_string()))?;
-    Ok(batch.len())
+    Ok(())
 }
 
 /// Where a group reads and how long it waits for records.
@@ -68,8 +83,10 @@ pub async fn run(
     while !*shutdown.borrow() {
         match log.consumer(spec.group, spec.topic).await {
             Ok(mut consumer) => loop {
+                // Times each committed batch (conserje_consumer_batch_*{group}).
+                let mut timed = BatchTimer::new(consumer.as_mut(), spec.group);
                 tokio::select! {
-                    outcome = handler.step(consumer.as_mut(), spec.wait) => {
+                    outcome = handler.step(&mut timed, spec.wait) => {
                         if let Err(err) = outcome {
                             tracing::error!(group = spec.group, error = %err, "batch failed; it will be delivered again");
                             break;

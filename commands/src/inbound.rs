@@ -5,7 +5,7 @@
 //! conversation lands on one partition, owned by one worker: messages of a conversation are
 //! recorded in the order the log accepted them, by a single writer.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,9 +15,11 @@ use conserje_domain::session::{session_stream_id, GuestMessage, Session, Session
 use conserje_domain::understanding::Understood;
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::consumer_group::{self, BatchHandler, GroupSpec};
+use crate::conversations::ConversationBatch;
 use crate::dead_letters::dead_letter;
 use crate::dialogue::Receptionist;
 use crate::replies::ReplyKind;
@@ -136,9 +138,42 @@ fn metadata(message: &GuestMessage, record: &LogRecord) -> EventMetadata {
         meta.correlation_id = id;
         meta.causation_id = id;
     }
-    meta.traceparent = record.header("traceparent").map(str::to_owned);
+    // Called inside the record's `worker.message` span: the events carry its context, so the
+    // relay continues this trace (the record's traceparent as it came when not tracing).
+    meta.traceparent = conserje_trace::current_or(record.header(conserje_trace::TRACEPARENT));
     meta.source_ip = record.header("source_ip").map(str::to_owned);
     meta
+}
+
+/// The `worker.message` span of one inbound record: a child of the span that appended it (the
+/// record's traceparent), so the guest's message keeps one trace across the log.
+fn worker_span(message: &GuestMessage, record: &LogRecord) -> tracing::Span {
+    let stream = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);
+    let span = tracing::info_span!(
+        "worker.message",
+        otel.kind = "consumer",
+        tenant = message.tenant_id.as_str(),
+        conversation = conserje_trace::pseudonym(&stream).as_str(),
+    );
+    conserje_trace::follow(&span, record.header(conserje_trace::TRACEPARENT));
+    span
+}
+
+/// What one polled batch writes: its conversations' commands, committed in one store
+/// transaction, and the dead letters, appended only once that commit holds — a batch that fails
+/// and is delivered again must not have dead-lettered its records already.
+struct BatchWrites<'a> {
+    conversations: ConversationBatch<'a>,
+    dead_letters: Mutex<Vec<OutgoingRecord>>,
+}
+
+impl BatchWrites<'_> {
+    fn dead_letter(&self, record: OutgoingRecord) {
+        self.dead_letters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(record);
+    }
 }
 
 /// Consumes the inbound topic, records each message on its session and answers it.
@@ -174,31 +209,61 @@ impl ConversationWorker {
         }
     }
 
-    /// Records one polled batch and commits it; returns how many records it took.
+    /// Records and answers one polled batch in one store commit, then commits the batch on the
+    /// log; returns how many records it took.
     ///
-    /// Conversations of the batch are recorded concurrently, each one's messages in log order:
-    /// their streams are independent, and a store commit per message is what bounds the rate.
-    /// A record that can never succeed (undecodable, refused by the session, or too slow to
-    /// understand) goes to the dead-letter topic with the reason, so it cannot block its
-    /// conversation; a store that cannot be reached fails the batch, which is then delivered
-    /// again.
+    /// Conversations of the batch are decided concurrently, each one's messages in log order:
+    /// their streams are independent. Their events are written together — one store transaction
+    /// per batch instead of one per message, which is what bounded the worker's rate. A record
+    /// that can never succeed (undecodable, refused by the session, or too slow to understand)
+    /// goes to the dead-letter topic with the reason, so it cannot block its conversation; a
+    /// store that cannot be reached fails the batch, which is then delivered again, whole.
     async fn handle_batch(
         &self,
         consumer: &mut dyn LogConsumer,
         wait: Duration,
     ) -> Result<usize, CommandError> {
         let batch = consumer.poll(500, wait).await.map_err(log_error)?;
-        consumer_group::handle_per_key(consumer, &batch, |records| self.record_in_order(records))
-            .await
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let writes = BatchWrites {
+            conversations: self.conversations.batch(),
+            dead_letters: Mutex::new(Vec::new()),
+        };
+        consumer_group::decide_per_key(&batch, |records| self.record_in_order(&writes, records))
+            .await?;
+        let BatchWrites {
+            conversations,
+            dead_letters,
+        } = writes;
+        conversations.commit().await?;
+        for dead in dead_letters
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        {
+            self.log.append(dead).await.map_err(log_error)?;
+        }
+        consumer.commit(&batch).await.map_err(log_error)?;
+        Ok(batch.len())
     }
 
     /// Records and answers one conversation's messages of a batch, one after the other.
-    async fn record_in_order(&self, records: Vec<&LogRecord>) -> Result<(), CommandError> {
+    async fn record_in_order(
+        &self,
+        writes: &BatchWrites<'_>,
+        records: Vec<&LogRecord>,
+    ) -> Result<(), CommandError> {
         for record in records {
             let outcome = match serde_json::from_slice::<GuestMessage>(&record.payload) {
                 Ok(message) => {
-                    let meta = metadata(&message, record);
-                    self.take(message, &meta, record).await
+                    let span = worker_span(&message, record);
+                    async {
+                        let meta = metadata(&message, record);
+                        self.take(writes, message, &meta, record).await
+                    }
+                    .instrument(span)
+                    .await
                 }
                 Err(err) => Err(CommandError::Refused {
                     code: "undecodable_message",
@@ -208,7 +273,7 @@ impl ConversationWorker {
             match outcome {
                 Ok(()) => {}
                 Err(CommandError::Refused { code, message }) => {
-                    self.dead_letter(record, code, &message).await?;
+                    self.dead_letter(writes, record, code, &message);
                 }
                 Err(err) => return Err(err),
             }
@@ -221,6 +286,7 @@ impl ConversationWorker {
     /// picture is recorded first, then transcribed or acknowledged.
     async fn take(
         &self,
+        writes: &BatchWrites<'_>,
         message: GuestMessage,
         meta: &EventMetadata,
         record: &LogRecord,
@@ -233,12 +299,15 @@ impl ConversationWorker {
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
         let Some(text) = typed else {
-            self.conversations
+            writes
+                .conversations
                 .record(message.clone(), meta.clone())
                 .await?;
-            return self.answer_media(&stream, &message, meta, record).await;
+            return self
+                .answer_media(writes, &stream, &message, meta, record)
+                .await;
         };
-        let session = self.conversations.session(&stream).await?;
+        let session = writes.conversations.session(&stream).await?;
         if session.answered.contains(&message.provider_message_id) {
             return Ok(());
         }
@@ -254,7 +323,7 @@ impl ConversationWorker {
             // conversation unanswered and the refusal dead-letters the record, from where a
             // redrive answers it; the guest's next message is answered as usual.
             Err(refused @ CommandError::Refused { .. }) => {
-                self.conversations.record(message, meta.clone()).await?;
+                writes.conversations.record(message, meta.clone()).await?;
                 return Err(refused);
             }
             Err(err) => return Err(err),
@@ -265,7 +334,7 @@ impl ConversationWorker {
             message: Box::new(message.clone()),
             turn: Box::new(turn),
         };
-        match self
+        match writes
             .conversations
             .execute(&stream, command, &turn_meta)
             .await
@@ -273,7 +342,7 @@ impl ConversationWorker {
             // Staff took the conversation meanwhile: the message is kept, the bot stays silent.
             Err(CommandError::Refused {
                 code: "handed_off", ..
-            }) => self
+            }) => writes
                 .conversations
                 .record(message, meta.clone())
                 .await
@@ -370,12 +439,13 @@ impl ConversationWorker {
     /// queue, from where it is retried); a picture or a location is acknowledged.
     async fn answer_media(
         &self,
+        writes: &BatchWrites<'_>,
         stream: &str,
         message: &GuestMessage,
         meta: &EventMetadata,
         record: &LogRecord,
     ) -> Result<(), CommandError> {
-        let session = self.conversations.session(stream).await?;
+        let session = writes.conversations.session(stream).await?;
         let key = message.provider_message_id.as_str();
         if session.answered.contains(key) {
             return Ok(());
@@ -384,7 +454,7 @@ impl ConversationWorker {
             let turn = self
                 .receptionist
                 .notice(&session, key, ReplyKind::MediaReceived, meta)?;
-            return self.record_turn(stream, turn, meta).await;
+            return self.record_turn(writes, stream, turn, meta).await;
         }
         let text = match session.transcript(key) {
             Some(text) => text.to_owned(),
@@ -398,12 +468,20 @@ impl ConversationWorker {
                         provider_message_id: key.to_owned(),
                         text: text.clone(),
                     };
-                    self.conversations.execute(stream, command, meta).await?;
+                    writes.conversations.execute(stream, command, meta).await?;
                     text
                 }
                 Err(err) => {
                     return self
-                        .transcription_failed(stream, key, &session, record, meta, &err.to_string())
+                        .transcription_failed(
+                            writes,
+                            stream,
+                            key,
+                            &session,
+                            record,
+                            meta,
+                            &err.to_string(),
+                        )
                         .await
                 }
             },
@@ -411,11 +489,13 @@ impl ConversationWorker {
         let turn = self
             .turn_for(&session, stream, message, &text, meta)
             .await?;
-        self.record_turn(stream, turn, meta).await
+        self.record_turn(writes, stream, turn, meta).await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn transcription_failed(
         &self,
+        writes: &BatchWrites<'_>,
         stream: &str,
         key: &str,
         session: &Session,
@@ -433,13 +513,13 @@ impl ConversationWorker {
             reason: reason.to_owned(),
             attempt,
         };
-        self.conversations.execute(stream, command, meta).await?;
+        writes.conversations.execute(stream, command, meta).await?;
         let notice_key = format!("{key}:audio-pending");
         if !session.answered.contains(&notice_key) {
             let turn =
                 self.receptionist
                     .notice(session, &notice_key, ReplyKind::AudioProcessing, meta)?;
-            self.record_turn(stream, turn, meta).await?;
+            self.record_turn(writes, stream, turn, meta).await?;
         }
         let mut dead = dead_letter(
             record,
@@ -450,19 +530,21 @@ impl ConversationWorker {
         );
         dead.headers
             .push((ATTEMPT_HEADER.to_owned(), attempt.to_string()));
-        self.log.append(dead).await.map(|_| ()).map_err(log_error)
+        writes.dead_letter(dead);
+        Ok(())
     }
 
     /// Records a turn; a conversation staff took over in the meantime just stays silent.
     async fn record_turn(
         &self,
+        writes: &BatchWrites<'_>,
         stream: &str,
         turn: Turn,
         meta: &EventMetadata,
     ) -> Result<(), CommandError> {
         let mut meta = meta.clone();
         meta.model_version = turn.model_version.clone();
-        match self
+        match writes
             .conversations
             .execute(stream, SessionCommand::RecordTurn(turn), &meta)
             .await
@@ -474,24 +556,15 @@ impl ConversationWorker {
         }
     }
 
-    async fn dead_letter(
-        &self,
-        record: &LogRecord,
-        code: &str,
-        message: &str,
-    ) -> Result<(), CommandError> {
+    fn dead_letter(&self, writes: &BatchWrites<'_>, record: &LogRecord, code: &str, message: &str) {
         tracing::warn!(key = %record.key, offset = record.offset, code, message, "inbound record dead-lettered");
-        self.log
-            .append(dead_letter(
-                record,
-                &self.topics.dlq,
-                code,
-                message,
-                WORKER_GROUP,
-            ))
-            .await
-            .map(|_| ())
-            .map_err(log_error)
+        writes.dead_letter(dead_letter(
+            record,
+            &self.topics.dlq,
+            code,
+            message,
+            WORKER_GROUP,
+        ));
     }
 
     /// Runs until `shutdown` turns true; a failed batch is delivered again after a pause.

@@ -14,6 +14,7 @@ use conserje_domain::metadata::Actor;
 use conserje_domain::session::{session_stream_id, DeliveryOutcome, Session, SessionCommand};
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
+use tracing::{Instrument, Span};
 use uuid::Uuid;
 
 use crate::consumer_group::{self, BatchHandler, GroupSpec};
@@ -36,6 +37,29 @@ pub struct ChannelDispatcher {
     pub max_attempts: u32,
     /// The pause after the first transient failure; it doubles with each attempt.
     pub base_delay: Duration,
+}
+
+/// The `outbound.send` span of one reply: a child of its record's traceparent (the relay's
+/// span, through `outbound-replies`), and the parent of the provider call.
+fn send_span(record: &LogRecord, reply: &OutboundReply, stream: &str) -> Span {
+    let span = tracing::info_span!(
+        "outbound.send",
+        otel.kind = "consumer",
+        channel = reply.channel.as_str(),
+        tenant = reply.tenant_id.as_str(),
+        conversation = conserje_trace::pseudonym(stream).as_str(),
+        outcome = tracing::field::Empty,
+    );
+    conserje_trace::follow(&span, record.header(conserje_trace::TRACEPARENT));
+    span
+}
+
+fn outcome_name(outcome: &DeliveryOutcome) -> &'static str {
+    match outcome {
+        DeliveryOutcome::Sent { .. } => "sent",
+        DeliveryOutcome::KeptInOutbox => "outbox",
+        DeliveryOutcome::Failed { .. } => "failed",
+    }
 }
 
 fn log_error(err: conserje_domain::log::LogError) -> CommandError {
@@ -76,6 +100,7 @@ impl ChannelDispatcher {
     async fn send_in_order(&self, records: Vec<&LogRecord>) -> Result<(), CommandError> {
         let mut conversation: Option<(String, Session, EventMetadata)> = None;
         let mut outcomes = Vec::new();
+        let mut last_send = None;
         for record in records {
             let reply: OutboundReply = match serde_json::from_slice(&record.payload) {
                 Ok(reply) => reply,
@@ -106,10 +131,22 @@ impl ChannelDispatcher {
             if session.replies.get(&reply.reply_id) == Some(&true) {
                 continue;
             }
-            outcomes.push((reply.reply_id, self.send(record, &reply, &stream).await?));
+            let span = send_span(record, &reply, &stream);
+            let outcome = self
+                .send(record, &reply, &stream)
+                .instrument(span.clone())
+                .await?;
+            span.record("outcome", outcome_name(&outcome));
+            outcomes.push((reply.reply_id, outcome));
+            last_send = Some(span);
         }
         match conversation {
-            Some((stream, _, meta)) => self.record(&stream, outcomes, &meta).await,
+            // Recorded in the last send's span, so the deliveries' events continue its trace.
+            Some((stream, _, mut meta)) => {
+                let span = last_send.unwrap_or_else(Span::none);
+                meta.traceparent = conserje_trace::traceparent_of(&span);
+                self.record(&stream, outcomes, &meta).instrument(span).await
+            }
             None => Ok(()),
         }
     }

@@ -29,6 +29,49 @@ where
 
     /// The aggregate as its events leave it (the default state when the stream is empty).
     async fn load(&self, aggregate_id: &str) -> Result<A, AggregateError<A::Error>>;
+
+    /// A unit of work on this store: commands are decided on its own copy of each aggregate and
+    /// all their events are committed together by [`UnitOfWork::commit`].
+    fn unit_of_work(&self) -> Box<dyn UnitOfWork<A>>;
+}
+
+/// Commands on many aggregates of one type, committed in one transaction.
+///
+/// The conversation worker handles a polled batch of many conversations; one store commit per
+/// message was what bounded its rate. Through a unit of work each command is decided at once on
+/// the unit's copy of its aggregate (a later command on the same aggregate sees the events of the
+/// earlier one), and nothing reaches the store until `commit`, which writes every event or none.
+/// Readers of the store see nothing of the unit before that.
+#[async_trait]
+pub trait UnitOfWork<A>: Send + Sync
+where
+    A: Aggregate + 'static,
+    A::Command: Send + 'static,
+{
+    /// Decides `command` on the unit's state of the aggregate (loaded from the store the first
+    /// time the unit touches it). A refused command leaves that state as it was.
+    async fn execute(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: EventMetadata,
+    ) -> Result<(), AggregateError<A::Error>>;
+
+    /// The aggregate as the store and the commands decided so far leave it.
+    async fn load(&self, aggregate_id: &str) -> Result<A, AggregateError<A::Error>>;
+
+    /// Writes the events of every command decided, in one transaction, and returns how many.
+    /// When another writer committed to one of the unit's aggregates meanwhile this fails with
+    /// `AggregateConflict` and nothing is written (see [`UnitOfWork::take_moved`]); a unit that
+    /// committed cannot be committed again.
+    async fn commit(&self) -> Result<usize, AggregateError<A::Error>>;
+
+    /// After a commit lost its race: the aggregates another writer moved since the unit loaded
+    /// them, dropped from the unit together with the events decided on them. Their commands are
+    /// then decided again through [`UnitOfWork::execute`] (which loads them afresh) and the unit
+    /// committed again — the rest of the unit keeps its decisions, so one moved conversation
+    /// costs its own commands, not the whole batch's.
+    async fn take_moved(&self) -> Result<Vec<String>, AggregateError<A::Error>>;
 }
 
 /// How far a consumer has read: the last (transaction id, position) it processed.

@@ -9,6 +9,7 @@ pub mod api_key;
 pub mod cancellation;
 pub mod channel;
 pub mod data_access;
+pub mod dead_letter;
 pub mod erasure;
 pub mod guest;
 pub mod hotel;

@@ -12,8 +12,11 @@ use tower::{Service, ServiceBuilder};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::middleware::from_fn;
 use axum::routing::{get, post};
 use axum::Router;
+use conserje_commands::channels::{TELEGRAM, WHATSAPP};
 
 use crate::error::ApiError;
 use crate::openapi;
@@ -49,11 +52,15 @@ pub fn router_for(runtime: Arc<Runtime>, role: Role) -> Router {
     let webhook_routes = Router::new()
         .route(
             "/webhooks/whatsapp",
-            get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive),
+            get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive.layer(from_fn(
+                |request, next| webhooks::traced(WHATSAPP, request, next),
+            ))),
         )
         .route(
             "/webhooks/telegram/{tenant}",
-            post(webhooks::telegram::receive),
+            post(webhooks::telegram::receive.layer(from_fn(|request, next| {
+                webhooks::traced(TELEGRAM, request, next)
+            }))),
         )
         .layer(DefaultBodyLimit::max(webhooks::BODY_LIMIT));
     probes
@@ -63,7 +70,12 @@ pub fn router_for(runtime: Arc<Runtime>, role: Role) -> Router {
         .route("/api/v1/guests/forget", post(guests::forget))
         .route("/api/v1/keys", get(keys::list).post(keys::create))
         .route("/api/v1/keys/{id}/revoke", post(keys::revoke))
-        .route("/api/v1/messages", post(messages::post))
+        .route(
+            "/api/v1/messages",
+            post(messages::post.layer(from_fn(|request, next| {
+                webhooks::traced(crate::auth::API_CHANNEL, request, next)
+            }))),
+        )
         .route("/api/v1/sessions", get(sessions::find))
         .route(
             "/api/v1/sessions/{id}/transcript",

@@ -4,11 +4,13 @@
 //! that never commits, so listing changes nothing. Redriving appends each chosen dead letter to
 //! the topic it came from; every consumer there is idempotent (a message is recorded once, a
 //! reply delivered once, a voice note transcribed once), so redriving one that meanwhile
-//! succeeded is harmless.
+//! succeeded is harmless. What a redrive sent back is marked in the dead-letter index, so the
+//! queue's depth (`conserje_dead_letters{reason}`) counts only what still waits.
 
 use std::time::Duration;
 
 use anyhow::Context;
+use conserje_commands::dead_letter_index::entry_of;
 use conserje_commands::dead_letters::{self, headers};
 use conserje_commands::voice_notes::{ATTEMPT_HEADER, TRANSCRIPTION_FAILED};
 use conserje_domain::log::LogRecord;
@@ -88,10 +90,13 @@ pub async fn list(rt: &Runtime, reason: Option<&str>) -> anyhow::Result<Vec<Dead
         .collect())
 }
 
-/// Sends the dead letters (those with `reason` only, when given) back to their source topics;
-/// returns how many. A voice note starts its automatic retries afresh.
+/// Sends the dead letters (those with `reason` only, when given) back to their source topics
+/// and marks them redriven in the index; returns how many. A voice note starts its automatic
+/// retries afresh. A failure to mark leaves them counted as waiting: redriving again (harmless)
+/// marks them.
 pub async fn redrive(rt: &Runtime, reason: Option<&str>) -> anyhow::Result<usize> {
     let mut sent = 0;
+    let mut redriven = Vec::new();
     for record in read_all(rt).await?.iter().filter(|r| chosen(r, reason)) {
         let reset: Vec<(&str, String)> =
             if record.header(headers::REASON) == Some(TRANSCRIPTION_FAILED) {
@@ -108,6 +113,11 @@ pub async fn redrive(rt: &Runtime, reason: Option<&str>) -> anyhow::Result<usize
             .await
             .context("cannot append a redriven record")?;
         sent += 1;
+        redriven.push(entry_of(record, rt.transcription_retry.max_attempts));
     }
+    rt.dead_letter_index
+        .mark_redriven(&redriven, rt.clock.now())
+        .await
+        .with_context(|| format!("redrove {sent} dead letters but cannot mark them redriven"))?;
     Ok(sent)
 }

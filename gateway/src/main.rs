@@ -118,8 +118,8 @@ enum DlqAction {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    conserje_gateway::telemetry::init_tracing();
-    match Cli::parse().command {
+    let tracing = conserje_gateway::telemetry::init_tracing();
+    let outcome = match Cli::parse().command {
         Command::Serve {
             listen,
             role,
@@ -135,7 +135,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Guests(action) => guests_cli::run(action).await,
         Command::Secrets(action) => secrets_cli::run(action).await,
         Command::Pms(action) => pms_cli::run(action).await,
-    }
+    };
+    // After serve's graceful shutdown (connections drained, background tasks ended): the spans
+    // of the last messages are still in the batch processor.
+    tracing.shutdown().await;
+    outcome
 }
 
 async fn serve(listen: SocketAddr, role: Role, store: StoreOptions) -> anyhow::Result<()> {

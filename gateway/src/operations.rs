@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use conserje_commands::dead_letter_index::INDEX_GROUP;
 use conserje_commands::inbound::WORKER_GROUP;
 use conserje_commands::outbound::SENDER_GROUP;
 use conserje_commands::voice_notes::RETRY_GROUP;
-use conserje_domain::journal::{Checkpoint, CheckpointStore};
+use conserje_domain::journal::{Checkpoint, CheckpointStore, JournalError};
 use conserje_infra::analytics::{SqlMessageFacts, SqlTurnFacts};
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::shadow::ShadowTable;
@@ -45,11 +46,38 @@ pub struct ProjectionStatus {
     pub lag: i64,
 }
 
+/// The consumers of the event store `conserje projections` reports.
+pub const STORE_CONSUMERS: [&str; 3] = [reservations::PROJECTION, BOOKING_PROCESS, RELAY];
+
+/// Every consumer group of the log, with the topic it reads: the projections of the events
+/// topic, the conversation worker, the channel sender, the voice-note retry and the dead-letter
+/// index. `conserje projections` and `/metrics` both read their lag from this list, so a group
+/// added to the runtime but not here is missing from both (and a test of either notices).
+pub fn log_groups(rt: &Runtime) -> Vec<(&str, &str)> {
+    rt.log_projections
+        .iter()
+        .map(|p| (p.group(), rt.topics.events.as_str()))
+        .chain([
+            (WORKER_GROUP, rt.topics.inbound.as_str()),
+            (SENDER_GROUP, rt.topics.outbound.as_str()),
+            (RETRY_GROUP, rt.topics.dlq.as_str()),
+            (INDEX_GROUP, rt.topics.dlq.as_str()),
+        ])
+        .collect()
+}
+
+/// Where the store-fed consumer `name` stands: its checkpoint, and how many stored events sort
+/// after it (its lag).
+pub async fn store_lag(rt: &Runtime, name: &str) -> Result<(Checkpoint, i64), JournalError> {
+    let checkpoint = rt.checkpoints.load(name).await?;
+    Ok((checkpoint, rt.store_feed.count_after(checkpoint).await?))
+}
+
 /// Every consumer of the event store and of the events topic, with checkpoint and lag.
 pub async fn projections(rt: &Runtime) -> anyhow::Result<Vec<ProjectionStatus>> {
     let mut out = Vec::new();
-    for name in [reservations::PROJECTION, BOOKING_PROCESS, RELAY] {
-        let checkpoint = rt.checkpoints.load(name).await?;
+    for name in STORE_CONSUMERS {
+        let (checkpoint, lag) = store_lag(rt, name).await?;
         out.push(ProjectionStatus {
             name: name.to_owned(),
             source: "store",
@@ -57,19 +85,10 @@ pub async fn projections(rt: &Runtime) -> anyhow::Result<Vec<ProjectionStatus>> 
                 "position {} (transaction {})",
                 checkpoint.position, checkpoint.transaction_id
             ),
-            lag: rt.store_feed.count_after(checkpoint).await?,
+            lag,
         });
     }
-    let groups = rt
-        .log_projections
-        .iter()
-        .map(|p| (p.group(), &rt.topics.events))
-        .chain([
-            (WORKER_GROUP, &rt.topics.inbound),
-            (SENDER_GROUP, &rt.topics.outbound),
-            (RETRY_GROUP, &rt.topics.dlq),
-        ]);
-    for (group, topic) in groups {
+    for (group, topic) in log_groups(rt) {
         let partitions = rt
             .log
             .lag(group, topic)

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use conserje_commands::dead_letter_index::{DeadLetterIndexer, INDEX_GROUP};
 use conserje_commands::dialogue::{
     DialogueSettings, GuestBookings, Receptionist, ReservationNotices,
 };
@@ -21,6 +22,7 @@ use conserje_commands::{
 use conserje_domain::api_key::ApiKey;
 use conserje_domain::channel::Transcriber;
 use conserje_domain::data_access::DataAccess;
+use conserje_domain::dead_letter::DeadLetterIndex;
 use conserje_domain::guest::{Guest, GuestServices};
 use conserje_domain::journal::{AggregateStore, EventFeed, Leases, StoredEvent};
 use conserje_domain::log::{MessageLog, Topics};
@@ -34,6 +36,7 @@ use conserje_infra::audit_rows::SqlAuditRows;
 use conserje_infra::channel_accounts::ChannelAccounts;
 use conserje_infra::channel_router::ChannelRouter;
 use conserje_infra::config::ConfigFile;
+use conserje_infra::dead_letter_rows::SqlDeadLetterIndex;
 use conserje_infra::embedded_log::SqliteLog;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
@@ -113,6 +116,10 @@ pub struct Runtime {
     pub dispatcher: Arc<ChannelDispatcher>,
     /// Sends failed voice notes back for another transcription attempt.
     pub transcription_retry: Arc<TranscriptionRetry>,
+    /// The dead letters waiting for an operator, by reason (the queue's depth).
+    pub dead_letter_index: Arc<dyn DeadLetterIndex>,
+    /// Keeps [`Runtime::dead_letter_index`] up with the dead-letter topic.
+    pub dead_letter_indexer: Arc<DeadLetterIndexer>,
     /// The language model, for tools that parse without a conversation.
     pub understanding: Arc<Understanding>,
     /// The projections fed from the events topic, each its own consumer group.
@@ -447,6 +454,14 @@ impl Runtime {
             topics.clone(),
             Duration::from_millis(options.channels.transcription_retry_ms),
         ));
+        let dead_letter_index: Arc<dyn DeadLetterIndex> =
+            Arc::new(SqlDeadLetterIndex::new(db.clone()));
+        let dead_letter_indexer = Arc::new(DeadLetterIndexer::new(
+            log.clone(),
+            &topics.dlq,
+            dead_letter_index.clone(),
+            transcription_retry.max_attempts,
+        ));
         let log_projections = vec![
             Arc::new(LogSubscription::new(
                 sessions::PROJECTION,
@@ -500,6 +515,8 @@ impl Runtime {
             desk,
             dispatcher,
             transcription_retry,
+            dead_letter_index,
+            dead_letter_indexer,
             understanding,
             reservations,
             conversations,
@@ -588,6 +605,7 @@ impl Runtime {
         for projection in &self.log_projections {
             self.readiness.expect(projection.group());
         }
+        self.readiness.expect(INDEX_GROUP);
         let mut tasks: Vec<JoinHandle<()>> = [
             (&self.reservations_projection, POLL),
             (&self.api_keys_projection, POLL),
@@ -602,6 +620,11 @@ impl Runtime {
                 projection.clone().run(self.shutdown.subscribe()),
             ));
         }
+        tasks.push(tokio::spawn(
+            self.dead_letter_indexer
+                .clone()
+                .run(self.shutdown.subscribe()),
+        ));
         if let Some(kv) = self.embedded_kv.clone() {
             tasks.push(tokio::spawn(purge_expired(kv, self.shutdown.subscribe())));
         }

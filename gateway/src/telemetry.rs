@@ -1,4 +1,5 @@
-//! The process's telemetry: the log subscriber and the metrics recorder, each installed once.
+//! The process's telemetry: the log subscriber, the trace exporter ([`traces`]) and the metrics
+//! recorder, each installed once.
 //!
 //! Metrics recorded anywhere through the `metrics` facade (`metrics::counter!` in the PMS guard,
 //! the request timer of the router, the intent confidence in the conversation worker) land in
@@ -12,11 +13,15 @@
 //! their buckets — a histogram without buckets would render as a summary, whose quantiles cannot
 //! be aggregated across instances or hotels.
 
+pub mod backlog;
 pub mod business;
+pub mod traces;
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use conserje_commands::batch_metrics::{BATCH_RECORDS, BATCH_SECONDS};
+use conserje_infra::send_results::OUTBOUND_SENDS;
 use metrics::{KeyName, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -38,6 +43,13 @@ const PMS_BUCKETS: &[f64] = &[
 ];
 /// Confidence is in [0, 1]; tenths show where the low-confidence threshold cuts.
 const CONFIDENCE_BUCKETS: &[f64] = &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+/// Records per batch: one at a time when idle, up to the largest poll (500, the dead-letter
+/// index's) under load.
+const BATCH_RECORDS_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0];
+/// Handling one batch: a commit takes milliseconds, a batch that waits on the PMS seconds.
+const BATCH_SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// How often histogram samples are folded into their buckets when nobody scrapes: without it
 /// they would pile up in memory until the next scrape.
@@ -98,6 +110,35 @@ const DESCRIBED: &[(Kind, &str, Option<Unit>, &str)] = &[
         "How sure the language model was of each guest message it read (0 to 1), by hotel and \
          the intent it chose.",
     ),
+    (
+        Kind::Histogram,
+        BATCH_RECORDS,
+        None,
+        "Records per batch a consumer group of this process handled and committed, by group.",
+    ),
+    (
+        Kind::Histogram,
+        BATCH_SECONDS,
+        Some(Unit::Seconds),
+        "Time from the poll that returned a batch to its commit, by consumer group (a batch \
+         that failed is not counted; its redelivery is).",
+    ),
+    (
+        Kind::Counter,
+        OUTBOUND_SENDS,
+        None,
+        "Answers of the channel providers to this process's reply sends, by channel, result \
+         (sent, retry, refused; outbox when the channel has no provider) and code (the \
+         provider's error code, such as WhatsApp's 131047 or Telegram's 403; http_<status> \
+         without one; unreachable; not_configured; ok).",
+    ),
+    (
+        Kind::Counter,
+        backlog::READ_ERRORS,
+        None,
+        "Reads of a /metrics scrape that failed or timed out, by source (consumer_lag, \
+         relay_lag, dead_letters, business_figures); their series are left out of that scrape.",
+    ),
 ];
 
 #[derive(Clone, Copy)]
@@ -107,14 +148,29 @@ enum Kind {
     Histogram,
 }
 
-/// The log subscriber of the binary: `RUST_LOG`, or `info,sqlx=warn`.
-pub fn init_tracing() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
+/// The log subscriber of the binary (`RUST_LOG`, or `info,sqlx=warn`) and, when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, the trace exporter beside it (see [`traces`]). The
+/// log filter is the log layer's own: `RUST_LOG=warn` must not switch traces off. Returns the
+/// tracing to flush when the process ends.
+pub fn init_tracing() -> traces::Tracing {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
+    let log_filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let (tracing, refused) = match traces::from_env() {
+        Ok(tracing) => (tracing, None),
+        Err(err) => (traces::Tracing::off(), Some(err)),
+    };
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_filter(log_filter))
+        .with(tracing.layer())
         .init();
+    if let Some(err) = refused {
+        tracing::warn!(error = %err, "traces are off: the OTLP exporter could not be built");
+    }
+    tracing
 }
 
 /// The process's Prometheus recorder, installed on first use (`Runtime::open`).
@@ -159,6 +215,8 @@ fn builder() -> PrometheusBuilder {
         (HTTP_REQUEST_DURATION, HTTP_BUCKETS),
         (PMS_CALL_SECONDS, PMS_BUCKETS),
         (INTENT_CONFIDENCE, CONFIDENCE_BUCKETS),
+        (BATCH_RECORDS, BATCH_RECORDS_BUCKETS),
+        (BATCH_SECONDS, BATCH_SECONDS_BUCKETS),
     ]
     .into_iter()
     .fold(PrometheusBuilder::new(), |builder, (name, buckets)| {

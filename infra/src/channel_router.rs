@@ -14,6 +14,7 @@ use conserje_domain::channel::{
 use conserje_domain::values::TenantId;
 
 use crate::channel_accounts::ChannelAccounts;
+use crate::send_results::{self, ProviderCode, SendResult};
 use crate::telegram::TelegramBotApi;
 pub use crate::telegram::TELEGRAM;
 use crate::whatsapp::WhatsAppCloud;
@@ -66,7 +67,10 @@ impl ChannelSender for ChannelRouter {
         match (reply.channel.as_str(), &self.whatsapp, &self.telegram) {
             (WHATSAPP, Some(whatsapp), _) => whatsapp.send(reply).await,
             (TELEGRAM, _, Some(telegram)) => telegram.send(reply).await,
-            _ => Ok(Delivery::KeptInOutbox),
+            _ => {
+                send_results::record(&reply.channel, SendResult::Outbox, ProviderCode::Ok);
+                Ok(Delivery::KeptInOutbox)
+            }
         }
     }
 }

@@ -133,6 +133,38 @@ impl SqlEventFeed {
         }
         .map_err(storage)
     }
+
+    /// When the first stored event after `after` was recorded, if there is one: how long the
+    /// oldest event a store-fed consumer has not handled has waited. One index look-up
+    /// (`events_global_order`; SQLite's rowid).
+    pub async fn first_recorded_after(
+        &self,
+        after: Checkpoint,
+    ) -> Result<Option<DateTime<Utc>>, JournalError> {
+        match &self.db {
+            Database::Postgres(pool) => sqlx::query_scalar(
+                "SELECT recorded_at FROM events WHERE (transaction_id, position) > \
+                 ($1::text::xid8, $2) ORDER BY transaction_id, position LIMIT 1",
+            )
+            .bind(after.transaction_id.to_string())
+            .bind(after.position)
+            .fetch_optional(pool)
+            .await
+            .map_err(storage),
+            Database::Sqlite(pool) => {
+                let text: Option<String> = sqlx::query_scalar(
+                    "SELECT recorded_at FROM events WHERE rowid > ?1 ORDER BY rowid LIMIT 1",
+                )
+                .bind(after.position)
+                .fetch_optional(pool)
+                .await
+                .map_err(storage)?;
+                text.map(|t| t.parse::<DateTime<Utc>>())
+                    .transpose()
+                    .map_err(|e| JournalError(format!("unreadable recorded_at: {e}")))
+            }
+        }
+    }
 }
 
 #[async_trait]

@@ -33,6 +33,25 @@ pub(crate) fn describe(error: reqwest::Error) -> String {
     text
 }
 
+/// The `provider.call` span of one request to a channel provider (`whatsapp`, `telegram`): a
+/// child of the current span (the sender's `outbound.send`), with the HTTP status once it
+/// answered ([`answered`]). It names the provider and the operation, never the URL: Telegram's
+/// carries the bot token.
+pub(crate) fn provider_span(provider: &'static str, operation: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "provider.call",
+        otel.kind = "client",
+        provider,
+        operation,
+        http.response.status_code = tracing::field::Empty,
+    )
+}
+
+/// Records on a [`provider_span`] the status the provider answered with.
+pub(crate) fn answered(span: &tracing::Span, status: StatusCode) {
+    span.record("http.response.status_code", status.as_u16());
+}
+
 /// A send that failed before the provider answered. A request that could not even be built (a
 /// malformed API base) will never succeed; anything else (timeouts, refused connections) may.
 pub(crate) fn send_transport_error(channel: &str, error: reqwest::Error) -> SendError {

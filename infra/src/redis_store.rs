@@ -87,13 +87,29 @@ fn match_pattern(prefix: &str) -> String {
 #[async_trait]
 impl KeyValueStore for RedisKeyValue {
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), ProjectionError> {
+        self.put_many(&[(key.to_owned(), value.to_owned(), ttl)])
+            .await
+    }
+
+    /// One pipeline (a single round trip) for the whole batch.
+    async fn put_many(
+        &self,
+        entries: &[(String, String, Duration)],
+    ) -> Result<(), ProjectionError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let mut connection = self.connection.clone();
-        redis::cmd("SET")
-            .arg(key)
-            .arg(value)
-            .arg("PX")
-            .arg(millis(ttl))
-            .query_async::<()>(&mut connection)
+        let mut pipe = redis::pipe();
+        for (key, value, ttl) in entries {
+            pipe.cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(millis(*ttl))
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut connection)
             .await
             .map_err(storage)
     }

@@ -17,12 +17,14 @@ use conserje_domain::values::TenantId;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use crate::channel_accounts::ChannelAccounts;
 use crate::http::{
-    excerpt, http_client, is_transient_status, media_transport_error, read_audio,
-    send_transport_error, trim_base,
+    answered, excerpt, http_client, is_transient_status, media_transport_error, provider_span,
+    read_audio, send_transport_error, trim_base,
 };
+use crate::send_results::{self, ProviderCode};
 
 /// The channel name of Telegram replies and media.
 pub const TELEGRAM: &str = "telegram";
@@ -158,26 +160,48 @@ impl TelegramBotApi {
 impl ChannelSender for TelegramBotApi {
     async fn send(&self, reply: &OutboundReply) -> Result<Delivery, SendError> {
         let Some(token) = self.token(&reply.tenant_id) else {
-            return Err(SendError::Permanent(format!(
+            let missing = SendError::Permanent(format!(
                 "telegram not configured for tenant {}",
                 reply.tenant_id
-            )));
+            ));
+            return Err(send_results::failed(
+                TELEGRAM,
+                ProviderCode::NotConfigured,
+                missing,
+            ));
         };
         let body = json!({ "chat_id": chat_id(reply.guest_ref.as_str()), "text": reply.text });
+        let call = provider_span(TELEGRAM, "send_message");
         let response = self
             .client
             .post(format!("{}/bot{token}/sendMessage", self.base))
             .timeout(self.timeout)
             .json(&body)
             .send()
+            .instrument(call.clone())
             .await
-            .map_err(|e| send_transport_error(TELEGRAM, e))?;
+            .map_err(|e| {
+                let error = send_transport_error(TELEGRAM, e);
+                send_results::failed(TELEGRAM, ProviderCode::Unreachable, error)
+            })?;
+        answered(&call, response.status());
         match read::<SentMessage>(response).await {
-            Ok(sent) => Ok(Delivery::Sent {
-                provider_message_id: sent.map(|m| m.message_id.to_string()),
-            }),
-            Err(failure) if failure.transient() => Err(SendError::Transient(failure.text)),
-            Err(failure) => Err(SendError::Permanent(failure.text)),
+            Ok(sent) => {
+                send_results::sent(TELEGRAM);
+                Ok(Delivery::Sent {
+                    provider_message_id: sent.map(|m| m.message_id.to_string()),
+                })
+            }
+            Err(failure) => {
+                // `error_code` (the body's, else the HTTP status): Telegram's codes are statuses.
+                let code = ProviderCode::Provider(i64::from(failure.code));
+                let error = if failure.transient() {
+                    SendError::Transient(failure.text)
+                } else {
+                    SendError::Permanent(failure.text)
+                };
+                Err(send_results::failed(TELEGRAM, code, error))
+            }
         }
     }
 }

@@ -16,12 +16,14 @@ use conserje_domain::channel::{
 use conserje_domain::values::TenantId;
 use serde::Deserialize;
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::channel_accounts::ChannelAccounts;
 use crate::http::{
-    excerpt, http_client, is_transient_status, media_transport_error, read_audio,
-    send_transport_error, trim_base,
+    answered, excerpt, http_client, is_transient_status, media_transport_error, provider_span,
+    read_audio, send_transport_error, trim_base,
 };
+use crate::send_results::{self, ProviderCode};
 
 /// The channel name of WhatsApp replies and media.
 pub const WHATSAPP: &str = "whatsapp";
@@ -112,6 +114,14 @@ impl GraphFailure {
         is_transient_status(self.status) || graph_says
     }
 
+    /// Graph's `error.code`, or the HTTP status when the body had none.
+    fn code(&self) -> ProviderCode {
+        match self.error.as_ref().and_then(|e| e.code) {
+            Some(code) => ProviderCode::Provider(code),
+            None => ProviderCode::Http(self.status.as_u16()),
+        }
+    }
+
     fn not_found(&self) -> bool {
         // An unknown media id is Graph's "(#100) … does not exist" (code 100, subcode 33).
         self.status == reqwest::StatusCode::NOT_FOUND
@@ -187,10 +197,15 @@ impl ChannelSender for WhatsAppCloud {
         let (Some(phone_number_id), Some(token)) =
             (phone_number_id, self.access_token(&reply.tenant_id))
         else {
-            return Err(SendError::Permanent(format!(
+            let missing = SendError::Permanent(format!(
                 "whatsapp not configured for tenant {}",
                 reply.tenant_id
-            )));
+            ));
+            return Err(send_results::failed(
+                WHATSAPP,
+                ProviderCode::NotConfigured,
+                missing,
+            ));
         };
         let url = format!("{}/{}/{phone_number_id}/messages", self.base, self.version);
         let body = json!({
@@ -200,6 +215,7 @@ impl ChannelSender for WhatsAppCloud {
             "type": "text",
             "text": { "preview_url": false, "body": reply.text },
         });
+        let call = provider_span(WHATSAPP, "send_message");
         let response = self
             .client
             .post(url)
@@ -207,16 +223,23 @@ impl ChannelSender for WhatsAppCloud {
             .timeout(self.timeout)
             .json(&body)
             .send()
+            .instrument(call.clone())
             .await
-            .map_err(|e| send_transport_error(WHATSAPP, e))?;
+            .map_err(|e| {
+                let error = send_transport_error(WHATSAPP, e);
+                send_results::failed(WHATSAPP, ProviderCode::Unreachable, error)
+            })?;
+        answered(&call, response.status());
         if !response.status().is_success() {
             let failure = GraphFailure::read(response).await;
-            return Err(if failure.transient() {
+            let error = if failure.transient() {
                 SendError::Transient(failure.describe())
             } else {
                 SendError::Permanent(failure.describe())
-            });
+            };
+            return Err(send_results::failed(WHATSAPP, failure.code(), error));
         }
+        send_results::sent(WHATSAPP);
         // A 2xx means Meta accepted the message: an unreadable body must not cause a resend.
         let provider_message_id = match response.json::<SendResponse>().await {
             Ok(sent) => sent.messages.into_iter().next().map(|m| m.id),

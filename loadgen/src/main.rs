@@ -1,5 +1,6 @@
 //! `conserje-loadgen`: drives `POST /api/v1/messages` of a running conserje at a target rate and
-//! prints throughput, latency and ratios to raw broker and database baselines (see the library).
+//! prints what became of the messages — acknowledged, answered, delivered, how fast and how long
+//! after their 202 — with the ratios to raw broker and database baselines (see the library).
 
 use clap::Parser;
 use conserje_loadgen::{run, LoadgenArgs};
@@ -8,7 +9,8 @@ use conserje_loadgen::{run, LoadgenArgs};
 #[command(
     name = "conserje-loadgen",
     version,
-    about = "Benchmark a running conserje's message path against raw broker and database baselines"
+    about = "Benchmark a running conserje's message path end to end (acknowledged, answered, \
+             delivered) against raw broker and database baselines"
 )]
 struct Cli {
     #[command(flatten)]

@@ -49,17 +49,22 @@ pub struct TurnFact {
 /// Where turn facts are kept (`analytics_turns`, implemented in infra).
 #[async_trait]
 pub trait TurnFacts: Send + Sync {
-    /// Stores the fact unless a fact with the same (session, sequence) exists.
-    async fn record(&self, fact: &TurnFact) -> Result<(), ProjectionError>;
+    /// Stores each fact unless a fact with the same (session, sequence) exists, all or none.
+    async fn record_all(&self, facts: &[TurnFact]) -> Result<(), ProjectionError>;
 }
 
 pub struct ConversationStats {
     facts: Arc<dyn TurnFacts>,
+    /// Facts of the batch being applied, written in one transaction at its flush.
+    batch: crate::write_behind::Facts<TurnFact>,
 }
 
 impl ConversationStats {
     pub fn new(facts: Arc<dyn TurnFacts>) -> Self {
-        Self { facts }
+        Self {
+            facts,
+            batch: Default::default(),
+        }
     }
 }
 
@@ -108,7 +113,19 @@ impl EventHandler for ConversationStats {
             recorded_at: stored.recorded_at,
             kind,
         };
-        self.facts.record(&fact).await
+        self.batch.push(fact);
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), ProjectionError> {
+        let facts = self.batch.take();
+        if facts.is_empty() {
+            return Ok(());
+        }
+        self.facts
+            .record_all(&facts)
+            .await
+            .inspect_err(|_| self.batch.restore(facts))
     }
 }
 

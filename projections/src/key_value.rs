@@ -15,6 +15,18 @@ pub trait KeyValueStore: Send + Sync {
     /// Sets `key` to `value`, expiring after `ttl`.
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), ProjectionError>;
 
+    /// Sets every `(key, value, ttl)` of `entries`, in one round trip where the store allows:
+    /// what a projection's batch writes at its flush.
+    async fn put_many(
+        &self,
+        entries: &[(String, String, Duration)],
+    ) -> Result<(), ProjectionError> {
+        for (key, value, ttl) in entries {
+            self.put(key, value, *ttl).await?;
+        }
+        Ok(())
+    }
+
     /// The value of `key`, unless absent or expired.
     async fn get(&self, key: &str) -> Result<Option<String>, ProjectionError>;
 

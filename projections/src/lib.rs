@@ -20,6 +20,7 @@ pub mod relay;
 pub mod replay;
 pub mod reservations;
 pub mod sessions;
+pub mod write_behind;
 
 pub use catch_up::{EventHandler, LeaseHolder, Subscription};
 pub use error::ProjectionError;

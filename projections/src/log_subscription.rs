@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use conserje_domain::journal::{Opener, StoredEvent};
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog};
+use conserje_domain::metadata::keys;
 use tokio::sync::watch;
 
 use crate::{EventHandler, ProjectionError};
@@ -32,6 +33,19 @@ pub fn decode_event(record: &LogRecord) -> Result<StoredEvent, ProjectionError> 
             record.topic, record.partition, record.offset
         ))
     })
+}
+
+/// Hands the handler the record's trace context as the event's: the relay wrote its
+/// `relay.publish` span there, and a handler that forwards the event (`outbound-replies`, whose
+/// send jobs the sender traces) continues the trace from that span rather than from the worker's.
+/// Only the in-memory copy changes; with tracing off the header is the event's own traceparent.
+fn continue_trace(record: &LogRecord, event: &mut StoredEvent) {
+    let Some(traceparent) = record.header(conserje_trace::TRACEPARENT) else {
+        return;
+    };
+    if let Some(metadata) = event.metadata.as_object_mut() {
+        metadata.insert(keys::TRACEPARENT.to_owned(), traceparent.into());
+    }
 }
 
 impl LogSubscription {
@@ -78,6 +92,9 @@ impl LogSubscription {
             .iter()
             .map(decode_event)
             .collect::<Result<Vec<_>, _>>()?;
+        for (record, event) in batch.iter().zip(&mut events) {
+            continue_trace(record, event);
+        }
         self.opener.open(&mut events).await?;
         for event in &events {
             self.handler.handle(event).await?;

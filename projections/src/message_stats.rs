@@ -29,17 +29,22 @@ pub struct MessageFact {
 /// Where message facts are kept (`analytics_messages`, implemented in infra).
 #[async_trait]
 pub trait MessageFacts: Send + Sync {
-    /// Stores the fact unless a fact with the same (session, sequence) exists.
-    async fn record(&self, fact: &MessageFact) -> Result<(), ProjectionError>;
+    /// Stores each fact unless a fact with the same (session, sequence) exists, all or none.
+    async fn record_all(&self, facts: &[MessageFact]) -> Result<(), ProjectionError>;
 }
 
 pub struct MessageStats {
     facts: Arc<dyn MessageFacts>,
+    /// Facts of the batch being applied, written in one transaction at its flush.
+    batch: crate::write_behind::Facts<MessageFact>,
 }
 
 impl MessageStats {
     pub fn new(facts: Arc<dyn MessageFacts>) -> Self {
-        Self { facts }
+        Self {
+            facts,
+            batch: Default::default(),
+        }
     }
 }
 
@@ -65,6 +70,18 @@ impl EventHandler for MessageStats {
             channel: stored.meta(keys::CHANNEL).unwrap_or_default().to_owned(),
             received_at,
         };
-        self.facts.record(&fact).await
+        self.batch.push(fact);
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), ProjectionError> {
+        let facts = self.batch.take();
+        if facts.is_empty() {
+            return Ok(());
+        }
+        self.facts
+            .record_all(&facts)
+            .await
+            .inspect_err(|_| self.batch.restore(facts))
     }
 }

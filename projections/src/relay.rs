@@ -110,6 +110,26 @@ impl PendingAppends {
 pub struct EventRelay {
     topic: String,
     pending: PendingAppends,
+    /// The batch's `relay.publish` spans, ended once the broker acknowledged it.
+    publishing: Mutex<Vec<tracing::Span>>,
+}
+
+/// The `relay.publish` span of one event: a child of the span that decided it (the event's
+/// traceparent). Its context replaces that traceparent on the record, so the consumers of the
+/// events topic continue the trace from here.
+fn publish_span(event: &StoredEvent) -> tracing::Span {
+    let subject = conserje_trace::subject(&event.aggregate_type, &event.aggregate_id);
+    let span = tracing::info_span!(
+        "relay.publish",
+        otel.kind = "producer",
+        tenant = event.meta(keys::TENANT_ID),
+        aggregate = event.aggregate_type.as_str(),
+        event_type = event.event_type.as_str(),
+        conversation = subject.conversation.as_deref(),
+        reservation = subject.reservation.as_deref(),
+    );
+    conserje_trace::follow(&span, event.meta(keys::TRACEPARENT));
+    span
 }
 
 impl EventRelay {
@@ -118,6 +138,7 @@ impl EventRelay {
         Self {
             topic: topic.to_owned(),
             pending: PendingAppends::new(log, "relay"),
+            publishing: Mutex::new(Vec::new()),
         }
     }
 }
@@ -128,11 +149,19 @@ impl EventHandler for EventRelay {
         if event.aggregate_type == ApiKey::TYPE {
             return Ok(());
         }
-        self.pending.push(event_record(event, &self.topic)?).await;
+        let span = publish_span(event);
+        let mut record = event_record(event, &self.topic)?;
+        conserje_trace::stamp(&mut record.headers, &span);
+        self.pending.push(record).await;
+        self.publishing.lock().await.push(span);
         Ok(())
     }
 
     async fn flush(&self) -> Result<(), ProjectionError> {
-        self.pending.flush().await
+        let flushed = self.pending.flush().await;
+        // Dropping the spans ends them: each covers its event from the relay's read to the
+        // broker's acknowledgement of its batch.
+        self.publishing.lock().await.clear();
+        flushed
     }
 }

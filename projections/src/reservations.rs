@@ -233,16 +233,21 @@ const MIRROR_RETENTION: std::time::Duration = std::time::Duration::from_secs(500
 /// topic, for readers that want a reservation by id without touching the SQL store.
 pub struct ReservationViews {
     keys: crate::key_space::KeySpace,
+    /// Rows the batch being applied changed, written at its flush.
+    batch: crate::write_behind::WriteBehind<ReservationRow>,
 }
 
 impl ReservationViews {
     pub fn new(keys: crate::key_space::KeySpace) -> Self {
-        Self { keys }
+        Self {
+            keys,
+            batch: Default::default(),
+        }
     }
 
     /// The same mirror written into another key space: what a replay builds.
     pub fn in_space(&self, keys: crate::key_space::KeySpace) -> Self {
-        Self { keys }
+        Self::new(keys)
     }
 
     pub fn keys(&self) -> &crate::key_space::KeySpace {
@@ -272,16 +277,21 @@ impl EventHandler for ReservationViews {
         let event = ProjectionError::decode::<Reservation>(stored)?;
         let id = Uuid::parse_str(&stored.aggregate_id)
             .map_err(|e| ProjectionError::Handler(format!("reservation id: {e}")))?;
-        let current = self.get(id).await?;
-        match apply(current.clone(), &event, stored.sequence, stored.recorded_at) {
-            Some(row) if Some(&row) != current.as_ref() => {
-                let json = serde_json::to_string(&row)
-                    .map_err(|e| ProjectionError::Storage(e.to_string()))?;
-                let key = self.keys.key(&stored.aggregate_id).await?;
-                self.keys.store().put(&key, &json, MIRROR_RETENTION).await
-            }
-            _ => Ok(()),
+        let key = self.keys.key(&stored.aggregate_id).await?;
+        let current = match self.batch.get(&key) {
+            Some(row) => Some(row),
+            None => self.get(id).await?,
+        };
+        if let Some(row) = apply(current.clone(), &event, stored.sequence, stored.recorded_at)
+            .filter(|row| Some(row) != current.as_ref())
+        {
+            self.batch.put(key, row, MIRROR_RETENTION);
         }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), ProjectionError> {
+        self.batch.flush(self.keys.store().as_ref()).await
     }
 }
 

@@ -17,6 +17,7 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 use crate::key_space::KeySpace;
+use crate::write_behind::WriteBehind;
 use crate::{EventHandler, ProjectionError};
 
 /// The consumer group of this projection.
@@ -128,6 +129,8 @@ pub struct SessionViews {
     keys: KeySpace,
     session_ttl: Duration,
     clock: Arc<dyn Clock>,
+    /// Views the batch being applied changed, written at its flush.
+    batch: WriteBehind<SessionView>,
 }
 
 impl SessionViews {
@@ -136,6 +139,7 @@ impl SessionViews {
             keys,
             session_ttl,
             clock,
+            batch: WriteBehind::default(),
         }
     }
 
@@ -145,6 +149,7 @@ impl SessionViews {
             keys,
             session_ttl: self.session_ttl,
             clock: self.clock.clone(),
+            batch: WriteBehind::default(),
         }
     }
 
@@ -154,8 +159,11 @@ impl SessionViews {
 
     /// The view of one conversation, if it exists and has not expired.
     pub async fn get(&self, session_id: &str) -> Result<Option<SessionView>, ProjectionError> {
-        let key = self.keys.key(session_id).await?;
-        match self.keys.store().get(&key).await? {
+        self.view_at(&self.keys.key(session_id).await?).await
+    }
+
+    async fn view_at(&self, key: &str) -> Result<Option<SessionView>, ProjectionError> {
+        match self.keys.store().get(key).await? {
             Some(json) => serde_json::from_str(&json)
                 .map(Some)
                 .map_err(|e| ProjectionError::Storage(format!("session view: {e}"))),
@@ -178,27 +186,29 @@ impl EventHandler for SessionViews {
             return Ok(());
         }
         let event = ProjectionError::decode::<Session>(stored)?;
-        let current = self.get(&stored.aggregate_id).await?;
-        let Some(next) = apply(
-            current.clone(),
-            &stored.aggregate_id,
-            &event,
-            stored.sequence,
-        ) else {
+        let key = self.keys.key(&stored.aggregate_id).await?;
+        // The batch's own copy is taken, not cloned: a view holds up to 20 messages, and a copy
+        // per event was most of a replay's time.
+        let (current, buffered) = match self.batch.take(&key) {
+            Some(view) => (Some(view), true),
+            None => (self.view_at(&key).await?, false),
+        };
+        let before = current.as_ref().map(|view| view.last_sequence);
+        let Some(next) = apply(current, &stored.aggregate_id, &event, stored.sequence) else {
             return Ok(());
         };
-        if Some(&next) == current.as_ref() {
-            return Ok(());
-        }
-        match self.remaining(&next) {
-            Some(ttl) if !ttl.is_zero() => {
-                let json = serde_json::to_string(&next)
-                    .map_err(|e| ProjectionError::Storage(e.to_string()))?;
-                let key = self.keys.key(&next.session_id).await?;
-                self.keys.store().put(&key, &json, ttl).await
+        // `apply` moves `last_sequence` whenever it changes the view, so this is "changed".
+        let changed = before != Some(next.last_sequence);
+        if changed || buffered {
+            if let Some(ttl) = self.remaining(&next).filter(|ttl| !ttl.is_zero()) {
+                self.batch.put(key, next, ttl);
             }
-            _ => Ok(()),
         }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), ProjectionError> {
+        self.batch.flush(self.keys.store().as_ref()).await
     }
 }
 

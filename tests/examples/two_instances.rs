@@ -317,11 +317,11 @@ async fn kill_one_under_load(roles: &[&str], api: Vec<usize>, victim: usize) {
         "every projection catches up",
         Duration::from_secs(120),
         || async {
+            // A lag read fails while a group rebalances (its coordinator answers late then):
+            // that is "not caught up yet", not a failure of the scenario.
             operations::projections(&rt)
                 .await
-                .unwrap()
-                .iter()
-                .all(|p| p.lag == 0)
+                .is_ok_and(|projections| projections.iter().all(|p| p.lag == 0))
         },
     )
     .await;

@@ -64,6 +64,32 @@ pub async fn values_round_trip(store: &dyn KeyValueStore) {
     );
 }
 
+/// A batch of values written at once: each readable with its own ttl, an existing one replaced,
+/// an empty batch a no-op.
+pub async fn many_values_at_once(store: &dyn KeyValueStore) {
+    let prefix = unique_prefix("many");
+    store.put(&format!("{prefix}0"), "old", LONG).await.unwrap();
+    let entries: Vec<(String, String, std::time::Duration)> = (0..300)
+        .map(|n| {
+            let ttl = if n == 1 { LONG / 4 } else { LONG };
+            (format!("{prefix}{n}"), format!("v{n}"), ttl)
+        })
+        .collect();
+    store.put_many(&entries).await.unwrap();
+    store.put_many(&[]).await.unwrap();
+    for n in [0, 1, 150, 299] {
+        assert_eq!(
+            store.get(&format!("{prefix}{n}")).await.unwrap(),
+            Some(format!("v{n}")),
+            "key {n}"
+        );
+    }
+    let short = store.ttl(&format!("{prefix}1")).await.unwrap().unwrap();
+    assert!(short <= LONG / 4, "each entry keeps its own ttl: {short:?}");
+    let long = store.ttl(&format!("{prefix}2")).await.unwrap().unwrap();
+    assert!(long > LONG / 2, "{long:?}");
+}
+
 /// A value written with a short time to live disappears, and its ttl with it.
 pub async fn values_expire(store: &dyn KeyValueStore) {
     let key = format!("{}short", unique_prefix("expiry"));

@@ -4,6 +4,7 @@
 pub mod channels;
 pub mod kv_contract;
 pub mod log_contract;
+pub mod otlp;
 pub mod pms;
 pub mod processes;
 pub mod simulators;

@@ -126,6 +126,28 @@ impl ServeProcess {
         }
     }
 
+    /// SIGTERM, as a supervisor stops a service: `serve` shuts down gracefully (connections
+    /// drained, consumers stopped, buffered spans exported). Returns the exit status; fails the
+    /// test when the process has not exited within 30 s.
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("a running process");
+        let pid = child.id().expect("a running process has a pid");
+        // procps' kill(1): the test crate has no signal API of its own.
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill(1) runs");
+        assert!(sent.success(), "SIGTERM was not delivered to {}", self.name);
+        match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
+            Ok(status) => status.expect("the exit status"),
+            Err(_) => panic!(
+                "{} did not stop within 30 s of SIGTERM:\n{}",
+                self.name,
+                self.log_tail()
+            ),
+        }
+    }
+
     /// `kill -9`: no shutdown hook, no flush, no goodbye to the broker or the database.
     pub async fn kill_9(&mut self) {
         let mut child = self.child.take().expect("a running process");

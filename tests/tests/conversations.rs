@@ -680,6 +680,15 @@ async fn a_reply_the_channel_refuses_is_dead_lettered_and_delivered_on_redrive()
         hotel.whatsapp.sent_to(wa_id).len() == 1
     })
     .await;
+    // The sender records the delivery once the platform has answered: the simulator sees the
+    // message a moment before the conversation does.
+    eventually("the delivery is recorded", || async {
+        let transcript = hotel.transcript("whatsapp", wa_id).await;
+        transcript["turns"]
+            .as_array()
+            .is_some_and(|turns| turns.iter().any(|t| t["delivery"] == "sent"))
+    })
+    .await;
     let transcript = hotel.transcript("whatsapp", wa_id).await;
     let reply = transcript["turns"]
         .as_array()

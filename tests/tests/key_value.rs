@@ -43,6 +43,11 @@ mod redis_store {
     }
 
     #[tokio::test]
+    async fn many_values_at_once() {
+        kv_contract::many_values_at_once(&redis().await).await;
+    }
+
+    #[tokio::test]
     async fn set_members() {
         kv_contract::set_members(&redis().await).await;
     }
@@ -87,6 +92,12 @@ mod sqlite_store {
     async fn values_expire() {
         let (store, _dir) = sqlite().await;
         kv_contract::values_expire(&store).await;
+    }
+
+    #[tokio::test]
+    async fn many_values_at_once() {
+        let (store, _dir) = sqlite().await;
+        kv_contract::many_values_at_once(&store).await;
     }
 
     #[tokio::test]

@@ -273,12 +273,32 @@ async fn understanding_over_budget_is_dead_lettered_and_the_conversation_goes_on
         "the dead-lettered record is not taken again by itself"
     );
 
-    // And a redrive answers the dead-lettered one.
+    // It waits for an operator in the queue's depth (`conserje_dead_letters{reason}`) …
+    let waiting = || async {
+        app.runtime
+            .dead_letter_index
+            .waiting_by_reason()
+            .await
+            .expect("the dead-letter index reads")
+            .into_iter()
+            .find(|(reason, _)| reason.as_str() == UNDERSTANDING_TIMEOUT)
+            .map(|(_, n)| n)
+    };
+    eventually("the dead letter is indexed", || async {
+        waiting().await == Some(1)
+    })
+    .await;
+    // … until a redrive answers it, and the depth drops at once.
     assert_eq!(
         dead_letters::redrive(&app.runtime, Some(UNDERSTANDING_TIMEOUT))
             .await
             .unwrap(),
         1
+    );
+    assert_eq!(
+        waiting().await,
+        None,
+        "a redriven dead letter no longer waits"
     );
     eventually("the redriven message is answered", || {
         answered(&app, wa_id, slow_id)

@@ -1,5 +1,6 @@
 //! `/metrics` as Prometheus sees it: the service runs, guests write over WhatsApp, one books, one
-//! asks for staff, the API books too; then the exposition is linted by `promtool check metrics`
+//! asks for staff, WhatsApp refuses one reply, the API books too; then the exposition is linted
+//! by `promtool check metrics`
 //! and scraped by a real Prometheus (Debian package `prometheus`), whose query API must show
 //! what the test did. The Grafana dashboard in `deploy/` is checked against the same exposition,
 //! so a renamed family fails here rather than as an empty panel.
@@ -61,13 +62,16 @@ fn free_port() -> u16 {
 // ---------------------------------------------------------------------------------------------
 
 /// WhatsApp messages the guests below send, every one accepted.
-const GUEST_MESSAGES: u64 = 7;
+const GUEST_MESSAGES: u64 = 8;
+/// The Graph error code of the reply WhatsApp refuses (`(#100) Invalid parameter`, a 400).
+const REFUSED_CODE: &str = "100";
 /// What the Double room costs for 20–25 December in the QloApps simulator (€154 × 5).
 const BOOKED_OVER_WHATSAPP_MINOR: i64 = 77_000;
 
-/// Guests at work: `ana` is quoted and books (4 messages, Spanish), `john` asks about breakfast
-/// and then for a person (2, English), `luz` is quoted and stops there (1, Spanish); the API
-/// books one more; one delivery has a bad signature. Returns the API booking's total.
+/// Guests at work: `ana` is quoted and books (4 messages, Spanish), then thanks the bot and
+/// WhatsApp refuses the answer (1 more: a dead letter), `john` asks about breakfast and then for
+/// a person (2, English), `luz` is quoted and stops there (1, Spanish); the API books one more;
+/// one delivery has a bad signature. Returns the API booking's total.
 async fn guests_at_work(hotel: &QloAppsHotel) -> i64 {
     let patience = Duration::from_secs(20);
     let ana = "34600111001";
@@ -105,6 +109,21 @@ async fn guests_at_work(hotel: &QloAppsHotel) -> i64 {
         )
         .await;
     assert!(told.contains("Total: 770,00 EUR"), "{told}");
+
+    // Every reply so far has gone out: the next request WhatsApp sees is the answer to this.
+    hotel.whatsapp.fail_next(1, 400);
+    let mut thanks = whatsapp_text(
+        DEFAULT_PHONE_NUMBER_ID,
+        ana,
+        "Ana",
+        "wamid.ana.thanks",
+        "muchas gracias",
+    );
+    use conserje_domain::ports::Clock;
+    thanks["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] =
+        json!(hotel.clock.now().timestamp().to_string());
+    let taken = conserje_tests::channels::post_whatsapp(&hotel.app, &thanks).await;
+    assert_eq!(taken.status(), 200, "the webhook takes the message");
 
     let forged = whatsapp_text(DEFAULT_PHONE_NUMBER_ID, ana, "Ana", "wamid.forged", "hola");
     let refused = post_whatsapp_raw(
@@ -156,10 +175,72 @@ async fn guests_at_work(hotel: &QloAppsHotel) -> i64 {
         .expect("the booking's total")
 }
 
+/// What the service did besides the guests' messages, counted by the test.
+struct Observed {
+    /// The API booking's total.
+    api_total: i64,
+    /// Messages the WhatsApp simulator took (every reply but the refused one).
+    whatsapp_sent: usize,
+    /// Partitions of each topic of the embedded log.
+    partitions: u16,
+    /// Consumer groups of the log the runtime runs.
+    log_groups: usize,
+}
+
 /// What Prometheus must answer for each query once it has scraped the service.
-fn expected_answers(api_total: i64) -> Vec<(&'static str, f64)> {
+fn expected_answers(observed: &Observed) -> Vec<(String, f64)> {
     let messages = GUEST_MESSAGES as f64;
-    vec![
+    let api_total = observed.api_total;
+    let backlog = [
+        // Every reply WhatsApp took, and the one it refused, by its Graph code.
+        (
+            "sum(conserje_outbound_sends_total{channel=\"whatsapp\",result=\"sent\",code=\"ok\"})"
+                .to_owned(),
+            observed.whatsapp_sent as f64,
+        ),
+        (
+            format!(
+                "conserje_outbound_sends_total{{channel=\"whatsapp\",result=\"refused\",\
+                 code=\"{REFUSED_CODE}\"}}"
+            ),
+            1.0,
+        ),
+        (
+            "conserje_dead_letters{reason=\"send_failed\"}".to_owned(),
+            1.0,
+        ),
+        ("sum(conserje_dead_letters)".to_owned(), 1.0),
+        // Each guest message was in exactly one committed batch of the worker.
+        (
+            "sum(conserje_consumer_batch_records_sum{group=\"conversation-worker\"})".to_owned(),
+            messages,
+        ),
+        (
+            "sum(conserje_consumer_batch_seconds_count{group=\"channel-sender\"}) > bool 0"
+                .to_owned(),
+            1.0,
+        ),
+        (
+            "sum(conserje_consumer_batch_records_count{group=\"dead-letter-index\"}) > bool 0"
+                .to_owned(),
+            1.0,
+        ),
+        // A lag series per partition of the worker's topic, one group of series per group.
+        (
+            "count(conserje_consumer_lag{group=\"conversation-worker\"})".to_owned(),
+            f64::from(observed.partitions),
+        ),
+        (
+            "count(count by (group) (conserje_consumer_lag))".to_owned(),
+            observed.log_groups as f64,
+        ),
+        ("sum(conserje_consumer_lag)".to_owned(), 0.0),
+        ("conserje_relay_lag_events".to_owned(), 0.0),
+        ("conserje_relay_oldest_unrelayed_seconds".to_owned(), 0.0),
+        ("count(conserje_metrics_read_errors_total)".to_owned(), 4.0),
+        ("sum(conserje_metrics_read_errors_total)".to_owned(), 0.0),
+    ];
+    let figures: Vec<(&str, f64)> = vec![
         ("up{job=\"conserje\"}", 1.0),
         (
             "conserje_webhook_messages_accepted_total{channel=\"whatsapp\"}",
@@ -235,7 +316,12 @@ fn expected_answers(api_total: i64) -> Vec<(&'static str, f64)> {
             1.0,
         ),
         ("conserje_business_figures_up", 1.0),
-    ]
+    ];
+    figures
+        .into_iter()
+        .map(|(query, value)| (query.to_owned(), value))
+        .chain(backlog)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,6 +575,18 @@ fn the_dashboard_reads_the_prometheus_data_source_and_filters_by_hotel() {
                 !per_hotel || expr.contains("hotel=~\"$hotel\""),
                 "{expr} follows the hotel variable"
             );
+            // Read from the shared log and store, so every instance reports the same figure.
+            let shared = [
+                "conserje_consumer_lag",
+                "conserje_relay_",
+                "conserje_dead_letters",
+            ]
+            .iter()
+            .any(|family| expr.contains(family));
+            assert!(
+                !shared || expr.contains("max"),
+                "{expr}: every instance reports it, so the max across instances, never the sum"
+            );
         }
     }
     for wanted in [
@@ -503,6 +601,15 @@ fn the_dashboard_reads_the_prometheus_data_source_and_filters_by_hotel() {
         "Handoffs by reason",
         "Messages by language",
         "Intent confidence distribution",
+        "Consumer lag by group",
+        "Consumer lag by partition",
+        "Relay backlog",
+        "Oldest unrelayed event",
+        "Dead letters waiting by reason",
+        "Batch size p50 / p95 by group",
+        "Batch duration p95 by group",
+        "Reply sends by result and provider code",
+        "Metrics read errors",
     ] {
         assert!(titles.iter().any(|t| t == wanted), "a panel {wanted:?}");
     }
@@ -536,6 +643,8 @@ async fn prometheus_scrapes_what_the_service_did() {
             "conserje_handoffs{hotel=\"default\",reason=\"guest_asked\"}",
             1.0,
         ),
+        // The refused reply reached the dead-letter index.
+        ("conserje_dead_letters{reason=\"send_failed\"}", 1.0),
     ];
     eventually_within(
         "the figures reach /metrics",
@@ -561,6 +670,8 @@ async fn prometheus_scrapes_what_the_service_did() {
         "conserje_http_request_duration_seconds",
         "conserje_pms_call_seconds",
         "conserje_intent_confidence",
+        "conserje_consumer_batch_records",
+        "conserje_consumer_batch_seconds",
     ] {
         assert!(
             exposition.contains(&format!("# TYPE {family} histogram\n")),
@@ -601,9 +712,17 @@ async fn prometheus_scrapes_what_the_service_did() {
         || async { prometheus.value("up{job=\"conserje\"}").await == Some(1.0) },
     )
     .await;
-    let expected = expected_answers(api_total);
+    // Read again on each round: a reply of the refused turn may still be on its way.
+    let observed = || Observed {
+        api_total,
+        whatsapp_sent: hotel.whatsapp.sent().len(),
+        partitions: hotel.options.partitions,
+        log_groups: conserje_gateway::operations::log_groups(&hotel.app.runtime).len(),
+    };
+    let mut expected = expected_answers(&observed());
     let mut answers = Vec::new();
     for _ in 0..50 {
+        expected = expected_answers(&observed());
         answers.clear();
         for (query, _) in &expected {
             answers.push(prometheus.value(query).await);

@@ -133,11 +133,13 @@ impl Caller {
     }
 
     /// The audit metadata of a command this caller sends for `tenant`: actor, channel `api`,
-    /// source address and trace, built here once rather than by each handler.
+    /// source address and trace, built here once rather than by each handler. The trace is the
+    /// current span's (`webhook.receive` of `POST /api/v1/messages`) when tracing is on, else the
+    /// caller's `traceparent` as it came.
     pub fn metadata(&self, tenant: TenantId) -> EventMetadata {
         let mut meta = EventMetadata::new(tenant, self.actor(), API_CHANNEL)
             .with_source_ip(self.source_ip.clone());
-        meta.traceparent = self.traceparent.clone();
+        meta.traceparent = conserje_trace::current_or(self.traceparent.as_deref());
         meta
     }
 }

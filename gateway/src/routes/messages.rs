@@ -20,6 +20,7 @@ use conserje_domain::api_key::Role;
 use conserje_domain::session::{session_stream_id, GuestMessage, MAX_TEXT_CHARS};
 use conserje_domain::values::GuestRef;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, API_CHANNEL};
@@ -145,14 +146,17 @@ pub async fn post(
     }
     .bounded(now);
     let session_id = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);
+    super::webhooks::describe_receipt(tenant_id.as_str(), Some(&session_id), 1);
     rt.webhooks.admit(std::slice::from_ref(&session_id))?;
     // The actor is the key that carried the words (`integration:<name>`), not a guest the
     // body names: the body is the caller's word, the key is proven.
     let meta = caller.metadata(tenant_id);
     let record = inbound_record(&message, &meta, &rt.topics)?;
+    let append = tracing::info_span!("log.append", otel.kind = "producer", records = 1);
     let position = rt
         .log
         .append(record)
+        .instrument(append)
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok((

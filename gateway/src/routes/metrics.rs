@@ -12,6 +12,7 @@ use conserje_domain::api_key::Role;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
+use crate::telemetry::backlog::{self, Source};
 use crate::telemetry::business;
 use crate::Runtime;
 
@@ -42,7 +43,17 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
         `conserje_pms_cached_answers_total{hotel,freshness}`;\n\
         - `conserje_intent_confidence{hotel,intent}` (histogram of the language model's \
         confidence, recorded where this instance runs the conversation worker);\n\
-        - `conserje_consumer_lease_held{consumer}`.\n\n\
+        - `conserje_consumer_lease_held{consumer}`;\n\
+        - `conserje_consumer_batch_records{group}` and `conserje_consumer_batch_seconds{group}` \
+        (histograms of the committed batches of the consumer groups this instance runs);\n\
+        - `conserje_outbound_sends_total{channel,result,code}` (the providers' answers to reply \
+        sends, by the provider's error code);\n\
+        - `conserje_metrics_read_errors_total{source}` (reads of a scrape that failed: their \
+        series are left out of it).\n\n\
+        **The log and the store** (read at each scrape; every instance reports the same): \
+        `conserje_consumer_lag{group,topic,partition}`, `conserje_relay_lag_events`, \
+        `conserje_relay_oldest_unrelayed_seconds`, `conserje_dead_letters{reason}` (waiting for \
+        an operator).\n\n\
         **The store** (read at each scrape from the read models every instance shares, so any \
         instance reports the same; gauges over the store's whole history): \
         `conserje_reservations{hotel,status,channel}`, \
@@ -69,16 +80,22 @@ pub async fn get(
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let figures = match conserje_infra::business_figures::read(&rt.db).await {
+    let (figures, backlog) = tokio::join!(
+        conserje_infra::business_figures::read(&rt.db),
+        backlog::read(&rt)
+    );
+    let figures = match figures {
         Ok(figures) => Some(figures),
         Err(err) => {
-            tracing::warn!(error = %err, "the business figures could not be read for /metrics");
+            backlog::read_failed(Source::BusinessFigures, &err.to_string());
             None
         }
     };
-    // Three recorders, each rendering families the others never hold (see `telemetry`).
+    // Four recorders, each rendering families the others never hold (see `telemetry`). The
+    // process's comes last: it holds the read errors the reads above just counted.
     let mut body = rt.webhooks.counters.handle().render();
     body.push_str(&business::render(figures.as_ref()));
+    body.push_str(&backlog::render(&backlog));
     body.push_str(&crate::telemetry::prometheus().render());
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body))
 }

@@ -14,11 +14,15 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use conserje_commands::inbound::inbound_record;
 use conserje_commands::CommandError;
 use conserje_domain::metadata::Actor;
 use conserje_domain::session::{session_stream_id, GuestMessage};
 use conserje_domain::EventMetadata;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 use crate::error::ApiError;
 use crate::webhook_guard::{count, ChannelCounters};
@@ -72,6 +76,40 @@ impl Origin {
     }
 }
 
+/// Runs a way in of guest messages (a provider's webhook, `POST /api/v1/messages`) inside its
+/// `webhook.receive` span: the first span of a guest message's trace, or a child of the caller's
+/// `traceparent` when one came. Its context is what the inbound records carry (see [`record`]),
+/// so the worker continues this trace. Layered on the receiving handlers only: a verification
+/// handshake is no message.
+pub async fn traced(channel: &'static str, request: Request, next: Next) -> Response {
+    let span = tracing::info_span!(
+        "webhook.receive",
+        otel.kind = "server",
+        channel,
+        tenant = Empty,
+        conversation = Empty,
+        messages = Empty,
+    );
+    let incoming = request
+        .headers()
+        .get(conserje_trace::TRACEPARENT)
+        .and_then(|v| v.to_str().ok());
+    conserje_trace::follow(&span, incoming);
+    next.run(request).instrument(span).await
+}
+
+/// Names the current `webhook.receive` span's hotel and conversation: the first message's hotel,
+/// the conversation when the delivery is one guest's (a delivery may batch several).
+pub(crate) fn describe_receipt(tenant: &str, conversation: Option<&String>, messages: usize) {
+    let span = Span::current();
+    span.record("tenant", tenant);
+    span.record("messages", messages);
+    if let Some(session_id) = conversation {
+        let pseudonym = conserje_trace::pseudonym(session_id);
+        span.record("conversation", pseudonym.as_str());
+    }
+}
+
 /// A payload the channel module could not decode, as `400`.
 fn malformed(err: CommandError) -> ApiError {
     ApiError::bad_request("malformed_request", err.to_string())
@@ -96,6 +134,10 @@ async fn record(
         .iter()
         .map(|m| session_stream_id(&m.tenant_id, &m.channel, &m.guest_ref))
         .collect();
+    let one_guest = keys
+        .first()
+        .filter(|first| keys.iter().all(|k| k == *first));
+    describe_receipt(messages[0].tenant_id.as_str(), one_guest, messages.len());
     if let Err(refusal) = rt.webhooks.admit(&keys) {
         count(&counters.rate_limited, 1);
         return Err(refusal);
@@ -109,15 +151,21 @@ async fn record(
                 &message.channel,
             )
             .with_source_ip(Some(origin.peer.ip().to_string()));
-            meta.traceparent.clone_from(&origin.traceparent);
+            // The webhook span's context (the caller's traceparent as it came when not tracing).
+            meta.traceparent = conserje_trace::current_or(origin.traceparent.as_deref());
             inbound_record(message, &meta, &rt.topics)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let appended = records.len() as u64;
-    let outcome = match <[_; 1]>::try_from(records) {
-        Ok([one]) => rt.log.append(one).await.map(|_| ()),
-        Err(many) => rt.log.append_all(many).await,
-    };
+    let append = tracing::info_span!("log.append", otel.kind = "producer", records = appended);
+    let outcome = async {
+        match <[_; 1]>::try_from(records) {
+            Ok([one]) => rt.log.append(one).await.map(|_| ()),
+            Err(many) => rt.log.append_all(many).await,
+        }
+    }
+    .instrument(append)
+    .await;
     outcome.map_err(|e| ApiError::Unavailable(e.to_string()))?;
     count(&counters.accepted, appended);
     Ok(())

@@ -1,5 +1,8 @@
 //! The cqrs-es event store over PostgreSQL (postgres-es) or SQLite (sqlite-es).
 //!
+//! Commands on one aggregate go through cqrs-es (one commit per command); a batch of commands on
+//! many aggregates goes through a [`unit_of_work`] (one commit for all).
+//!
 //! Every event gets its own `event_id` (UUIDv7) and `recorded_at` here, at persistence time:
 //! cqrs-es hands one metadata map to all the events of a command, and an audit trail needs each
 //! event to be addressable on its own.
@@ -24,16 +27,21 @@ use lru::LruCache;
 use postgres_es::PostgresEventRepository;
 use serde_json::Value;
 use sqlite_es::SqliteEventRepository;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::shredding::Shredder;
 use crate::Database;
+
+mod commit_span;
+mod unit_of_work;
 
 /// The event repository of whichever store is configured, stamping each event's identity and
 /// sealing guests' personal fields on the way in (opening them on the way out, see
 /// [`crate::shredding`]).
 pub struct EventRepository {
     inner: Repository,
+    db: Database,
     shredder: Arc<Shredder>,
 }
 
@@ -50,7 +58,96 @@ impl EventRepository {
             }
             Database::Sqlite(pool) => Repository::Sqlite(SqliteEventRepository::new(pool.clone())),
         };
-        Self { inner, shredder }
+        Self {
+            inner,
+            db: db.clone(),
+            shredder,
+        }
+    }
+
+    /// `events` stamped with their identity and with guests' personal fields sealed: what the
+    /// events table holds.
+    async fn sealed(
+        &self,
+        events: &[SerializedEvent],
+    ) -> Result<Vec<SerializedEvent>, PersistenceError> {
+        let mut stamped = stamp(events);
+        for event in &mut stamped {
+            self.shredder
+                .seal(
+                    &event.aggregate_type,
+                    &event.aggregate_id,
+                    &event.event_type,
+                    &mut event.payload,
+                )
+                .await
+                .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?;
+        }
+        Ok(stamped)
+    }
+
+    /// Writes `events` — of any aggregates of any types — in one transaction: all or none. An
+    /// event whose (aggregate, sequence) is taken fails it with `OptimisticLockError`, as a
+    /// single commit does.
+    async fn persist_all(&self, events: &[SerializedEvent]) -> Result<(), PersistenceError> {
+        let sealed = self.sealed(events).await?;
+        match &self.db {
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(persistence_error)?;
+                for rows in sealed.chunks(ROWS_PER_INSERT) {
+                    insert_query(rows)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(persistence_error)?;
+                }
+                tx.commit().await.map_err(persistence_error)
+            }
+            Database::Sqlite(pool) => {
+                let mut tx = pool.begin().await.map_err(persistence_error)?;
+                for rows in sealed.chunks(ROWS_PER_INSERT) {
+                    insert_query(rows)
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(persistence_error)?;
+                }
+                tx.commit().await.map_err(persistence_error)
+            }
+        }
+    }
+
+    /// The last stored sequence of each of `aggregate_ids` (of `aggregate_type`) that has
+    /// events, in one query per [`IDS_PER_QUERY`]: how a unit of work that lost a race finds the
+    /// aggregates another writer moved.
+    async fn last_sequences(
+        &self,
+        aggregate_type: &str,
+        aggregate_ids: &[String],
+    ) -> Result<HashMap<String, usize>, PersistenceError> {
+        let mut last = HashMap::new();
+        for ids in aggregate_ids.chunks(IDS_PER_QUERY) {
+            let rows: Vec<(String, i64)> = match &self.db {
+                Database::Postgres(pool) => {
+                    last_sequence_query(aggregate_type, ids)
+                        .build_query_as()
+                        .fetch_all(pool)
+                        .await
+                }
+                Database::Sqlite(pool) => {
+                    last_sequence_query(aggregate_type, ids)
+                        .build_query_as()
+                        .fetch_all(pool)
+                        .await
+                }
+            }
+            .map_err(persistence_error)?;
+            last.extend(
+                rows.into_iter()
+                    .map(|(id, sequence)| (id, usize::try_from(sequence).unwrap_or(0))),
+            );
+        }
+        Ok(last)
     }
 
     async fn opened(
@@ -63,6 +160,74 @@ impl EventRepository {
             .await
             .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?;
         Ok(events)
+    }
+}
+
+/// Rows per multi-row INSERT: 7 parameters each stays far below PostgreSQL's 65,535 and SQLite's
+/// 32,766 bound parameters per statement.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// One INSERT of `rows` into the events table — the columns postgres-es and sqlite-es write; the
+/// store fills position, transaction id and recorded_at itself.
+fn insert_query<DB>(rows: &[SerializedEvent]) -> sqlx::QueryBuilder<'_, DB>
+where
+    DB: sqlx::Database,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q Value: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::QueryBuilder::new(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+         payload, metadata) ",
+    );
+    query.push_values(rows, |mut row, event| {
+        row.push_bind(event.aggregate_type.as_str())
+            .push_bind(event.aggregate_id.as_str())
+            .push_bind(i64::try_from(event.sequence).unwrap_or(i64::MAX))
+            .push_bind(event.event_type.as_str())
+            .push_bind(event.event_version.as_str())
+            .push_bind(&event.payload)
+            .push_bind(&event.metadata);
+    });
+    query
+}
+
+/// Aggregate ids per `IN (…)` of [`last_sequence_query`].
+const IDS_PER_QUERY: usize = 500;
+
+/// `SELECT aggregate_id, MAX(sequence)` of the given aggregates of one type.
+fn last_sequence_query<'a, DB>(
+    aggregate_type: &'a str,
+    aggregate_ids: &'a [String],
+) -> sqlx::QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::QueryBuilder::new(
+        "SELECT aggregate_id, MAX(sequence) FROM events WHERE aggregate_type = ",
+    );
+    query.push_bind(aggregate_type);
+    query.push(" AND aggregate_id IN (");
+    let mut ids = query.separated(", ");
+    for id in aggregate_ids {
+        ids.push_bind(id.as_str());
+    }
+    query.push(") GROUP BY aggregate_id");
+    query
+}
+
+/// A database error as the event store reports it: a taken (aggregate, sequence) is the
+/// optimistic-concurrency conflict its callers retry.
+fn persistence_error(err: sqlx::Error) -> PersistenceError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            PersistenceError::OptimisticLockError
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            PersistenceError::ConnectionError(Box::new(err))
+        }
+        _ => PersistenceError::UnknownError(Box::new(err)),
     }
 }
 
@@ -120,21 +285,19 @@ impl PersistedEventRepository for EventRepository {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
-        let mut stamped = stamp(events);
-        for event in &mut stamped {
-            self.shredder
-                .seal(
-                    &event.aggregate_type,
-                    &event.aggregate_id,
-                    &event.event_type,
-                    &mut event.payload,
-                )
-                .await
-                .map_err(|e| PersistenceError::UnknownError(Box::new(e)))?;
-        }
+        let stamped = self.sealed(events).await?;
+        let span = commit_span::commit_span(events);
         match &self.inner {
-            Repository::Postgres(r) => r.persist::<A>(&stamped, snapshot_update).await,
-            Repository::Sqlite(r) => r.persist::<A>(&stamped, snapshot_update).await,
+            Repository::Postgres(r) => {
+                r.persist::<A>(&stamped, snapshot_update)
+                    .instrument(span)
+                    .await
+            }
+            Repository::Sqlite(r) => {
+                r.persist::<A>(&stamped, snapshot_update)
+                    .instrument(span)
+                    .await
+            }
         }
     }
 
@@ -196,6 +359,14 @@ impl<A: Aggregate + Clone> CachedEventStore<A> {
             .get(aggregate_id)
             .cloned()
     }
+
+    /// Keeps `aggregate` as the state its events up to `sequence` leave, for the next load.
+    fn remember(&self, aggregate_id: &str, aggregate: A, sequence: usize) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .put(aggregate_id.to_owned(), (aggregate, sequence));
+    }
 }
 
 impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
@@ -222,10 +393,7 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
             sequence = envelope.sequence;
             aggregate.apply(envelope.payload);
         }
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .put(aggregate_id.to_owned(), (aggregate.clone(), sequence));
+        self.remember(aggregate_id, aggregate.clone(), sequence);
         Ok(EventStoreAggregateContext {
             aggregate_id: aggregate_id.to_owned(),
             aggregate,
@@ -251,14 +419,19 @@ impl<A: Aggregate + Clone> EventStore<A> for CachedEventStore<A> {
 pub struct SqlAggregateStore<A: Aggregate + Clone> {
     cqrs: CqrsFramework<A, SharedStore<A>>,
     store: SharedStore<A>,
+    services: A::Services,
 }
 
-impl<A: Aggregate + Clone> SqlAggregateStore<A> {
+impl<A: Aggregate + Clone> SqlAggregateStore<A>
+where
+    A::Services: Clone,
+{
     pub fn new(db: &Database, services: A::Services) -> Self {
         let store = SharedStore(Arc::new(CachedEventStore::new(db)));
         Self {
-            cqrs: CqrsFramework::new(store.clone(), vec![], services),
+            cqrs: CqrsFramework::new(store.clone(), vec![], services.clone()),
             store,
+            services,
         }
     }
 }
@@ -304,6 +477,7 @@ impl<A> AggregateStore<A> for SqlAggregateStore<A>
 where
     A: Aggregate + Clone + 'static,
     A::Command: Send + 'static,
+    A::Services: Clone,
 {
     async fn execute(
         &self,
@@ -319,5 +493,12 @@ where
     async fn load(&self, aggregate_id: &str) -> Result<A, AggregateError<A::Error>> {
         let mut context = self.store.load_aggregate(aggregate_id).await?;
         Ok(std::mem::take(context.aggregate()))
+    }
+
+    fn unit_of_work(&self) -> Box<dyn conserje_domain::journal::UnitOfWork<A>> {
+        Box::new(unit_of_work::SqlUnitOfWork::new(
+            self.store.0.clone(),
+            self.services.clone(),
+        ))
     }
 }
