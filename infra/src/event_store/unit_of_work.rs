@@ -63,6 +63,16 @@ impl<A: Aggregate + Clone> SqlUnitOfWork<A> {
             .clone()
     }
 
+    /// Every aggregate the unit holds, with its slot (locked one at a time by the caller).
+    fn slots(&self) -> Vec<(String, Slot<A>)> {
+        self.streams
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(id, slot)| (id.clone(), slot.clone()))
+            .collect()
+    }
+
     async fn loaded(&self, aggregate_id: &str) -> Result<Stream<A>, AggregateError<A::Error>> {
         let context = self.store.load_aggregate(aggregate_id).await?;
         Ok(Stream {
@@ -127,13 +137,7 @@ where
         }
         // The slots stay in the unit until the commit holds: a commit that lost its race is
         // followed by `take_moved` and another commit of the rest.
-        let slots: Vec<(String, Slot<A>)> = self
-            .streams
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .map(|(id, slot)| (id.clone(), slot.clone()))
-            .collect();
+        let slots = self.slots();
         let mut rows: Vec<SerializedEvent> = Vec::new();
         let mut after: Vec<(String, A, usize)> = Vec::new();
         for (aggregate_id, slot) in slots {
@@ -173,13 +177,7 @@ where
     }
 
     async fn take_moved(&self) -> Result<Vec<String>, AggregateError<A::Error>> {
-        let slots: Vec<(String, Slot<A>)> = self
-            .streams
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .iter()
-            .map(|(id, slot)| (id.clone(), slot.clone()))
-            .collect();
+        let slots = self.slots();
         let mut loaded = HashMap::new();
         for (aggregate_id, slot) in &slots {
             if let Some(stream) = slot.lock().await.as_ref() {
