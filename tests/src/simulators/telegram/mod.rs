@@ -1,22 +1,41 @@
-//! The Telegram Bot API's `sendMessage`, `getFile` and file download, as Telegram answers them.
+//! The Telegram Bot API as Telegram answers it: `sendMessage` (with inline keyboards),
+//! `editMessageText`, `editMessageReplyMarkup`, `answerCallbackQuery`, `getFile` and file
+//! download, plus builders of the updates Telegram would post to the bot's webhook.
 //!
 //! Requests go to `/bot<token>/<method>` with a JSON body; every answer is `{"ok":true,"result":…}`
 //! or `{"ok":false,"error_code":N,"description":…}` with `N` as the HTTP status too. Files are
 //! served at `/file/bot<token>/<file_path>`. A token other than the bot's is `401 Unauthorized`.
+//!
+//! Telegram's rules that bite in production are enforced, each on request so that older tests
+//! keep passing: a bot cannot write first (`require_start`), a guest can block it (`block`), and
+//! flood control answers 429 (`set_rate_limits`). Keyboards are checked as Telegram checks them
+//! whenever they are sent.
+
+mod chats;
+mod keyboard;
+mod messages;
+mod pacing;
+mod updates;
+mod wire;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::{json, Value};
 
 use super::{lock, Controls, SentMessage, Server};
+use chats::Chats;
+use messages::Edit;
+pub use messages::TelegramMessage;
+use pacing::Pacing;
+use updates::Callbacks;
+use wire::{api_error, injected, ok, ChatTarget};
 
 /// A local Telegram Bot API for one bot.
 pub struct TelegramSimulator {
@@ -24,40 +43,27 @@ pub struct TelegramSimulator {
     state: Arc<SimState>,
 }
 
+/// Each lock guards one concern and none is held while taking another, so there is no lock order
+/// to keep.
 #[derive(Debug)]
 struct SimState {
     bot_token: String,
+    /// The numeric part of the token, which is the bot's user id.
+    bot_id: i64,
     controls: Controls,
+    /// Accepted `sendMessage` requests.
     sent: Mutex<Vec<SentMessage>>,
+    /// Accepted edit requests.
+    edits: Mutex<Vec<SentMessage>>,
     /// file_id → (file_path, bytes)
     files: Mutex<HashMap<String, (String, Vec<u8>)>>,
-    next_message_id: AtomicU64,
-}
-
-/// A Bot API error answer.
-fn api_error(code: u16, description: &str) -> Response {
-    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut body = json!({ "ok": false, "error_code": code, "description": description });
-    if code == 429 {
-        body["parameters"] = json!({ "retry_after": 5 });
-    }
-    (status, Json(body)).into_response()
-}
-
-/// What Telegram answers with the status a test asked for.
-fn injected(status: StatusCode) -> Response {
-    let code = status.as_u16();
-    match code {
-        429 => api_error(code, "Too Many Requests: retry after 5"),
-        403 => api_error(code, "Forbidden: bot was blocked by the user"),
-        401 => api_error(code, "Unauthorized"),
-        500.. => api_error(code, "Internal Server Error"),
-        _ => api_error(code, "Bad Request: chat not found"),
-    }
-}
-
-fn ok(result: Value) -> Response {
-    Json(json!({ "ok": true, "result": result })).into_response()
+    /// (chat key, message_id) → the message as it stands.
+    messages: Mutex<HashMap<(String, i64), TelegramMessage>>,
+    chats: Mutex<Chats>,
+    pacing: Mutex<Pacing>,
+    callbacks: Mutex<Callbacks>,
+    next_message_id: AtomicI64,
+    next_update_id: AtomicI64,
 }
 
 impl SimState {
@@ -69,44 +75,6 @@ impl SimState {
         }
         (bot_segment.strip_prefix("bot") != Some(self.bot_token.as_str()))
             .then(|| api_error(401, "Unauthorized"))
-    }
-
-    fn send_message(&self, params: &Value) -> Response {
-        let chat_id = match &params["chat_id"] {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) if !s.is_empty() => s.clone(),
-            _ => return api_error(400, "Bad Request: chat_id is empty"),
-        };
-        let Some(text) = params["text"].as_str().filter(|t| !t.trim().is_empty()) else {
-            return api_error(400, "Bad Request: message text is empty");
-        };
-        if text.chars().count() > 4096 {
-            return api_error(400, "Bad Request: message is too long");
-        }
-        let message_id = self.next_message_id.fetch_add(1, Ordering::SeqCst);
-        lock(&self.sent).push(SentMessage {
-            to: chat_id,
-            text: text.to_owned(),
-            phone_number_id: None,
-            body: params.clone(),
-        });
-        let bot_id: i64 = self
-            .bot_token
-            .split(':')
-            .next()
-            .and_then(|id| id.parse().ok())
-            .unwrap_or(0);
-        let date = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        ok(json!({
-            "message_id": message_id,
-            "from": { "id": bot_id, "is_bot": true, "first_name": "Conserje", "username": "conserje_sim_bot" },
-            "chat": { "id": params["chat_id"], "type": "private" },
-            "date": date,
-            "text": text,
-        }))
     }
 
     fn get_file(&self, params: &Value) -> Response {
@@ -125,6 +93,7 @@ impl SimState {
     }
 }
 
+/// Bot API method names are case-insensitive.
 async fn method(
     State(state): State<Arc<SimState>>,
     Path((bot, method)): Path<(String, String)>,
@@ -141,9 +110,12 @@ async fn method(
             _ => return api_error(400, "Bad Request: can't parse JSON object"),
         }
     };
-    match method.as_str() {
-        "sendMessage" => state.send_message(&params),
-        "getFile" => state.get_file(&params),
+    match method.to_ascii_lowercase().as_str() {
+        "sendmessage" => state.send_message(&params),
+        "editmessagetext" => state.edit_message(&params, Edit::Text),
+        "editmessagereplymarkup" => state.edit_message(&params, Edit::ReplyMarkup),
+        "answercallbackquery" => state.answer_callback_query(&params),
+        "getfile" => state.get_file(&params),
         _ => api_error(404, "Not Found"),
     }
 }
@@ -166,12 +138,24 @@ impl TelegramSimulator {
     /// Starts a simulator of the bot whose token is `bot_token` (`123456:ABC-…`).
     pub async fn start(bot_token: &str) -> Self {
         let mut server = Server::bind().await;
+        let bot_id = bot_token
+            .split(':')
+            .next()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0);
         let state = Arc::new(SimState {
             bot_token: bot_token.to_owned(),
+            bot_id,
             controls: Controls::default(),
             sent: Mutex::new(Vec::new()),
+            edits: Mutex::new(Vec::new()),
             files: Mutex::new(HashMap::new()),
-            next_message_id: AtomicU64::new(1),
+            messages: Mutex::new(HashMap::new()),
+            chats: Mutex::new(Chats::default()),
+            pacing: Mutex::new(Pacing::default()),
+            callbacks: Mutex::new(Callbacks::default()),
+            next_message_id: AtomicI64::new(1),
+            next_update_id: AtomicI64::new(100_000_001),
         });
         server.serve(
             Router::new()
@@ -201,9 +185,62 @@ impl TelegramSimulator {
             .collect()
     }
 
+    /// Every accepted `editMessageText` / `editMessageReplyMarkup`, in order (`text` is the
+    /// message's text after the edit).
+    pub fn edits(&self) -> Vec<SentMessage> {
+        lock(&self.state.edits).clone()
+    }
+
+    /// Message `message_id` of chat `chat_id` as the guest sees it now, if the simulator knows it.
+    pub fn message(&self, chat_id: i64, message_id: i64) -> Option<TelegramMessage> {
+        lock(&self.state.messages)
+            .get(&(chat_id.to_string(), message_id))
+            .cloned()
+    }
+
     /// Makes `file_id` known to `getFile` as `file_path` (`voice/file_0.oga`), served as `bytes`.
     pub fn add_file(&self, file_id: &str, bytes: Vec<u8>, file_path: &str) {
         lock(&self.state.files).insert(file_id.to_owned(), (file_path.to_owned(), bytes));
+    }
+
+    /// With `true`, `sendMessage` reaches only chats whose guest started the bot (see
+    /// `guest_started`); others are refused as Telegram refuses them. Off by default.
+    pub fn require_start(&self, required: bool) {
+        lock(&self.state.chats).require_start(required);
+    }
+
+    /// The guest of private chat `chat_id` pressed Start (or wrote); this also lifts a block.
+    pub fn guest_started(&self, chat_id: i64) {
+        lock(&self.state.chats).start(chat_id, None);
+    }
+
+    /// The guest of `chat_id` blocked the bot: sends and edits there answer 403 until they start
+    /// it again.
+    pub fn block(&self, chat_id: i64) {
+        lock(&self.state.chats).block(chat_id);
+    }
+
+    /// Turns flood control on: one message per `per_chat_interval` to each chat (times the burst,
+    /// see `set_per_chat_burst`) and `global_per_second` across chats. `Duration::ZERO` and `0`
+    /// turn the respective limit off; both are off by default.
+    pub fn set_rate_limits(&self, per_chat_interval: Duration, global_per_second: u32) {
+        lock(&self.state.pacing).set_limits(per_chat_interval, global_per_second);
+    }
+
+    /// Lets `burst` messages (at least 1, the default) reach one chat back to back, as long as
+    /// they average one per `per_chat_interval`.
+    pub fn set_per_chat_burst(&self, burst: u32) {
+        lock(&self.state.pacing).set_burst(burst);
+    }
+
+    /// When each message accepted for `chat_id` was accepted, oldest first.
+    pub fn sent_times(&self, chat_id: i64) -> Vec<Instant> {
+        lock(&self.state.pacing).times(&ChatTarget::Id(chat_id).key())
+    }
+
+    /// How many sends flood control refused with 429 (not counting `fail_next`).
+    pub fn refused_429(&self) -> usize {
+        lock(&self.state.pacing).refused()
     }
 
     /// Answers the next `count` requests (of any route) with `status` and a Bot API error.
