@@ -38,6 +38,15 @@ pub struct SentMessage {
     pub body: serde_json::Value,
 }
 
+/// The texts of `sent` addressed to `to`, in order: what that guest would have read.
+pub(crate) fn texts_to(sent: &Mutex<Vec<SentMessage>>, to: &str) -> Vec<String> {
+    lock(sent)
+        .iter()
+        .filter(|m| m.to == to)
+        .map(|m| m.text.clone())
+        .collect()
+}
+
 /// Failure injection, latency and a call counter, the same for every simulator.
 #[derive(Debug, Default)]
 pub(crate) struct Controls {

@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::{lock, Controls, SentMessage, Server};
+use super::{lock, texts_to, Controls, SentMessage, Server};
 use chats::Chats;
 use messages::Edit;
 pub use messages::TelegramMessage;
@@ -178,11 +178,7 @@ impl TelegramSimulator {
 
     /// The texts accepted for `chat_id`, in order.
     pub fn sent_to(&self, chat_id: &str) -> Vec<String> {
-        lock(&self.state.sent)
-            .iter()
-            .filter(|m| m.to == chat_id)
-            .map(|m| m.text.clone())
-            .collect()
+        texts_to(&self.state.sent, chat_id)
     }
 
     /// Every accepted `editMessageText` / `editMessageReplyMarkup`, in order (`text` is the

@@ -58,7 +58,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::{lock, Controls, SentMessage, Server};
+use super::{lock, texts_to, Controls, SentMessage, Server};
 use errors::{graph_error, injected, Refusal};
 use outbound::{Checked, Templates};
 use pacing::Pacing;
@@ -384,11 +384,7 @@ impl WhatsAppSimulator {
 
     /// The texts accepted for the guest `wa_id`, in order.
     pub fn sent_to(&self, wa_id: &str) -> Vec<String> {
-        lock(&self.state.sent)
-            .iter()
-            .filter(|m| m.to == wa_id)
-            .map(|m| m.text.clone())
-            .collect()
+        texts_to(&self.state.sent, wa_id)
     }
 
     /// The wamids answered to sends for `wa_id`, in order, async failures included: what a
@@ -524,7 +520,7 @@ impl WhatsAppSimulator {
 
     /// `X-Hub-Signature-256`'s value for `body`: `sha256=<hex HMAC-SHA256(app_secret, body)>`.
     pub fn sign(app_secret: &str, body: &[u8]) -> String {
-        webhooks::sign(app_secret, body)
+        crate::channels::sign_whatsapp(app_secret, body)
     }
 
     /// Builds one inbound delivery stamped with the simulator's clock; `opens_window` records

@@ -8,10 +8,10 @@
 //! display number as the suites' own builders in `channels.rs`, so a delivery from either looks
 //! like it came from one account.
 
-use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sha2::Sha256;
+
+use crate::channels::sign_whatsapp;
 
 /// The WhatsApp Business Account every delivery comes from.
 const WABA_ID: &str = "102290129340398";
@@ -19,15 +19,6 @@ const WABA_ID: &str = "102290129340398";
 pub(super) const DISPLAY_PHONE_NUMBER: &str = "15550783881";
 /// The header Meta signs deliveries with.
 const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
-
-/// `X-Hub-Signature-256`'s value for `body`: `sha256=<hex HMAC-SHA256(app_secret, body)>`.
-pub(super) fn sign(app_secret: &str, body: &[u8]) -> String {
-    // HMAC takes keys of any length; the error case cannot happen.
-    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes())
-        .expect("HMAC accepts a key of any length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
 
 /// Meta's envelope around the `value`s of one delivery, one change each.
 fn envelope(values: Vec<Value>) -> Value {
@@ -155,7 +146,7 @@ pub(super) struct StatusTarget {
 impl StatusTarget {
     /// Posts `body` signed; the answer's status, or the transport error.
     pub(super) async fn deliver(&self, body: Vec<u8>) -> Result<StatusCode, reqwest::Error> {
-        let signature = sign(&self.app_secret, &body);
+        let signature = sign_whatsapp(&self.app_secret, &body);
         let response = self
             .client
             .post(&self.url)
