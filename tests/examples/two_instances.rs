@@ -47,6 +47,18 @@ struct Cluster {
     _dirs: Vec<tempfile::TempDir>,
 }
 
+impl Cluster {
+    /// The end of every process's log, for a failure message.
+    async fn log_tails(&self) -> String {
+        let mut logs = String::new();
+        for process in &self.processes {
+            let process = process.lock().await;
+            logs.push_str(&format!("--- {}\n{}\n", process.name, process.log_tail()));
+        }
+        logs
+    }
+}
+
 /// Starts one process per role in `roles` on one fresh distributed store.
 async fn cluster(roles: &[&str]) -> (Cluster, conserje_gateway::settings::StoreOptions) {
     let (options, store_dir) = fresh_store(StoreKind::Postgres).await;
@@ -278,11 +290,7 @@ async fn kill_one_under_load(roles: &[&str], api: Vec<usize>, victim: usize) {
                     )
                 })
                 .collect();
-            let mut logs = String::new();
-            for process in &cluster.processes {
-                let process = process.lock().await;
-                logs.push_str(&format!("--- {}\n{}\n", process.name, process.log_tail()));
-            }
+            let logs = cluster.log_tails().await;
             panic!(
                 "{answers} of {total} messages answered after 300 s; behind: {behind:#?}\n{logs}"
             );
@@ -326,12 +334,13 @@ async fn kill_one_under_load(roles: &[&str], api: Vec<usize>, victim: usize) {
             break;
         }
         if tokio::time::Instant::now() > deadline {
-            let mut logs = String::new();
-            for process in &cluster.processes {
-                let process = process.lock().await;
-                logs.push_str(&format!("--- {}\n{}\n", process.name, process.log_tail()));
-            }
-            panic!("the projections never caught up: {status:#?}\n{logs}");
+            let logs = cluster.log_tails().await;
+            // anyhow's alternate Debug prints an empty `Err(…)`; its alternate Display has the chain.
+            let status = match &status {
+                Ok(projections) => format!("{projections:#?}"),
+                Err(err) => format!("lag read failed: {err:#}"),
+            };
+            panic!("the projections never caught up: {status}\n{logs}");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
