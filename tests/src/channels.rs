@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use crate::simulators::whatsapp::webhooks::{envelope, value_for, DISPLAY_PHONE_NUMBER};
 use crate::TestApp;
 
 /// The `default` hotel's WhatsApp business number (`metadata.phone_number_id`).
@@ -101,24 +102,10 @@ fn now_seconds() -> i64 {
 /// A WhatsApp delivery to `phone_number_id` with these `contacts` and `messages`: the
 /// envelope every builder below shares, for shapes they do not cover.
 pub fn whatsapp_delivery(phone_number_id: &str, contacts: Value, messages: Value) -> Value {
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{
-            "id": "102290129340398",
-            "changes": [{
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {
-                        "display_phone_number": "15550783881",
-                        "phone_number_id": phone_number_id
-                    },
-                    "contacts": contacts,
-                    "messages": messages
-                },
-                "field": "messages"
-            }]
-        }]
-    })
+    let mut value = value_for(phone_number_id);
+    value["contacts"] = contacts;
+    value["messages"] = messages;
+    envelope(vec![value])
 }
 
 fn contact(wa_id: &str, name: &str) -> Value {
@@ -185,7 +172,7 @@ pub fn whatsapp_button_reply(
         phone_number_id,
         contact(wa_id, name),
         json!([{
-            "context": { "from": "15550783881", "id": "wamid.question" },
+            "context": { "from": DISPLAY_PHONE_NUMBER, "id": "wamid.question" },
             "from": wa_id,
             "id": message_id,
             "timestamp": now_seconds().to_string(),
@@ -206,37 +193,23 @@ pub fn whatsapp_status(
     recipient: &str,
     status: &str,
 ) -> Value {
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{
-            "id": "102290129340398",
-            "changes": [{
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {
-                        "display_phone_number": "15550783881",
-                        "phone_number_id": phone_number_id
-                    },
-                    "statuses": [{
-                        "id": message_id,
-                        "status": status,
-                        "timestamp": now_seconds().to_string(),
-                        "recipient_id": recipient,
-                        "conversation": {
-                            "id": "CONVERSATION_ID",
-                            "origin": { "type": "service" }
-                        },
-                        "pricing": {
-                            "billable": true,
-                            "pricing_model": "PMP",
-                            "category": "service"
-                        }
-                    }]
-                },
-                "field": "messages"
-            }]
-        }]
-    })
+    let mut value = value_for(phone_number_id);
+    value["statuses"] = json!([{
+        "id": message_id,
+        "status": status,
+        "timestamp": now_seconds().to_string(),
+        "recipient_id": recipient,
+        "conversation": {
+            "id": "CONVERSATION_ID",
+            "origin": { "type": "service" }
+        },
+        "pricing": {
+            "billable": true,
+            "pricing_model": "PMP",
+            "category": "service"
+        }
+    }]);
+    envelope(vec![value])
 }
 
 fn telegram_user(chat_id: i64, first_name: &str) -> Value {

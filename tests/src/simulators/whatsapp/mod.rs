@@ -42,7 +42,7 @@ mod errors;
 mod interactive;
 mod outbound;
 mod pacing;
-mod webhooks;
+pub(crate) mod webhooks;
 mod window;
 
 use std::collections::HashMap;

@@ -14,14 +14,14 @@ use serde_json::{json, Value};
 use crate::channels::sign_whatsapp;
 
 /// The WhatsApp Business Account every delivery comes from.
-const WABA_ID: &str = "102290129340398";
+pub(crate) const WABA_ID: &str = "102290129340398";
 /// The business number's display form (what a reply's `context.from` names).
-pub(super) const DISPLAY_PHONE_NUMBER: &str = "15550783881";
+pub(crate) const DISPLAY_PHONE_NUMBER: &str = "15550783881";
 /// The header Meta signs deliveries with.
 const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
 
 /// Meta's envelope around the `value`s of one delivery, one change each.
-fn envelope(values: Vec<Value>) -> Value {
+pub(crate) fn envelope(values: Vec<Value>) -> Value {
     let changes: Vec<Value> = values
         .into_iter()
         .map(|value| json!({ "value": value, "field": "messages" }))
@@ -33,7 +33,7 @@ fn envelope(values: Vec<Value>) -> Value {
 }
 
 /// The start of every `value`: the product and the business number it concerns.
-fn value_for(phone_number_id: &str) -> Value {
+pub(crate) fn value_for(phone_number_id: &str) -> Value {
     json!({
         "messaging_product": "whatsapp",
         "metadata": {
