@@ -10,7 +10,16 @@
 #   consumed again; in a forming one (the killed process restarted before its old member
 #   expired) the members that had synced kept an empty assignment.
 # - tansu-storage.patch: a produce whose producer epoch had no row made the SQLite storage panic,
-#   which killed its task and with it every later request of every client.
+#   which killed its task and with it every later request of every client. Its fetch also slept
+#   half the remaining wait after every read, even one that found records, so each hop through
+#   the log cost ~250 ms and idle consumers re-read four times per wait; the patch makes it a
+#   long poll: answer at once when the read has min_bytes, else wait for the next produce
+#   (a tokio Notify) or the end of max_wait. And deleting one topic deleted every topic of the
+#   cluster (`topic_delete_by.sql` selected by cluster): the next fetch of any other topic found
+#   no watermark and panicked; the patch deletes the one topic, and `query_one` answers an error
+#   instead of panicking when a row is missing. Last, `header` had no index: every fetched record
+#   scanned the whole header table, so the broker slowed with every record ever produced (acks
+#   took seconds under load); the patch adds one on (topition, offset_id).
 # Each crate comes from crates.io and is checked against the checksum in tansu's own Cargo.lock
 # before its patch is applied; the build is `--locked`, as an unpatched install would be.
 set -euo pipefail
