@@ -22,6 +22,7 @@ use crate::consumer_group::{self, BatchHandler, GroupSpec};
 use crate::conversations::ConversationBatch;
 use crate::dead_letters::dead_letter;
 use crate::dialogue::Receptionist;
+use crate::receipts::{self, ConversationReceipts};
 use crate::replies::ReplyKind;
 use crate::voice_notes::{VoiceNotes, ATTEMPT_HEADER, TRANSCRIPTION_FAILED};
 use crate::{CommandError, Conversations};
@@ -255,20 +256,10 @@ impl ConversationWorker {
         records: Vec<&LogRecord>,
     ) -> Result<(), CommandError> {
         for record in records {
-            let outcome = match serde_json::from_slice::<GuestMessage>(&record.payload) {
-                Ok(message) => {
-                    let span = worker_span(&message, record);
-                    async {
-                        let meta = metadata(&message, record);
-                        self.take(writes, message, &meta, record).await
-                    }
-                    .instrument(span)
-                    .await
-                }
-                Err(err) => Err(CommandError::Refused {
-                    code: "undecodable_message",
-                    message: err.to_string(),
-                }),
+            let outcome = if receipts::is_receipts(record) {
+                self.record_receipts(writes, record).await
+            } else {
+                self.take_message(writes, record).await
             };
             match outcome {
                 Ok(()) => {}
@@ -279,6 +270,46 @@ impl ConversationWorker {
             }
         }
         Ok(())
+    }
+
+    /// Records one conversation's delivery receipts (see [`crate::receipts`]).
+    async fn record_receipts(
+        &self,
+        writes: &BatchWrites<'_>,
+        record: &LogRecord,
+    ) -> Result<(), CommandError> {
+        let receipts: ConversationReceipts =
+            serde_json::from_slice(&record.payload).map_err(|err| CommandError::Refused {
+                code: "undecodable_receipts",
+                message: err.to_string(),
+            })?;
+        let stream = receipts.stream();
+        let meta = receipts.metadata(record);
+        writes
+            .conversations
+            .execute(&stream, receipts.command(), &meta)
+            .await
+    }
+
+    /// Decodes one guest message and records and answers it in its `worker.message` span.
+    async fn take_message(
+        &self,
+        writes: &BatchWrites<'_>,
+        record: &LogRecord,
+    ) -> Result<(), CommandError> {
+        let message = serde_json::from_slice::<GuestMessage>(&record.payload).map_err(|err| {
+            CommandError::Refused {
+                code: "undecodable_message",
+                message: err.to_string(),
+            }
+        })?;
+        let span = worker_span(&message, record);
+        async {
+            let meta = metadata(&message, record);
+            self.take(writes, message, &meta, record).await
+        }
+        .instrument(span)
+        .await
     }
 
     /// Records and answers one message, once: a redelivered record whose turn is recorded stays

@@ -35,7 +35,7 @@ use rdkafka::consumer::{
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use tokio::time::{sleep, Instant};
 
@@ -82,7 +82,10 @@ pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(45);
 /// per [`MessageLog::consumer`] call, since a librdkafka consumer is a member of one group.
 pub struct KafkaLog {
     settings: KafkaSettings,
-    producer: FutureProducer,
+    /// Replaced when librdkafka declares it fatally failed (an idempotent producer does when the
+    /// broker breaks its sequence guarantees, say a storage error mid-produce): a fatal producer
+    /// fails every later send, so without a new one the process would never append again.
+    producer: std::sync::RwLock<FutureProducer>,
     admin: AdminClient<DefaultClientContext>,
     /// A consumer in no group, only for metadata and watermarks. A consumer rather than the
     /// producer: librdkafka lets producers' metadata requests auto-create topics, and asking for
@@ -132,15 +135,7 @@ impl KafkaLog {
                 format!("partitions must be at least 1, not {}", settings.partitions),
             ));
         }
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &settings.brokers)
-            .set("client.id", &settings.client_id)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            .set("message.timeout.ms", DELIVERY_TIMEOUT_MS)
-            .create()
-            .map_err(|err| refused("kafka producer configuration", err))?;
+        let producer = new_producer(&settings)?;
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
             .set("bootstrap.servers", &settings.brokers)
             .set("client.id", &settings.client_id)
@@ -165,7 +160,7 @@ impl KafkaLog {
 
         Ok(Self {
             settings,
-            producer,
+            producer: std::sync::RwLock::new(producer),
             admin,
             metadata,
         })
@@ -228,7 +223,8 @@ impl KafkaLog {
             .payload(record.payload.as_slice())
             .headers(headers);
         loop {
-            match self.producer.send_result(pending) {
+            let producer = self.current_producer()?;
+            match producer.send_result(pending) {
                 Ok(delivery) => return Ok(delivery),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     pending = back;
@@ -238,6 +234,43 @@ impl KafkaLog {
             }
         }
     }
+
+    /// The producer to send with: a new one when the current one failed fatally. Records the
+    /// fatal one had not delivered fail with its error and are retried by their callers (every
+    /// append is retried until acknowledged), so nothing acknowledged is lost.
+    fn current_producer(&self) -> Result<FutureProducer, LogError> {
+        let producer = self
+            .producer
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let Some((code, reason)) = producer.client().fatal_error() else {
+            return Ok(producer);
+        };
+        let mut slot = self
+            .producer
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Another caller may have replaced it while this one waited for the lock.
+        if slot.client().fatal_error().is_some() {
+            tracing::warn!(?code, %reason, "kafka producer failed fatally; starting a new one");
+            *slot = new_producer(&self.settings)?;
+        }
+        Ok(slot.clone())
+    }
+}
+
+/// The idempotent producer every append goes through.
+fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer, LogError> {
+    ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .set("client.id", &settings.client_id)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", DELIVERY_TIMEOUT_MS)
+        .create()
+        .map_err(|err| refused("kafka producer configuration", err))
 }
 
 /// Waits for a delivery report: the partition and offset once every in-sync replica has the

@@ -19,7 +19,8 @@ use conserje_tests::channels::{
 use conserje_tests::simulators::{TelegramSimulator, TranscriberSimulator, WhatsAppSimulator};
 use conserje_tests::{eventually, eventually_within, fresh_store, FixedClock, StoreKind, TestApp};
 use cqrs_es::Aggregate;
-use serde_json::Value;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 use tempfile::TempDir;
 
 const WHATSAPP_TOKEN: &str = "EAAG-test-access-token";
@@ -996,4 +997,100 @@ async fn analysts_see_which_turns_context_decided_embedded() {
 #[tokio::test]
 async fn analysts_see_which_turns_context_decided_distributed() {
     analysts_see_which_turns_context_decided(StoreKind::Postgres).await;
+}
+
+/// WhatsApp's statuses come late, twice and out of order; the transcript shows what the guest
+/// has: `read` stays `read` when its `delivered` comes after it, a `failed` from another device
+/// after `delivered` does not undo it, and a reply that only failed shows the failure's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delivery_receipts_in_any_order_end_in_the_latest_state() {
+    let now = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
+    let hotel = Hotel::open(StoreKind::Sqlite, now).await;
+    hotel.whatsapp.auto_statuses(false);
+    hotel.whatsapp.post_statuses_to(
+        hotel.app.url("/webhooks/whatsapp"),
+        conserje_tests::channels::app_secret_for(DEFAULT_PHONE_NUMBER_ID),
+    );
+    let wa_id = "34600111301";
+    hotel.whatsapp_says(wa_id, "wamid.in.1", "hola").await;
+    hotel
+        .whatsapp_says(wa_id, "wamid.in.2", "¿a qué hora es el desayuno?")
+        .await;
+    let wamids = hotel.whatsapp.wamids_to(wa_id);
+    let (first, last) = (&wamids[0], wamids.last().unwrap());
+    assert_ne!(first, last, "two replies at least");
+    // Wait until both sends are recorded, so the receipts find their replies on the transcript.
+    eventually("the sends are recorded", || async {
+        let transcript = hotel.transcript("whatsapp", wa_id).await;
+        transcript["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["role"] == "bot")
+            .all(|t| t["delivery"] == "sent")
+    })
+    .await;
+
+    let answer = hotel
+        .whatsapp
+        .post_statuses(vec![
+            (first.as_str(), "read", None),
+            (first.as_str(), "delivered", None),
+            (first.as_str(), "sent", None),
+        ])
+        .await;
+    assert_eq!(answer, StatusCode::OK);
+    let answer = hotel
+        .whatsapp
+        .post_statuses(vec![
+            (first.as_str(), "failed", Some(131026)),
+            (last.as_str(), "sent", None),
+            (last.as_str(), "failed", Some(131026)),
+            // The same delivery again (Meta retries): nothing new.
+            (last.as_str(), "failed", Some(131026)),
+        ])
+        .await;
+    assert_eq!(answer, StatusCode::OK);
+
+    let receipt_of = |transcript: &Value, wamid: &str| {
+        transcript["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["delivery_detail"] == wamid)
+            .map(|t| (t["receipt"].clone(), t["receipt_detail"].clone()))
+    };
+    eventually("both receipts are on the transcript", || async {
+        let transcript = hotel.transcript("whatsapp", wa_id).await;
+        receipt_of(&transcript, last).is_some_and(|(status, _)| status == "failed")
+    })
+    .await;
+    let transcript = hotel.transcript("whatsapp", wa_id).await;
+    assert_eq!(
+        receipt_of(&transcript, first),
+        Some((json!("read"), Value::Null)),
+        "read, whatever came after: {transcript:#}"
+    );
+    let (_, detail) = receipt_of(&transcript, last).unwrap();
+    assert!(
+        detail.as_str().is_some_and(|d| d.starts_with("131026")),
+        "the failure's code: {detail}"
+    );
+    // Each receipt that told more is one event: read for the first; sent and failed for the last.
+    let session = hotel.session("whatsapp", wa_id).await;
+    assert_eq!(
+        session.receipts.get(first.as_str()),
+        Some(&conserje_domain::session::ReceiptStatus::Read)
+    );
+    let recorded = hotel
+        .app
+        .runtime
+        .feed
+        .stream("Session", &format!("default/whatsapp/{wa_id}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "ReceiptRecorded")
+        .count();
+    assert_eq!(recorded, 3, "read; sent, failed");
 }

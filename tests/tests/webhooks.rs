@@ -517,9 +517,10 @@ async fn a_guest_past_the_limit_waits_and_the_hotels_other_guests_do_not() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn statuses_and_unknown_numbers_are_counted() {
+async fn statuses_are_appended_as_receipts_and_the_rest_counted() {
     let (app, _dir) = start(StoreKind::Sqlite, 120).await;
-    for status in ["sent", "delivered", "read"] {
+    // `warning` is a status word conserje does not know: counted, not recorded.
+    for status in ["sent", "delivered", "read", "warning"] {
         let delivery = whatsapp_status(SOL_PHONE_NUMBER_ID, "wamid.OUT1", "5491155550006", status);
         let (code, answer) = status_and_json(post_whatsapp(&app, &delivery).await).await;
         assert_eq!(code, StatusCode::OK, "{answer}");
@@ -540,12 +541,12 @@ async fn statuses_and_unknown_numbers_are_counted() {
     assert_eq!(code, StatusCode::OK);
     assert_eq!(
         inbound_appended(&app).await,
-        0,
-        "statuses and stickers are not recorded"
+        3,
+        "the three known statuses are appended as receipts; the sticker is not recorded"
     );
     assert_eq!(
         metric(&app, "conserje_webhook_statuses_ignored_total", "whatsapp").await,
-        3
+        1
     );
     assert_eq!(
         metric(&app, "conserje_webhook_ignored_total", "whatsapp").await,
@@ -573,7 +574,11 @@ async fn statuses_and_unknown_numbers_are_counted() {
         (Some(0), Some(1)),
         "{answer}"
     );
-    assert_eq!(inbound_appended(&app).await, 0, "nothing recorded");
+    assert_eq!(
+        inbound_appended(&app).await,
+        3,
+        "nothing recorded beyond the receipts"
+    );
     assert_eq!(
         metric(&app, "conserje_webhook_unknown_number_total", "whatsapp").await,
         1

@@ -6,7 +6,7 @@
 //! sent to, because the number decides the hotel.
 
 use chrono::{DateTime, Utc};
-use conserje_domain::session::{MediaRef, SharedLocation};
+use conserje_domain::session::{MediaRef, Receipt, ReceiptFailure, ReceiptStatus, SharedLocation};
 use conserje_domain::values::GuestRef;
 use serde::Deserialize;
 
@@ -201,20 +201,45 @@ pub struct Location {
 /// A delivery status of a message the hotel sent (sent, delivered, read, failed).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Status {
+    /// The `wamid` of the message it is about.
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    /// The guest's `wa_id`.
     #[serde(default)]
     pub recipient_id: Option<String>,
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
+    /// A `failed` status's reasons (Graph API errors: `code`, `title`).
+    #[serde(default)]
+    pub errors: Vec<StatusError>,
 }
 
-/// The messages one business number received in a delivery.
+/// Why WhatsApp gave up on a message.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StatusError {
+    #[serde(default)]
+    pub code: Option<u32>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// One status, as a receipt for the conversation with `guest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuestReceipt {
+    pub guest: GuestRef,
+    pub receipt: Receipt,
+}
+
+/// The messages and receipts one business number received in a delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NumberBatch {
     /// `metadata.phone_number_id`: which hotel's number.
     pub phone_number_id: String,
     pub messages: Vec<ChannelMessage>,
+    /// Its statuses, in the order WhatsApp sent them.
+    pub receipts: Vec<GuestReceipt>,
 }
 
 /// What a delivery amounts to.
@@ -223,8 +248,11 @@ pub struct Delivery {
     /// Every business number the delivery names, including those with only statuses, so the
     /// gateway can count numbers nobody configured.
     pub batches: Vec<NumberBatch>,
-    /// Delivery statuses of outgoing messages: nothing to record.
+    /// Delivery statuses of outgoing messages, recorded as receipts (see [`NumberBatch`]).
     pub statuses: u64,
+    /// Statuses conserje cannot record: no message id, no recipient, or a status word it does
+    /// not know (WhatsApp adds some from time to time).
+    pub statuses_ignored: u64,
     /// Messages with nothing conserje records (stickers, reactions, unsupported…).
     pub ignored: u64,
 }
@@ -293,12 +321,50 @@ pub fn normalise(webhook: &Webhook, now: DateTime<Utc>) -> Delivery {
                 None => delivery.ignored += 1,
             }
         }
+        let mut receipts = Vec::new();
+        for status in &value.statuses {
+            match normalise_status(status, now) {
+                Some(r) => receipts.push(r),
+                None => delivery.statuses_ignored += 1,
+            }
+        }
         delivery.batches.push(NumberBatch {
             phone_number_id: metadata.phone_number_id.clone(),
             messages,
+            receipts,
         });
     }
     delivery
+}
+
+/// One status as a receipt, or `None` when it names no message, no guest or no status conserje
+/// knows. `now` stands in for a missing timestamp.
+fn normalise_status(status: &Status, now: DateTime<Utc>) -> Option<GuestReceipt> {
+    let id = non_blank(status.id.as_deref())?;
+    let guest = GuestRef::parse(status.recipient_id.as_deref()?).ok()?;
+    let word = status.status.as_deref()?;
+    let kind = ReceiptStatus::parse(word)?;
+    let failure = status
+        .errors
+        .first()
+        .filter(|_| kind == ReceiptStatus::Failed)
+        .map(|error| ReceiptFailure {
+            code: error.code.unwrap_or_default(),
+            title: error.title.clone().unwrap_or_default(),
+        });
+    Some(GuestReceipt {
+        guest,
+        receipt: Receipt {
+            provider_message_id: id,
+            status: kind,
+            at: status
+                .timestamp
+                .as_ref()
+                .and_then(Timestamp::instant)
+                .unwrap_or(now),
+            failure,
+        },
+    })
 }
 
 /// One message, or `None` when it has nothing conserje records.

@@ -9,279 +9,36 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 use uuid::Uuid;
 
-use crate::understanding::Understood;
 use crate::values::{GuestRef, TenantId};
 
+mod command;
 pub mod dialogue;
+mod error;
+mod event;
+mod message;
+pub mod receipt;
 
+pub use command::{DeliveryOutcome, SessionCommand, Turn};
 pub use dialogue::{DialogueState, Flow, Pending, Reply, Slots};
+pub use error::SessionError;
+pub use event::{HandoffReason, SessionEvent};
+pub use message::{
+    GuestMessage, MediaRef, SharedLocation, MAX_TEXT_CHARS, RECEIVED_AT_FUTURE, RECEIVED_AT_PAST,
+};
+pub use receipt::{Receipt, ReceiptFailure, ReceiptStatus};
+
+/// WhatsApp's customer-service window: a business may send free-form messages to a guest for 24
+/// hours after the guest's last message; after that only an approved template goes.
+pub const WHATSAPP_WINDOW: chrono::Duration = chrono::Duration::hours(24);
 
 /// The stream id of a conversation.
 pub fn session_stream_id(tenant: &TenantId, channel: &str, guest: &GuestRef) -> String {
     format!("{tenant}/{channel}/{guest}")
-}
-
-/// A piece of media the guest sent, referenced by the provider's media id (fetched later).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MediaRef {
-    /// `audio`, `image`, `document`…
-    pub kind: String,
-    pub provider_media_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
-    /// Telegram says how long a voice note is; WhatsApp does not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_seconds: Option<u32>,
-}
-
-/// A place the guest shared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SharedLocation {
-    pub latitude: f64,
-    pub longitude: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-}
-
-/// One message as the guest sent it, after channel normalisation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GuestMessage {
-    pub tenant_id: TenantId,
-    pub channel: String,
-    pub guest_ref: GuestRef,
-    pub provider_message_id: String,
-    /// The guest's words; for a button or list reply, the title of the option chosen.
-    pub text: Option<String>,
-    pub media: Option<MediaRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<SharedLocation>,
-    /// The name the channel's profile gives (WhatsApp contact name, Telegram first/last name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub guest_name: Option<String>,
-    pub received_at: DateTime<Utc>,
-}
-
-/// The longest text a guest message keeps, on every way in: WhatsApp's and Telegram's own limit
-/// for a text message. The API refuses longer texts; a webhook's is cut here (the provider has
-/// already accepted it from the guest, and refusing would only make it retry).
-pub const MAX_TEXT_CHARS: usize = 4096;
-
-/// How far back a message's own timestamp may claim to have been sent.
-pub const RECEIVED_AT_PAST: chrono::Duration = chrono::Duration::days(7);
-/// How far ahead of our clock a sender's clock may be.
-pub const RECEIVED_AT_FUTURE: chrono::Duration = chrono::Duration::minutes(5);
-
-impl GuestMessage {
-    /// The sender's timestamp, clamped to [now − 7 days, now + 5 minutes]. A `received_at` in
-    /// year 9999 would otherwise keep the session "active" for ever, and one in 1970 would make
-    /// the message older than the conversation it answers.
-    pub fn bounded_received_at(claimed: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
-        claimed.clamp(now - RECEIVED_AT_PAST, now + RECEIVED_AT_FUTURE)
-    }
-
-    /// Bounds the text to [`MAX_TEXT_CHARS`] characters (cut on a character boundary) and the
-    /// timestamp with [`GuestMessage::bounded_received_at`].
-    pub fn bounded(mut self, now: DateTime<Utc>) -> Self {
-        if let Some(text) = &mut self.text {
-            if let Some((cut, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
-                text.truncate(cut);
-            }
-        }
-        self.received_at = Self::bounded_received_at(self.received_at, now);
-        self
-    }
-}
-
-/// Why the bot handed the conversation to staff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HandoffReason {
-    /// The guest asked for a person.
-    GuestAsked,
-    /// Two turns in a row the bot was not confident it understood.
-    LowConfidence,
-    /// Something failed that the guest would otherwise have seen.
-    Error,
-    /// The guest said it is urgent outside business hours.
-    Urgent,
-}
-
-/// What the dialogue decided for one guest message (or one notice about it), recorded at once so
-/// a crash never leaves an intent without its reply or a reply without its state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Turn {
-    /// The provider message id the turn answers, or `<id>:audio-pending` for the notice that a
-    /// voice note is being transcribed: each key is answered once, so redeliveries stay silent.
-    pub turn_key: String,
-    pub understood: Option<Understood>,
-    pub model_version: Option<String>,
-    /// The dialogue state after the turn, when it changed.
-    pub dialogue: Option<DialogueState>,
-    pub replies: Vec<Reply>,
-    pub handoff: Option<HandoffReason>,
-}
-
-/// How a reply left (or failed to leave) through the channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum DeliveryOutcome {
-    Sent { provider_message_id: Option<String> },
-    KeptInOutbox,
-    Failed { reason: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SessionCommand {
-    RecordGuestMessage(GuestMessage),
-    RecordTranscript {
-        provider_message_id: String,
-        text: String,
-    },
-    RecordTranscriptionFailure {
-        provider_message_id: String,
-        reason: String,
-        attempt: u32,
-    },
-    RecordTurn(Turn),
-    /// A guest message and the turn that answers it, in one commit: the worker's usual path for a
-    /// typed message, half the commits of recording and answering apart.
-    RecordAnsweredMessage {
-        message: Box<GuestMessage>,
-        turn: Box<Turn>,
-    },
-    /// Staff answer the guest themselves (usually during a handoff).
-    RecordStaffReply(Reply),
-    ResolveHandoff {
-        resolved_by: String,
-    },
-    /// How replies left through the channel, several at once: the sender records a whole batch
-    /// of one conversation in one commit.
-    RecordDeliveries {
-        deliveries: Vec<(Uuid, DeliveryOutcome)>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SessionEvent {
-    SessionStarted {
-        tenant_id: TenantId,
-        channel: String,
-        guest_ref: GuestRef,
-        started_at: DateTime<Utc>,
-    },
-    GuestMessageReceived {
-        provider_message_id: String,
-        text: Option<String>,
-        media: Option<MediaRef>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        location: Option<SharedLocation>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        guest_name: Option<String>,
-        received_at: DateTime<Utc>,
-    },
-    AudioTranscribed {
-        provider_message_id: String,
-        text: String,
-    },
-    AudioTranscriptionFailed {
-        provider_message_id: String,
-        reason: String,
-        attempt: u32,
-    },
-    IntentRecognized {
-        /// The turn the intent belongs to (the provider message id).
-        turn_key: String,
-        #[serde(flatten)]
-        understood: Understood,
-        model_version: Option<String>,
-    },
-    SlotsUpdated {
-        state: DialogueState,
-    },
-    ReplyComposed {
-        /// The turn it answers; `None` for a staff reply.
-        turn_key: Option<String>,
-        /// `bot` or `staff:<id>`.
-        author: String,
-        #[serde(flatten)]
-        reply: Reply,
-    },
-    HandoffRequested {
-        reason: HandoffReason,
-    },
-    HandoffResolved {
-        resolved_by: String,
-    },
-    ReplyDelivered {
-        reply_id: Uuid,
-        #[serde(flatten)]
-        outcome: DeliveryOutcome,
-    },
-}
-
-impl DomainEvent for SessionEvent {
-    fn event_type(&self) -> String {
-        match self {
-            Self::SessionStarted { .. } => "SessionStarted",
-            Self::GuestMessageReceived { .. } => "GuestMessageReceived",
-            Self::AudioTranscribed { .. } => "AudioTranscribed",
-            Self::AudioTranscriptionFailed { .. } => "AudioTranscriptionFailed",
-            Self::IntentRecognized { .. } => "IntentRecognized",
-            Self::SlotsUpdated { .. } => "SlotsUpdated",
-            Self::ReplyComposed { .. } => "ReplyComposed",
-            Self::HandoffRequested { .. } => "HandoffRequested",
-            Self::HandoffResolved { .. } => "HandoffResolved",
-            Self::ReplyDelivered { .. } => "ReplyDelivered",
-        }
-        .to_owned()
-    }
-
-    fn event_version(&self) -> String {
-        "1".to_owned()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SessionError {
-    #[error("a message must carry text, media or a location")]
-    EmptyMessage,
-    #[error("message belongs to conversation {expected}, not this one")]
-    WrongConversation { expected: String },
-    #[error("the conversation has no message {0}")]
-    UnknownMessage(String),
-    #[error("the conversation has no session yet")]
-    NoSession,
-    #[error("the conversation is with staff; the bot does not answer until they resolve it")]
-    HandedOff,
-    #[error("the conversation is not handed off to staff")]
-    NotHandedOff,
-    #[error("a reply must have text (at most 4096 characters)")]
-    InvalidReply,
-    #[error("the conversation has no reply {0}")]
-    UnknownReply(Uuid),
-}
-
-impl SessionError {
-    /// The stable code of this refusal, for the API's error body.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::EmptyMessage => "empty_message",
-            Self::WrongConversation { .. } => "wrong_conversation",
-            Self::UnknownMessage(_) => "unknown_message",
-            Self::NoSession => "no_session",
-            Self::HandedOff => "handed_off",
-            Self::NotHandedOff => "not_handed_off",
-            Self::InvalidReply => "invalid_reply",
-            Self::UnknownReply(_) => "unknown_reply",
-        }
-    }
 }
 
 /// Longest reply a channel takes in one message (Telegram's limit; WhatsApp's is larger).
@@ -308,9 +65,64 @@ pub struct Session {
     pub handoff: Option<HandoffReason>,
     /// Replies composed, and whether they were delivered (sent, or kept in the outbox).
     pub replies: BTreeMap<Uuid, bool>,
+    /// The platform's id of each reply it took (`ReplyDelivered`'s provider message id): what its
+    /// receipts name.
+    #[serde(default)]
+    pub sent: BTreeMap<String, Uuid>,
+    /// The last receipt recorded for each sent message, by the platform's id; a receipt may come
+    /// before our record of the send, so this is keyed by the platform's id, not ours.
+    #[serde(default)]
+    pub receipts: BTreeMap<String, ReceiptStatus>,
 }
 
 impl Session {
+    /// Whether a free-form message may go to the guest at `now`. On WhatsApp that is within
+    /// [`WHATSAPP_WINDOW`] of the guest's last message (outside it only a template goes, and
+    /// WhatsApp refuses anything else with 131047); other channels have no window.
+    pub fn window_open(&self, now: DateTime<Utc>) -> bool {
+        match self.channel.as_deref() {
+            Some("whatsapp") => self
+                .last_message_at
+                .is_some_and(|last| now < last + WHATSAPP_WINDOW),
+            _ => true,
+        }
+    }
+
+    /// When WhatsApp's window closes (`None` on a channel without one, or before any message).
+    pub fn window_closes_at(&self) -> Option<DateTime<Utc>> {
+        match self.channel.as_deref() {
+            Some("whatsapp") => self.last_message_at.map(|last| last + WHATSAPP_WINDOW),
+            _ => None,
+        }
+    }
+
+    /// The events for `receipts`: one per receipt that tells more than the last recorded for its
+    /// message (see [`receipt`]), in the order given, so a batch with a message's `sent` and
+    /// `read` records both and a batch that repeats itself records each once.
+    fn record_receipts(&self, receipts: Vec<Receipt>) -> Result<Vec<SessionEvent>, SessionError> {
+        if self.tenant_id.is_none() {
+            return Err(SessionError::NoSession);
+        }
+        let mut latest: BTreeMap<&str, ReceiptStatus> = BTreeMap::new();
+        let mut events = vec![];
+        for receipt in &receipts {
+            let id = receipt.provider_message_id.as_str();
+            let current = latest.get(id).or_else(|| self.receipts.get(id)).copied();
+            if !receipt.status.supersedes(current) {
+                continue;
+            }
+            latest.insert(id, receipt.status);
+            events.push(SessionEvent::ReceiptRecorded {
+                provider_message_id: receipt.provider_message_id.clone(),
+                reply_id: self.sent.get(id).copied(),
+                status: receipt.status,
+                at: receipt.at,
+                failure: receipt.failure.clone(),
+            });
+        }
+        Ok(events)
+    }
+
     /// The transcript of a voice note, once it has one.
     pub fn transcript(&self, provider_message_id: &str) -> Option<&str> {
         self.voice_notes
@@ -464,6 +276,7 @@ impl Session {
                 None => Err(SessionError::NotHandedOff),
                 Some(_) => Ok(vec![SessionEvent::HandoffResolved { resolved_by }]),
             },
+            SessionCommand::RecordReceipts { receipts } => self.record_receipts(receipts),
             SessionCommand::RecordDeliveries { deliveries } => {
                 let mut events = vec![];
                 let mut delivered = BTreeSet::new();
@@ -562,6 +375,19 @@ impl Aggregate for Session {
                 // record its success.
                 let delivered = !matches!(outcome, DeliveryOutcome::Failed { .. });
                 self.replies.insert(reply_id, delivered);
+                if let DeliveryOutcome::Sent {
+                    provider_message_id: Some(id),
+                } = outcome
+                {
+                    self.sent.insert(id, reply_id);
+                }
+            }
+            SessionEvent::ReceiptRecorded {
+                provider_message_id,
+                status,
+                ..
+            } => {
+                self.receipts.insert(provider_message_id, status);
             }
         }
     }

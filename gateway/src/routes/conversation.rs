@@ -15,7 +15,9 @@ use conserje_domain::api_key::Role;
 use conserje_domain::data_access::PersonalData;
 use conserje_domain::journal::StoredEvent;
 use conserje_domain::metadata::keys;
-use conserje_domain::session::{DeliveryOutcome, Reply, Session, SessionCommand, SessionEvent};
+use conserje_domain::session::{
+    DeliveryOutcome, ReceiptFailure, ReceiptStatus, Reply, Session, SessionCommand, SessionEvent,
+};
 use conserje_domain::understanding::{Entities, Expectation, Language, Locale};
 use conserje_domain::values::TenantId;
 use conserje_projections::outbound::conversation_of;
@@ -76,6 +78,17 @@ pub struct TurnLine {
     pub delivery: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_detail: Option<String>,
+    /// Sent replies: the latest the guest's platform said of it (`sent`, `delivered`, `read` or
+    /// `failed`), whatever order its receipts came in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "read")]
+    pub receipt: Option<ReceiptStatus>,
+    /// When the platform says that happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_at: Option<DateTime<Utc>>,
+    /// A `failed` receipt's code and title (`131047: Re-engagement message`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_detail: Option<String>,
 }
 
 impl TurnLine {
@@ -98,6 +111,9 @@ impl TurnLine {
             delivered: None,
             delivery: None,
             delivery_detail: None,
+            receipt: None,
+            receipt_at: None,
+            receipt_detail: None,
         }
     }
 }
@@ -165,6 +181,13 @@ pub async fn transcript(
     let id = path_segment(id).unwrap_or_default();
     let mut turns: Vec<TurnLine> = vec![];
     let mut handed_off = false;
+    // The latest receipt per platform message id (the session records only receipts that tell
+    // more, so the last one seen is the latest); matched to replies once every send is known,
+    // since a receipt can be recorded before the send it is about.
+    let mut receipts: std::collections::BTreeMap<
+        String,
+        (ReceiptStatus, DateTime<Utc>, Option<ReceiptFailure>),
+    > = Default::default();
     let events = events_of(&rt, &caller, &id).await?;
     rt.reads
         .record(&caller, hotel_of(&id)?, &id, PersonalData::Transcript)
@@ -270,10 +293,33 @@ pub async fn transcript(
                     Some(format!("handoff resolved by {resolved_by}")),
                 ));
             }
+            SessionEvent::ReceiptRecorded {
+                provider_message_id,
+                status,
+                at,
+                failure,
+                ..
+            } => {
+                receipts.insert(provider_message_id, (status, at, failure));
+            }
             SessionEvent::SessionStarted { .. }
             | SessionEvent::AudioTranscriptionFailed { .. }
             | SessionEvent::SlotsUpdated { .. } => {}
         }
+    }
+    for line in &mut turns {
+        let sent = line.delivery.as_deref() == Some("sent");
+        let Some((status, at, failure)) = line
+            .delivery_detail
+            .as_ref()
+            .filter(|_| sent)
+            .and_then(|id| receipts.remove(id))
+        else {
+            continue;
+        };
+        line.receipt = Some(status);
+        line.receipt_at = Some(at);
+        line.receipt_detail = failure.map(|f| format!("{}: {}", f.code, f.title));
     }
     Ok(Json(Transcript {
         session_id: id,

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use conserje_commands::inbound::inbound_record;
+use conserje_commands::receipts::{receipts_record, ConversationReceipts};
 use conserje_commands::CommandError;
 use conserje_domain::metadata::Actor;
 use conserje_domain::session::{session_stream_id, GuestMessage};
@@ -169,4 +170,33 @@ async fn record(
     outcome.map_err(|e| ApiError::Unavailable(e.to_string()))?;
     count(&counters.accepted, appended);
     Ok(())
+}
+
+/// Appends delivery receipts, one record per conversation (see `conserje_commands::receipts`).
+/// They are the platform's news, not the guest's words, so no guest's rate limit applies.
+async fn record_receipts(
+    rt: &Runtime,
+    receipts: Vec<ConversationReceipts>,
+    origin: &Origin,
+) -> Result<(), ApiError> {
+    if receipts.is_empty() {
+        return Ok(());
+    }
+    let records = receipts
+        .iter()
+        .map(|conversation| {
+            let mut meta = EventMetadata::new(
+                conversation.tenant_id.clone(),
+                Actor::system(&conversation.channel),
+                &conversation.channel,
+            )
+            .with_source_ip(Some(origin.peer.ip().to_string()));
+            meta.traceparent = conserje_trace::current_or(origin.traceparent.as_deref());
+            receipts_record(conversation, &meta, &rt.topics)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    rt.log
+        .append_all(records)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))
 }

@@ -12,11 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use conserje_commands::channels::{whatsapp, WHATSAPP};
+use conserje_commands::receipts::ConversationReceipts;
 use conserje_domain::values::TenantId;
 use conserje_infra::config::DEFAULT_HOTEL;
 use serde_json::{json, Value};
 
-use super::{malformed, record, Origin, RawBody};
+use super::{malformed, record, record_receipts, Origin, RawBody};
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, WhatsAppReceipt};
 use crate::webhook_guard::{count, whatsapp_signature_is_valid};
@@ -161,6 +162,7 @@ pub async fn receive(
     let webhook = whatsapp::parse(&body).map_err(malformed)?;
     let delivery = whatsapp::normalise(&webhook, Utc::now());
     let mut messages = Vec::with_capacity(delivery.message_count());
+    let mut receipts: Vec<ConversationReceipts> = Vec::new();
     let mut unknown_number = false;
     let mut refused = 0;
     for batch in delivery.batches {
@@ -190,6 +192,21 @@ pub async fn receive(
                 .into_iter()
                 .map(|m| m.into_guest_message(resolved.tenant.clone(), WHATSAPP)),
         );
+        // One record per conversation, its receipts in the order WhatsApp sent them.
+        for whatsapp::GuestReceipt { guest, receipt } in batch.receipts {
+            let same = |r: &&mut ConversationReceipts| {
+                r.tenant_id == resolved.tenant && r.guest_ref == guest
+            };
+            match receipts.iter_mut().find(same) {
+                Some(conversation) => conversation.receipts.push(receipt),
+                None => receipts.push(ConversationReceipts {
+                    tenant_id: resolved.tenant.clone(),
+                    channel: WHATSAPP.to_owned(),
+                    guest_ref: guest,
+                    receipts: vec![receipt],
+                }),
+            }
+        }
     }
     let accepted = messages.len();
     record(
@@ -199,7 +216,11 @@ pub async fn receive(
         &Origin::new(peer, &headers),
     )
     .await?;
-    count(&counters.whatsapp_statuses_ignored, delivery.statuses);
+    record_receipts(&rt, receipts, &Origin::new(peer, &headers)).await?;
+    count(
+        &counters.whatsapp_statuses_ignored,
+        delivery.statuses_ignored,
+    );
     count(&counters.whatsapp.ignored, delivery.ignored);
     if unknown_number {
         count(&counters.whatsapp_unknown_numbers, 1);

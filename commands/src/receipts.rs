@@ -1,0 +1,89 @@
+//! Delivery receipts on `conserje.inbound.v1`: the gateway appends a conversation's receipts as
+//! one record keyed by its session id, beside the guest's messages, and the conversation worker
+//! records them on the `Session` (`RecordReceipts`).
+//!
+//! Why the inbound topic and not a topic of their own: a receipt and the guest's next message
+//! are about the same conversation, and on one partition they are decided by its one writer, in
+//! the order the platform sent them — no second writer can race the worker for the stream.
+
+use conserje_domain::log::{LogRecord, OutgoingRecord, Topics};
+use conserje_domain::metadata::Actor;
+use conserje_domain::session::{session_stream_id, Receipt, SessionCommand};
+use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::EventMetadata;
+use serde::{Deserialize, Serialize};
+
+use crate::CommandError;
+
+/// The `event_type` header of a receipts record (a guest message's is `GuestMessage`).
+pub const EVENT_TYPE: &str = "DeliveryReceipts";
+
+/// The receipts of one conversation, as one inbound record carries them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationReceipts {
+    pub tenant_id: TenantId,
+    pub channel: String,
+    pub guest_ref: GuestRef,
+    pub receipts: Vec<Receipt>,
+}
+
+impl ConversationReceipts {
+    /// The session the receipts are about.
+    pub fn stream(&self) -> String {
+        session_stream_id(&self.tenant_id, &self.channel, &self.guest_ref)
+    }
+
+    /// The command that records them.
+    pub fn command(self) -> SessionCommand {
+        SessionCommand::RecordReceipts {
+            receipts: self.receipts,
+        }
+    }
+
+    /// The audit context: the platform told us (its signed webhook), not the guest.
+    pub fn metadata(&self, record: &LogRecord) -> EventMetadata {
+        let mut meta = EventMetadata::new(
+            self.tenant_id.clone(),
+            Actor::system(&self.channel),
+            &self.channel,
+        );
+        meta.traceparent = conserje_trace::current_or(record.header(conserje_trace::TRACEPARENT));
+        meta.source_ip = record.header("source_ip").map(str::to_owned);
+        meta
+    }
+}
+
+/// Whether `record` carries receipts rather than a guest message.
+pub fn is_receipts(record: &LogRecord) -> bool {
+    record.header("event_type") == Some(EVENT_TYPE)
+}
+
+/// The inbound record for one conversation's receipts.
+pub fn receipts_record(
+    receipts: &ConversationReceipts,
+    meta: &EventMetadata,
+    topics: &Topics,
+) -> Result<OutgoingRecord, CommandError> {
+    let payload = serde_json::to_vec(receipts).map_err(|e| CommandError::Store(e.to_string()))?;
+    let mut headers = vec![
+        ("tenant".to_owned(), receipts.tenant_id.to_string()),
+        ("event_type".to_owned(), EVENT_TYPE.to_owned()),
+        (
+            "schema_version".to_owned(),
+            crate::inbound::SCHEMA_VERSION.to_owned(),
+        ),
+        ("correlation_id".to_owned(), meta.correlation_id.to_string()),
+    ];
+    if let Some(traceparent) = &meta.traceparent {
+        headers.push(("traceparent".to_owned(), traceparent.clone()));
+    }
+    if let Some(ip) = &meta.source_ip {
+        headers.push(("source_ip".to_owned(), ip.clone()));
+    }
+    Ok(OutgoingRecord {
+        topic: topics.inbound.clone(),
+        key: receipts.stream(),
+        headers,
+        payload,
+    })
+}

@@ -1,0 +1,70 @@
+//! What may be asked of a conversation.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::event::HandoffReason;
+use super::message::GuestMessage;
+use super::receipt::Receipt;
+use super::{DialogueState, Reply};
+use crate::understanding::Understood;
+
+/// What the dialogue decided for one guest message (or one notice about it), recorded at once so
+/// a crash never leaves an intent without its reply or a reply without its state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// The provider message id the turn answers, or `<id>:audio-pending` for the notice that a
+    /// voice note is being transcribed: each key is answered once, so redeliveries stay silent.
+    pub turn_key: String,
+    pub understood: Option<Understood>,
+    pub model_version: Option<String>,
+    /// The dialogue state after the turn, when it changed.
+    pub dialogue: Option<DialogueState>,
+    pub replies: Vec<Reply>,
+    pub handoff: Option<HandoffReason>,
+}
+
+/// How a reply left (or failed to leave) through the channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    Sent { provider_message_id: Option<String> },
+    KeptInOutbox,
+    Failed { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SessionCommand {
+    RecordGuestMessage(GuestMessage),
+    RecordTranscript {
+        provider_message_id: String,
+        text: String,
+    },
+    RecordTranscriptionFailure {
+        provider_message_id: String,
+        reason: String,
+        attempt: u32,
+    },
+    RecordTurn(Turn),
+    /// A guest message and the turn that answers it, in one commit: the worker's usual path for a
+    /// typed message, half the commits of recording and answering apart.
+    RecordAnsweredMessage {
+        message: Box<GuestMessage>,
+        turn: Box<Turn>,
+    },
+    /// Staff answer the guest themselves (usually during a handoff).
+    RecordStaffReply(Reply),
+    ResolveHandoff {
+        resolved_by: String,
+    },
+    /// How replies left through the channel, several at once: the sender records a whole batch
+    /// of one conversation in one commit.
+    /// What the guest's platform says became of sent replies (WhatsApp's statuses), several at
+    /// once, in the order the platform sent them.
+    RecordReceipts {
+        receipts: Vec<Receipt>,
+    },
+    RecordDeliveries {
+        deliveries: Vec<(Uuid, DeliveryOutcome)>,
+    },
+}

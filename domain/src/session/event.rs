@@ -1,0 +1,121 @@
+//! What happened in a conversation: the `Session`'s events.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::command::DeliveryOutcome;
+use super::message::{MediaRef, SharedLocation};
+use super::receipt::{ReceiptFailure, ReceiptStatus};
+use super::{DialogueState, Reply};
+use crate::understanding::Understood;
+use crate::values::{GuestRef, TenantId};
+
+/// Why the bot handed the conversation to staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    /// The guest asked for a person.
+    GuestAsked,
+    /// Two turns in a row the bot was not confident it understood.
+    LowConfidence,
+    /// Something failed that the guest would otherwise have seen.
+    Error,
+    /// The guest said it is urgent outside business hours.
+    Urgent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SessionEvent {
+    SessionStarted {
+        tenant_id: TenantId,
+        channel: String,
+        guest_ref: GuestRef,
+        started_at: DateTime<Utc>,
+    },
+    GuestMessageReceived {
+        provider_message_id: String,
+        text: Option<String>,
+        media: Option<MediaRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<SharedLocation>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        guest_name: Option<String>,
+        received_at: DateTime<Utc>,
+    },
+    AudioTranscribed {
+        provider_message_id: String,
+        text: String,
+    },
+    AudioTranscriptionFailed {
+        provider_message_id: String,
+        reason: String,
+        attempt: u32,
+    },
+    IntentRecognized {
+        /// The turn the intent belongs to (the provider message id).
+        turn_key: String,
+        #[serde(flatten)]
+        understood: Understood,
+        model_version: Option<String>,
+    },
+    SlotsUpdated {
+        state: DialogueState,
+    },
+    ReplyComposed {
+        /// The turn it answers; `None` for a staff reply.
+        turn_key: Option<String>,
+        /// `bot` or `staff:<id>`.
+        author: String,
+        #[serde(flatten)]
+        reply: Reply,
+    },
+    HandoffRequested {
+        reason: HandoffReason,
+    },
+    HandoffResolved {
+        resolved_by: String,
+    },
+    ReplyDelivered {
+        reply_id: Uuid,
+        #[serde(flatten)]
+        outcome: DeliveryOutcome,
+    },
+    /// The guest's platform said what became of a sent message; recorded only when it tells more
+    /// than the message's last receipt (see [`super::receipt`]).
+    ReceiptRecorded {
+        /// The platform's id of the message.
+        provider_message_id: String,
+        /// Our reply, when its send was recorded before the receipt came.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_id: Option<Uuid>,
+        status: ReceiptStatus,
+        at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure: Option<ReceiptFailure>,
+    },
+}
+
+impl DomainEvent for SessionEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::SessionStarted { .. } => "SessionStarted",
+            Self::GuestMessageReceived { .. } => "GuestMessageReceived",
+            Self::AudioTranscribed { .. } => "AudioTranscribed",
+            Self::AudioTranscriptionFailed { .. } => "AudioTranscriptionFailed",
+            Self::IntentRecognized { .. } => "IntentRecognized",
+            Self::SlotsUpdated { .. } => "SlotsUpdated",
+            Self::ReplyComposed { .. } => "ReplyComposed",
+            Self::HandoffRequested { .. } => "HandoffRequested",
+            Self::HandoffResolved { .. } => "HandoffResolved",
+            Self::ReplyDelivered { .. } => "ReplyDelivered",
+            Self::ReceiptRecorded { .. } => "ReceiptRecorded",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
