@@ -583,6 +583,90 @@ mod tests {
             .then_expect_error(SessionError::UnknownReply(Uuid::from_u128(8)));
     }
 
+    fn receipt(id: &str, status: ReceiptStatus, minute: u32) -> Receipt {
+        Receipt {
+            provider_message_id: id.into(),
+            status,
+            at: Utc.with_ymd_and_hms(2026, 11, 22, 12, minute, 0).unwrap(),
+            failure: None,
+        }
+    }
+
+    fn recorded(id: &str, reply: Option<u128>, status: ReceiptStatus, minute: u32) -> SessionEvent {
+        SessionEvent::ReceiptRecorded {
+            provider_message_id: id.into(),
+            reply_id: reply.map(Uuid::from_u128),
+            status,
+            at: Utc.with_ymd_and_hms(2026, 11, 22, 12, minute, 0).unwrap(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn receipts_are_recorded_when_they_tell_more_in_any_order() {
+        let sent = SessionEvent::ReplyDelivered {
+            reply_id: Uuid::from_u128(7),
+            outcome: DeliveryOutcome::Sent {
+                provider_message_id: Some("wamid.out".into()),
+            },
+        };
+        // A read before its delivered, then the delivered, then the read again: one event, and
+        // it names our reply.
+        TestFramework::<Session>::with(())
+            .given(vec![started(), composed("wamid.1"), sent.clone()])
+            .when(SessionCommand::RecordReceipts {
+                receipts: vec![
+                    receipt("wamid.out", ReceiptStatus::Read, 2),
+                    receipt("wamid.out", ReceiptStatus::Delivered, 1),
+                    receipt("wamid.out", ReceiptStatus::Read, 2),
+                ],
+            })
+            .then_expect_events(vec![recorded("wamid.out", Some(7), ReceiptStatus::Read, 2)]);
+        // After delivered, a failed (another device) records nothing.
+        TestFramework::<Session>::with(())
+            .given(vec![
+                started(),
+                composed("wamid.1"),
+                sent,
+                recorded("wamid.out", Some(7), ReceiptStatus::Delivered, 1),
+            ])
+            .when(SessionCommand::RecordReceipts {
+                receipts: vec![receipt("wamid.out", ReceiptStatus::Failed, 3)],
+            })
+            .then_expect_events(vec![]);
+        // A receipt before our record of the send is kept by the platform's id, with no reply.
+        TestFramework::<Session>::with(())
+            .given(vec![started()])
+            .when(SessionCommand::RecordReceipts {
+                receipts: vec![receipt("wamid.early", ReceiptStatus::Sent, 1)],
+            })
+            .then_expect_events(vec![recorded("wamid.early", None, ReceiptStatus::Sent, 1)]);
+        TestFramework::<Session>::with(())
+            .given_no_previous_events()
+            .when(SessionCommand::RecordReceipts {
+                receipts: vec![receipt("wamid.x", ReceiptStatus::Sent, 1)],
+            })
+            .then_expect_error(SessionError::NoSession);
+    }
+
+    #[test]
+    fn the_whatsapp_window_closes_24_hours_after_the_guests_last_message() {
+        let mut session = Session::default();
+        for event in [started(), received("wamid.1")] {
+            session.apply(event);
+        }
+        let last = message("wamid.1").received_at;
+        assert!(session.window_open(last + chrono::Duration::hours(23)));
+        assert!(!session.window_open(last + chrono::Duration::hours(24)));
+        assert_eq!(
+            session.window_closes_at(),
+            Some(last + chrono::Duration::hours(24))
+        );
+        session.channel = Some("telegram".into());
+        assert!(session.window_open(last + chrono::Duration::days(30)));
+        assert_eq!(session.window_closes_at(), None);
+    }
+
     #[test]
     fn a_voice_note_is_transcribed_once() {
         let mut voice = message("wamid.9");
