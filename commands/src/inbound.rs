@@ -95,16 +95,16 @@ fn cut_to_chars(text: &str, max_chars: usize) -> &str {
     }
 }
 
-/// The inbound record for `message`, carrying the request's audit context as headers.
-pub fn inbound_record(
-    message: &GuestMessage,
+/// The headers every inbound record carries: its hotel and kind, the schema version, and the
+/// request's correlation id, trace context and source address.
+pub(crate) fn record_headers(
+    tenant: &conserje_domain::values::TenantId,
+    event_type: &str,
     meta: &EventMetadata,
-    topics: &Topics,
-) -> Result<OutgoingRecord, CommandError> {
-    let payload = serde_json::to_vec(message).map_err(|e| CommandError::Store(e.to_string()))?;
+) -> Vec<(String, String)> {
     let mut headers = vec![
-        ("tenant".to_owned(), message.tenant_id.to_string()),
-        ("event_type".to_owned(), "GuestMessage".to_owned()),
+        ("tenant".to_owned(), tenant.to_string()),
+        ("event_type".to_owned(), event_type.to_owned()),
         ("schema_version".to_owned(), SCHEMA_VERSION.to_owned()),
         ("correlation_id".to_owned(), meta.correlation_id.to_string()),
     ];
@@ -114,6 +114,17 @@ pub fn inbound_record(
     if let Some(ip) = &meta.source_ip {
         headers.push(("source_ip".to_owned(), ip.clone()));
     }
+    headers
+}
+
+/// The inbound record for `message`, carrying the request's audit context as headers.
+pub fn inbound_record(
+    message: &GuestMessage,
+    meta: &EventMetadata,
+    topics: &Topics,
+) -> Result<OutgoingRecord, CommandError> {
+    let payload = serde_json::to_vec(message).map_err(|e| CommandError::Store(e.to_string()))?;
+    let mut headers = record_headers(&message.tenant_id, "GuestMessage", meta);
     headers.push(("actor".to_owned(), meta.actor.as_str().to_owned()));
     Ok(OutgoingRecord {
         topic: topics.inbound.clone(),

@@ -65,21 +65,7 @@ pub fn receipts_record(
     topics: &Topics,
 ) -> Result<OutgoingRecord, CommandError> {
     let payload = serde_json::to_vec(receipts).map_err(|e| CommandError::Store(e.to_string()))?;
-    let mut headers = vec![
-        ("tenant".to_owned(), receipts.tenant_id.to_string()),
-        ("event_type".to_owned(), EVENT_TYPE.to_owned()),
-        (
-            "schema_version".to_owned(),
-            crate::inbound::SCHEMA_VERSION.to_owned(),
-        ),
-        ("correlation_id".to_owned(), meta.correlation_id.to_string()),
-    ];
-    if let Some(traceparent) = &meta.traceparent {
-        headers.push(("traceparent".to_owned(), traceparent.clone()));
-    }
-    if let Some(ip) = &meta.source_ip {
-        headers.push(("source_ip".to_owned(), ip.clone()));
-    }
+    let headers = crate::inbound::record_headers(&receipts.tenant_id, EVENT_TYPE, meta);
     Ok(OutgoingRecord {
         topic: topics.inbound.clone(),
         key: receipts.stream(),
