@@ -1094,3 +1094,49 @@ async fn delivery_receipts_in_any_order_end_in_the_latest_state() {
         .count();
     assert_eq!(recorded, 3, "read; sent, failed");
 }
+
+/// WhatsApp refuses free-form messages more than 24 hours after the guest's last one (131047),
+/// so staff are told at once instead of the reply failing out of sight; Telegram has no window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_staff_reply_25_hours_after_the_guest_wrote_is_refused_with_the_reason() {
+    // The webhooks carry the real time; the hotel's clock is 25 hours later.
+    let later = Utc::now() + chrono::Duration::hours(25);
+    let hotel = Hotel::open(StoreKind::Sqlite, later).await;
+    let wa_id = "34600111302";
+    hotel.whatsapp_says(wa_id, "wamid.w.1", "hola").await;
+    hotel.telegram_says(777302, 1, "hola").await;
+    let lucia = hotel
+        .app
+        .client_as("lucia", Role::Staff, Some("default"))
+        .await;
+    let reply = |session: &str| {
+        lucia
+            .post(
+                hotel
+                    .app
+                    .url(&format!("/api/v1/sessions/{session}/replies")),
+            )
+            .json(&json!({"text": "Hola Ana, soy Lucía. ¿Sigues interesada?"}))
+            .send()
+    };
+    let response = reply(&format!("default%2Fwhatsapp%2F{wa_id}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "window_closed", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("template"),
+        "{body}"
+    );
+    let sent = hotel.whatsapp.sent_to(wa_id).len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hotel.whatsapp.sent_to(wa_id).len(), sent, "nothing sent");
+
+    let response = reply("default%2Ftelegram%2F777302").await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "Telegram has no window"
+    );
+}

@@ -53,7 +53,12 @@ pub enum SessionCommand {
         turn: Box<Turn>,
     },
     /// Staff answer the guest themselves (usually during a handoff).
-    RecordStaffReply(Reply),
+    RecordStaffReply {
+        reply: Reply,
+        /// When staff sent it: outside WhatsApp's window it is refused
+        /// ([`super::SessionError::WindowClosed`]).
+        at: chrono::DateTime<chrono::Utc>,
+    },
     ResolveHandoff {
         resolved_by: String,
     },

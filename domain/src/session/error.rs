@@ -1,5 +1,6 @@
 //! Why a conversation refuses a command.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,6 +21,13 @@ pub enum SessionError {
     InvalidReply,
     #[error("the conversation has no reply {0}")]
     UnknownReply(Uuid),
+    /// WhatsApp takes free-form messages only within 24 hours of the guest's last message;
+    /// after that it refuses them (131047) and the guest would never see the reply.
+    #[error(
+        "WhatsApp's 24-hour window closed at {closed_at} (24 hours after the guest's last \
+         message): only an approved template can reach the guest now"
+    )]
+    WindowClosed { closed_at: DateTime<Utc> },
 }
 
 impl SessionError {
@@ -34,6 +42,7 @@ impl SessionError {
             Self::NotHandedOff => "not_handed_off",
             Self::InvalidReply => "invalid_reply",
             Self::UnknownReply(_) => "unknown_reply",
+            Self::WindowClosed { .. } => "window_closed",
         }
     }
 }

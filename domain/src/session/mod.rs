@@ -258,13 +258,18 @@ impl Session {
                 events.extend(after.record_turn(*turn)?);
                 Ok(events)
             }
-            SessionCommand::RecordStaffReply(reply) => {
+            SessionCommand::RecordStaffReply { reply, at } => {
                 if self.tenant_id.is_none() {
                     return Err(SessionError::NoSession);
                 }
                 Self::check_reply(&reply)?;
                 if self.replies.contains_key(&reply.reply_id) {
                     return Ok(vec![]);
+                }
+                if !self.window_open(at) {
+                    return Err(SessionError::WindowClosed {
+                        closed_at: self.window_closes_at().unwrap_or(at),
+                    });
                 }
                 Ok(vec![SessionEvent::ReplyComposed {
                     turn_key: None,

@@ -422,8 +422,9 @@ pub async fn resolve_handoff(
         (status = 404, description = "`not_found`: no such session, or another hotel's", body = ErrorBody),
         (status = 409, description = "`conflict`: changed concurrently; try again", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
-        (status = 422, description = "A rule of the conversation refused the reply \
-            (`invalid_reply`…)", body = ErrorBody),
+        (status = 422, description = "A rule of the conversation refused the reply: \
+            `invalid_reply`, or `window_closed` (WhatsApp, more than 24 hours after the guest's \
+            last message: only a template can reach them)", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`unavailable`: the event store did not answer", body = ErrorBody),
@@ -459,7 +460,14 @@ pub async fn staff_reply(
     };
     let reply_id = reply.reply_id;
     rt.conversations
-        .execute(&id, SessionCommand::RecordStaffReply(reply), &meta)
+        .execute(
+            &id,
+            SessionCommand::RecordStaffReply {
+                reply,
+                at: rt.clock.now(),
+            },
+            &meta,
+        )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(StaffReplyAccepted { reply_id })))
 }
