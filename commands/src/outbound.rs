@@ -27,6 +27,10 @@ pub const SENDER_GROUP: &str = "channel-sender";
 /// Why a reply is in the dead-letter queue.
 pub const SEND_FAILED: &str = "send_failed";
 
+/// Dead-letter reason of a reply WhatsApp refused because the guest's 24-hour window had closed;
+/// the conversation is handed to staff with the same reason.
+pub const WINDOW_CLOSED: &str = "window_closed";
+
 /// Sends the replies of the outbound topic.
 pub struct ChannelDispatcher {
     log: Arc<dyn MessageLog>,
@@ -196,12 +200,22 @@ impl ChannelDispatcher {
                 Err(err) => {
                     break DeliveryOutcome::Failed {
                         reason: err.to_string(),
+                        window_closed: matches!(err, SendError::WindowClosed(_)),
                     }
                 }
             }
         };
-        if let DeliveryOutcome::Failed { reason } = &outcome {
-            self.give_up(record, SEND_FAILED, reason).await?;
+        if let DeliveryOutcome::Failed {
+            reason,
+            window_closed,
+        } = &outcome
+        {
+            let code = if *window_closed {
+                WINDOW_CLOSED
+            } else {
+                SEND_FAILED
+            };
+            self.give_up(record, code, reason).await?;
         }
         Ok(outcome)
     }

@@ -44,6 +44,9 @@ pub enum SendError {
     Transient(String),
     #[error("the channel refused the message: {0}")]
     Permanent(String),
+    /// WhatsApp's 131047: more than 24 hours since the guest last wrote, so only a template goes.
+    #[error("the guest's 24-hour window is closed: {0}")]
+    WindowClosed(String),
 }
 
 /// Sends replies through the guest's channel provider.

@@ -131,6 +131,14 @@ impl GraphFailure {
                 .is_some_and(|e| e.code == Some(100) && e.error_subcode == Some(33))
     }
 
+    /// Whether this is 131047: the guest's 24-hour window is closed.
+    fn window_closed(&self) -> bool {
+        self.error.as_ref().and_then(|e| e.code)
+            == Some(i64::from(
+                conserje_domain::session::receipt::WINDOW_CLOSED_CODE,
+            ))
+    }
+
     fn describe(&self) -> String {
         match &self.error {
             Some(e) => {
@@ -234,6 +242,8 @@ impl ChannelSender for WhatsAppCloud {
             let failure = GraphFailure::read(response).await;
             let error = if failure.transient() {
                 SendError::Transient(failure.describe())
+            } else if failure.window_closed() {
+                SendError::WindowClosed(failure.describe())
             } else {
                 SendError::Permanent(failure.describe())
             };

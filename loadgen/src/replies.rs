@@ -377,6 +377,7 @@ mod tests {
                     4,
                     DeliveryOutcome::Failed {
                         reason: "403".into(),
+                        window_closed: false,
                     },
                     80,
                 ),

@@ -1140,3 +1140,60 @@ async fn a_staff_reply_25_hours_after_the_guest_wrote_is_refused_with_the_reason
         "Telegram has no window"
     );
 }
+
+/// A reply WhatsApp refuses because the window closed (131047 on the send, or later in a
+/// `failed` status) never reached the guest: the conversation goes to staff with that reason,
+/// and the refused reply waits in the dead-letter queue under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reply_refused_for_a_closed_window_hands_the_guest_to_staff() {
+    use conserje_domain::session::HandoffReason;
+    let hotel = Hotel::open(StoreKind::Sqlite, Utc::now()).await;
+    hotel.whatsapp.auto_statuses(false);
+    hotel.whatsapp.post_statuses_to(
+        hotel.app.url("/webhooks/whatsapp"),
+        conserje_tests::channels::app_secret_for(DEFAULT_PHONE_NUMBER_ID),
+    );
+
+    // On the send: WhatsApp's clock says the guest last wrote 25 hours ago.
+    let refused = "34600111303";
+    hotel.whatsapp_says(refused, "wamid.r.1", "hola").await;
+    hotel.whatsapp.enforce_window(true);
+    hotel
+        .whatsapp
+        .guest_wrote(refused, hotel.whatsapp.now() - chrono::Duration::hours(25));
+    let payload = whatsapp_text(
+        DEFAULT_PHONE_NUMBER_ID,
+        refused,
+        "Ana Pérez",
+        "wamid.r.2",
+        "¿tenéis parking?",
+    );
+    assert_eq!(post_whatsapp(&hotel.app, &payload).await.status(), 200);
+    eventually("the conversation is handed to staff", || async {
+        hotel.session("whatsapp", refused).await.handoff == Some(HandoffReason::WindowClosed)
+    })
+    .await;
+    let dead = dead_letters::list(&hotel.app.runtime, None).await.unwrap();
+    assert!(
+        dead.iter().any(|d| d.reason == "window_closed"),
+        "the refused reply is dead-lettered as window_closed: {dead:?}"
+    );
+
+    // Later: accepted, then a `failed` status with 131047.
+    hotel.whatsapp.enforce_window(false);
+    let late = "34600111304";
+    hotel.whatsapp_says(late, "wamid.l.1", "hola").await;
+    hotel.whatsapp.fail_async_next(1, 131047);
+    let payload = whatsapp_text(
+        DEFAULT_PHONE_NUMBER_ID,
+        late,
+        "Ana Pérez",
+        "wamid.l.2",
+        "¿tenéis parking?",
+    );
+    assert_eq!(post_whatsapp(&hotel.app, &payload).await.status(), 200);
+    eventually("the failed status hands the guest to staff", || async {
+        hotel.session("whatsapp", late).await.handoff == Some(HandoffReason::WindowClosed)
+    })
+    .await;
+}

@@ -28,9 +28,16 @@ pub struct Turn {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum DeliveryOutcome {
-    Sent { provider_message_id: Option<String> },
+    Sent {
+        provider_message_id: Option<String>,
+    },
     KeptInOutbox,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+        /// WhatsApp refused it because the guest's 24-hour window had closed (131047).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        window_closed: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

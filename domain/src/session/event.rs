@@ -24,6 +24,9 @@ pub enum HandoffReason {
     Error,
     /// The guest said it is urgent outside business hours.
     Urgent,
+    /// WhatsApp refused a reply because the guest's 24-hour window had closed (131047): only a
+    /// person (or a template) can reach the guest now, and staff must know the reply never went.
+    WindowClosed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -96,6 +96,15 @@ impl Session {
         }
     }
 
+    /// The handoff when WhatsApp refused a reply for a closed window (on the send, or later in a
+    /// `failed` receipt): the guest never got it and only a person or a template can reach them,
+    /// so staff are told with the reason rather than the failure sitting in a log.
+    fn hand_off_for_closed_window(&self, window_closed: bool) -> Option<SessionEvent> {
+        (window_closed && self.handoff.is_none()).then_some(SessionEvent::HandoffRequested {
+            reason: HandoffReason::WindowClosed,
+        })
+    }
+
     /// The events for `receipts`: one per receipt that tells more than the last recorded for its
     /// message (see [`receipt`]), in the order given, so a batch with a message's `sent` and
     /// `read` records both and a batch that repeats itself records each once.
@@ -105,6 +114,7 @@ impl Session {
         }
         let mut latest: BTreeMap<&str, ReceiptStatus> = BTreeMap::new();
         let mut events = vec![];
+        let mut window_closed = false;
         for receipt in &receipts {
             let id = receipt.provider_message_id.as_str();
             let current = latest.get(id).or_else(|| self.receipts.get(id)).copied();
@@ -112,6 +122,10 @@ impl Session {
                 continue;
             }
             latest.insert(id, receipt.status);
+            window_closed |= receipt
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.code == receipt::WINDOW_CLOSED_CODE);
             events.push(SessionEvent::ReceiptRecorded {
                 provider_message_id: receipt.provider_message_id.clone(),
                 reply_id: self.sent.get(id).copied(),
@@ -120,6 +134,7 @@ impl Session {
                 failure: receipt.failure.clone(),
             });
         }
+        events.extend(self.hand_off_for_closed_window(window_closed));
         Ok(events)
     }
 
@@ -285,6 +300,7 @@ impl Session {
             SessionCommand::RecordDeliveries { deliveries } => {
                 let mut events = vec![];
                 let mut delivered = BTreeSet::new();
+                let mut window_closed = false;
                 for (reply_id, outcome) in deliveries {
                     match self.replies.get(&reply_id) {
                         None => return Err(SessionError::UnknownReply(reply_id)),
@@ -295,8 +311,16 @@ impl Session {
                     if !matches!(outcome, DeliveryOutcome::Failed { .. }) {
                         delivered.insert(reply_id);
                     }
+                    window_closed |= matches!(
+                        outcome,
+                        DeliveryOutcome::Failed {
+                            window_closed: true,
+                            ..
+                        }
+                    );
                     events.push(SessionEvent::ReplyDelivered { reply_id, outcome });
                 }
+                events.extend(self.hand_off_for_closed_window(window_closed));
                 Ok(events)
             }
         }
@@ -652,6 +676,65 @@ mod tests {
                 receipts: vec![receipt("wamid.x", ReceiptStatus::Sent, 1)],
             })
             .then_expect_error(SessionError::NoSession);
+    }
+
+    #[test]
+    fn a_reply_refused_for_a_closed_window_hands_the_conversation_to_staff_once() {
+        let refused = DeliveryOutcome::Failed {
+            reason: "131047".into(),
+            window_closed: true,
+        };
+        let handoff = SessionEvent::HandoffRequested {
+            reason: HandoffReason::WindowClosed,
+        };
+        TestFramework::<Session>::with(())
+            .given(vec![started(), composed("wamid.1")])
+            .when(SessionCommand::RecordDeliveries {
+                deliveries: vec![(Uuid::from_u128(7), refused.clone())],
+            })
+            .then_expect_events(vec![
+                SessionEvent::ReplyDelivered {
+                    reply_id: Uuid::from_u128(7),
+                    outcome: refused.clone(),
+                },
+                handoff.clone(),
+            ]);
+        // Already with staff: the failure is recorded, no second handoff.
+        TestFramework::<Session>::with(())
+            .given(vec![started(), composed("wamid.1"), handoff.clone()])
+            .when(SessionCommand::RecordDeliveries {
+                deliveries: vec![(Uuid::from_u128(7), refused.clone())],
+            })
+            .then_expect_events(vec![SessionEvent::ReplyDelivered {
+                reply_id: Uuid::from_u128(7),
+                outcome: refused,
+            }]);
+        // A `failed` receipt with 131047 does the same.
+        let mut failed = receipt("wamid.out", ReceiptStatus::Failed, 3);
+        failed.failure = Some(ReceiptFailure {
+            code: receipt::WINDOW_CLOSED_CODE,
+            title: "Re-engagement message".into(),
+        });
+        let SessionEvent::ReceiptRecorded { at, .. } =
+            recorded("wamid.out", None, ReceiptStatus::Failed, 3)
+        else {
+            unreachable!()
+        };
+        TestFramework::<Session>::with(())
+            .given(vec![started()])
+            .when(SessionCommand::RecordReceipts {
+                receipts: vec![failed.clone()],
+            })
+            .then_expect_events(vec![
+                SessionEvent::ReceiptRecorded {
+                    provider_message_id: "wamid.out".into(),
+                    reply_id: None,
+                    status: ReceiptStatus::Failed,
+                    at,
+                    failure: failed.failure,
+                },
+                handoff,
+            ]);
     }
 
     #[test]

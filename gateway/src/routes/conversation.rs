@@ -265,7 +265,7 @@ pub async fn transcript(
                             provider_message_id,
                         } => (true, "sent", provider_message_id),
                         DeliveryOutcome::KeptInOutbox => (false, "outbox", None),
-                        DeliveryOutcome::Failed { reason } => (false, "failed", Some(reason)),
+                        DeliveryOutcome::Failed { reason, .. } => (false, "failed", Some(reason)),
                     };
                     line.delivered = Some(delivered);
                     line.delivery = Some(status.into());
