@@ -151,9 +151,18 @@ CONSERJE_BIN="$TARGET_DIR/debug/conserje"
 
 log "cargo test (PostgreSQL $CONSERJE_TEST_DATABASE_URL, Redis $CONSERJE_TEST_REDIS_URL, Kafka $CONSERJE_TEST_KAFKA_BROKERS, SQLite in temp dirs)"
 set +e
-cargo test --workspace --no-fail-fast -- --skip conversation_stories_pass_in_every_locale 2>&1 \
-    | tee "$RUN_DIR/cargo-test.log"
+cargo test --workspace --no-fail-fast -- --skip conversation_stories_pass_in_every_locale \
+    --skip killed_mid_load 2>&1 | tee "$RUN_DIR/cargo-test.log"
 test_status=${PIPESTATUS[0]}
+set -e
+
+# `kill -9` under load (tests/tests/two_instances.rs) on its own, after the rest: four `serve`
+# processes at once take both cores and keep the broker's coordinator busy with their dead
+# members for a session timeout, which would starve whichever suite ran beside or after them.
+log "kill -9 under load (tests/tests/two_instances.rs)"
+set +e
+cargo test --quiet --workspace --test two_instances 2>&1 | tee -a "$RUN_DIR/cargo-test.log"
+kill_status=${PIPESTATUS[0]}
 set -e
 
 # The conversation stories (tests/conversations: many-turn WhatsApp and Telegram conversations
@@ -350,6 +359,7 @@ disk_report
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\nconserje: %d passed, %d failed\n", passed, failed }' \
     "$RUN_DIR/cargo-test.log"
 [ "$test_status" -ne 0 ] && exit "$test_status"
+[ "$kill_status" -ne 0 ] && die "kill -9 under load lost or repeated something (see tests/tests/two_instances.rs above)"
 [ "$stories_status" -ne 0 ] && die "conversation stories under their goal (see the report above)"
 [ "$nlu_status" -ne 0 ] && die "the language model misses its held-out goals (see conserje nlu eval above)"
 [ "$api_status" -ne 0 ] && die "the API does not match its OpenAPI document, or answered 5xx (see schemathesis above)"

@@ -6,11 +6,12 @@
 //! from anything the conversation worker does.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use conserje_domain::session::{session_stream_id, Session};
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_tests::channels::*;
-use conserje_tests::{eventually, fresh_store, StoreKind, TestApp};
+use conserje_tests::{eventually_within, fresh_store, StoreKind, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -40,8 +41,11 @@ async fn recorded(
     guest: &str,
     ids: &[&str],
 ) -> Session {
-    eventually(
+    // Patient: on the distributed store a fresh topic prefix means fresh consumer groups, which
+    // tansu forms slowly while the rest of the suite shares it (a CI run waited over 10 s).
+    eventually_within(
         &format!("{tenant}/{channel}/{guest} to record {ids:?}"),
+        Duration::from_secs(60),
         || async {
             let seen = session(app, tenant, channel, guest).await.seen_message_ids;
             ids.iter().all(|id| seen.contains(*id))
