@@ -111,6 +111,13 @@ impl Hotel {
     /// A WhatsApp guest writes `text`; returns the replies the turn sent back.
     async fn whatsapp_says(&self, wa_id: &str, message_id: &str, text: &str) -> Vec<String> {
         let before = self.whatsapp.sent_to(wa_id).len();
+        self.whatsapp_writes(wa_id, message_id, text).await;
+        self.new_replies(|| self.whatsapp.sent_to(wa_id), before)
+            .await
+    }
+
+    /// A WhatsApp guest writes `text`, and the webhook accepts it (the reply is not awaited).
+    async fn whatsapp_writes(&self, wa_id: &str, message_id: &str, text: &str) {
         let payload = whatsapp_text(
             DEFAULT_PHONE_NUMBER_ID,
             wa_id,
@@ -120,8 +127,6 @@ impl Hotel {
         );
         let response = post_whatsapp(&self.app, &payload).await;
         assert_eq!(response.status(), 200, "webhook accepted");
-        self.new_replies(|| self.whatsapp.sent_to(wa_id), before)
-            .await
     }
 
     /// A Telegram guest in private chat `chat_id` writes `text`.
@@ -1161,14 +1166,9 @@ async fn a_reply_refused_for_a_closed_window_hands_the_guest_to_staff() {
     hotel
         .whatsapp
         .guest_wrote(refused, hotel.whatsapp.now() - chrono::Duration::hours(25));
-    let payload = whatsapp_text(
-        DEFAULT_PHONE_NUMBER_ID,
-        refused,
-        "Ana Pérez",
-        "wamid.r.2",
-        "¿tenéis parking?",
-    );
-    assert_eq!(post_whatsapp(&hotel.app, &payload).await.status(), 200);
+    hotel
+        .whatsapp_writes(refused, "wamid.r.2", "¿tenéis parking?")
+        .await;
     eventually("the conversation is handed to staff", || async {
         hotel.session("whatsapp", refused).await.handoff == Some(HandoffReason::WindowClosed)
     })
@@ -1184,14 +1184,9 @@ async fn a_reply_refused_for_a_closed_window_hands_the_guest_to_staff() {
     let late = "34600111304";
     hotel.whatsapp_says(late, "wamid.l.1", "hola").await;
     hotel.whatsapp.fail_async_next(1, 131047);
-    let payload = whatsapp_text(
-        DEFAULT_PHONE_NUMBER_ID,
-        late,
-        "Ana Pérez",
-        "wamid.l.2",
-        "¿tenéis parking?",
-    );
-    assert_eq!(post_whatsapp(&hotel.app, &payload).await.status(), 200);
+    hotel
+        .whatsapp_writes(late, "wamid.l.2", "¿tenéis parking?")
+        .await;
     eventually("the failed status hands the guest to staff", || async {
         hotel.session("whatsapp", late).await.handoff == Some(HandoffReason::WindowClosed)
     })
