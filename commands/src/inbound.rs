@@ -142,7 +142,13 @@ fn metadata(message: &GuestMessage, record: &LogRecord) -> EventMetadata {
         .header("actor")
         .and_then(Actor::parse)
         .unwrap_or_else(|| Actor::guest(message.guest_ref.as_str()));
-    let mut meta = EventMetadata::new(message.tenant_id.clone(), actor, &message.channel);
+    let meta = EventMetadata::new(message.tenant_id.clone(), actor, &message.channel);
+    with_record_context(meta, record)
+}
+
+/// `meta` with the context the way in put on an inbound record's headers (see
+/// [`record_headers`]): its correlation id, trace context and source address.
+pub(crate) fn with_record_context(mut meta: EventMetadata, record: &LogRecord) -> EventMetadata {
     if let Some(id) = record
         .header("correlation_id")
         .and_then(|v| Uuid::parse_str(v).ok())
@@ -150,8 +156,8 @@ fn metadata(message: &GuestMessage, record: &LogRecord) -> EventMetadata {
         meta.correlation_id = id;
         meta.causation_id = id;
     }
-    // Called inside the record's `worker.message` span: the events carry its context, so the
-    // relay continues this trace (the record's traceparent as it came when not tracing).
+    // Called inside the record's span: the events carry its context, so the relay continues
+    // this trace (the record's traceparent as it came when not tracing).
     meta.traceparent = conserje_trace::current_or(record.header(conserje_trace::TRACEPARENT));
     meta.source_ip = record.header("source_ip").map(str::to_owned);
     meta

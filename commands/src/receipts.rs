@@ -42,14 +42,12 @@ impl ConversationReceipts {
 
     /// The audit context: the platform told us (its signed webhook), not the guest.
     pub fn metadata(&self, record: &LogRecord) -> EventMetadata {
-        let mut meta = EventMetadata::new(
+        let meta = EventMetadata::new(
             self.tenant_id.clone(),
             Actor::system(&self.channel),
             &self.channel,
         );
-        meta.traceparent = conserje_trace::current_or(record.header(conserje_trace::TRACEPARENT));
-        meta.source_ip = record.header("source_ip").map(str::to_owned);
-        meta
+        crate::inbound::with_record_context(meta, record)
     }
 }
 
