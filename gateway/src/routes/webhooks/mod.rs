@@ -21,6 +21,7 @@ use conserje_commands::receipts::{receipts_record, ConversationReceipts};
 use conserje_commands::CommandError;
 use conserje_domain::metadata::Actor;
 use conserje_domain::session::{session_stream_id, GuestMessage};
+use conserje_domain::values::TenantId;
 use conserje_domain::EventMetadata;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
@@ -74,6 +75,16 @@ impl Origin {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
         }
+    }
+
+    /// The audit context of what this request appends for `tenant`: `actor`, the request's
+    /// source address and the webhook span's trace context (the caller's traceparent as it came
+    /// when not tracing).
+    fn metadata(&self, tenant: TenantId, actor: Actor, channel: &str) -> EventMetadata {
+        let mut meta = EventMetadata::new(tenant, actor, channel)
+            .with_source_ip(Some(self.peer.ip().to_string()));
+        meta.traceparent = conserje_trace::current_or(self.traceparent.as_deref());
+        meta
     }
 }
 
@@ -146,14 +157,11 @@ async fn record(
     let records = messages
         .iter()
         .map(|message| {
-            let mut meta = EventMetadata::new(
+            let meta = origin.metadata(
                 message.tenant_id.clone(),
                 Actor::guest(message.guest_ref.as_str()),
                 &message.channel,
-            )
-            .with_source_ip(Some(origin.peer.ip().to_string()));
-            // The webhook span's context (the caller's traceparent as it came when not tracing).
-            meta.traceparent = conserje_trace::current_or(origin.traceparent.as_deref());
+            );
             inbound_record(message, &meta, &rt.topics)
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -185,13 +193,11 @@ async fn record_receipts(
     let records = receipts
         .iter()
         .map(|conversation| {
-            let mut meta = EventMetadata::new(
+            let meta = origin.metadata(
                 conversation.tenant_id.clone(),
                 Actor::system(&conversation.channel),
                 &conversation.channel,
-            )
-            .with_source_ip(Some(origin.peer.ip().to_string()));
-            meta.traceparent = conserje_trace::current_or(origin.traceparent.as_deref());
+            );
             receipts_record(conversation, &meta, &rt.topics)
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -209,14 +209,9 @@ pub async fn receive(
         }
     }
     let accepted = messages.len();
-    record(
-        &rt,
-        &counters.whatsapp,
-        messages,
-        &Origin::new(peer, &headers),
-    )
-    .await?;
-    record_receipts(&rt, receipts, &Origin::new(peer, &headers)).await?;
+    let origin = Origin::new(peer, &headers);
+    record(&rt, &counters.whatsapp, messages, &origin).await?;
+    record_receipts(&rt, receipts, &origin).await?;
     count(
         &counters.whatsapp_statuses_ignored,
         delivery.statuses_ignored,
