@@ -8,8 +8,12 @@
 //! ([`ReceiptStatus::supersedes`]), so the stream of a message's receipts only ever climbs and a
 //! redelivered or stale one records nothing.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use super::{Session, SessionError, SessionEvent};
 
 /// Where a sent message stands on the guest's platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +90,44 @@ pub struct Receipt {
     pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<ReceiptFailure>,
+}
+
+impl Session {
+    /// The events for `receipts`: one per receipt that tells more than the last recorded for its
+    /// message (see [`receipt`]), in the order given, so a batch with a message's `sent` and
+    /// `read` records both and a batch that repeats itself records each once.
+    pub(super) fn record_receipts(
+        &self,
+        receipts: Vec<Receipt>,
+    ) -> Result<Vec<SessionEvent>, SessionError> {
+        if self.tenant_id.is_none() {
+            return Err(SessionError::NoSession);
+        }
+        let mut latest: BTreeMap<&str, ReceiptStatus> = BTreeMap::new();
+        let mut events = vec![];
+        let mut window_closed = false;
+        for receipt in &receipts {
+            let id = receipt.provider_message_id.as_str();
+            let current = latest.get(id).or_else(|| self.receipts.get(id)).copied();
+            if !receipt.status.supersedes(current) {
+                continue;
+            }
+            latest.insert(id, receipt.status);
+            window_closed |= receipt
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.code == WINDOW_CLOSED_CODE);
+            events.push(SessionEvent::ReceiptRecorded {
+                provider_message_id: receipt.provider_message_id.clone(),
+                reply_id: self.sent.get(id).copied(),
+                status: receipt.status,
+                at: receipt.at,
+                failure: receipt.failure.clone(),
+            });
+        }
+        events.extend(self.hand_off_for_closed_window(window_closed));
+        Ok(events)
+    }
 }
 
 #[cfg(test)]
