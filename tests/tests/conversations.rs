@@ -116,6 +116,16 @@ impl Hotel {
             .await
     }
 
+    /// The WhatsApp simulator posts statuses back to this hotel's webhook, signed, but only those
+    /// a test asks for (none on its own after a send).
+    fn statuses_on_demand(&self) {
+        self.whatsapp.auto_statuses(false);
+        self.whatsapp.post_statuses_to(
+            self.app.url("/webhooks/whatsapp"),
+            conserje_tests::channels::app_secret_for(DEFAULT_PHONE_NUMBER_ID),
+        );
+    }
+
     /// A WhatsApp guest writes `text`, and the webhook accepts it (the reply is not awaited).
     async fn whatsapp_writes(&self, wa_id: &str, message_id: &str, text: &str) {
         let payload = whatsapp_text(
@@ -1011,11 +1021,7 @@ async fn analysts_see_which_turns_context_decided_distributed() {
 async fn delivery_receipts_in_any_order_end_in_the_latest_state() {
     let now = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
     let hotel = Hotel::open(StoreKind::Sqlite, now).await;
-    hotel.whatsapp.auto_statuses(false);
-    hotel.whatsapp.post_statuses_to(
-        hotel.app.url("/webhooks/whatsapp"),
-        conserje_tests::channels::app_secret_for(DEFAULT_PHONE_NUMBER_ID),
-    );
+    hotel.statuses_on_demand();
     let wa_id = "34600111301";
     hotel.whatsapp_says(wa_id, "wamid.in.1", "hola").await;
     hotel
@@ -1153,11 +1159,7 @@ async fn a_staff_reply_25_hours_after_the_guest_wrote_is_refused_with_the_reason
 async fn a_reply_refused_for_a_closed_window_hands_the_guest_to_staff() {
     use conserje_domain::session::HandoffReason;
     let hotel = Hotel::open(StoreKind::Sqlite, Utc::now()).await;
-    hotel.whatsapp.auto_statuses(false);
-    hotel.whatsapp.post_statuses_to(
-        hotel.app.url("/webhooks/whatsapp"),
-        conserje_tests::channels::app_secret_for(DEFAULT_PHONE_NUMBER_ID),
-    );
+    hotel.statuses_on_demand();
 
     // On the send: WhatsApp's clock says the guest last wrote 25 hours ago.
     let refused = "34600111303";
