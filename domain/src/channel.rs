@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::template::{TemplateMessage, TemplateName};
 use crate::understanding::Language;
 use crate::values::{GuestRef, TenantId};
 
@@ -24,6 +25,9 @@ pub struct OutboundReply {
     pub guest_ref: GuestRef,
     pub text: String,
     pub language: Language,
+    /// The WhatsApp message template staff chose to send it as (`Reply::message_template`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_template: Option<TemplateName>,
 }
 
 /// How a reply left conserje.
@@ -53,6 +57,21 @@ pub enum SendError {
 #[async_trait]
 pub trait ChannelSender: Send + Sync {
     async fn send(&self, reply: &OutboundReply) -> Result<Delivery, SendError>;
+
+    /// Sends `reply` as the approved WhatsApp message template `template` (filled for it): the
+    /// only message WhatsApp delivers outside the guest's 24-hour window. A channel without
+    /// templates refuses.
+    async fn send_template(
+        &self,
+        reply: &OutboundReply,
+        template: &TemplateMessage,
+    ) -> Result<Delivery, SendError> {
+        let _ = template;
+        Err(SendError::Permanent(format!(
+            "{} has no message templates",
+            reply.channel
+        )))
+    }
 }
 
 /// A voice note's bytes, as the channel served them.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::template::TemplateRegistry;
 use crate::understanding::{HotelTopic, Language, Locale};
 use crate::values::TenantId;
 
@@ -129,6 +130,9 @@ pub struct HotelProfile {
     /// The hotel's own wording of replies: template name → source, per language or locale.
     #[serde(default)]
     pub replies: BTreeMap<TextKey, BTreeMap<String, String>>,
+    /// The WhatsApp templates Meta approved for the hotel's number.
+    #[serde(default)]
+    pub templates: TemplateRegistry,
 }
 
 impl HotelProfile {

@@ -23,6 +23,7 @@ pub mod pricing;
 pub mod reservation;
 pub mod session;
 pub mod stay;
+pub mod template;
 pub mod understanding;
 pub mod values;
 

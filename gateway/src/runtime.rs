@@ -24,6 +24,7 @@ use conserje_domain::channel::Transcriber;
 use conserje_domain::data_access::DataAccess;
 use conserje_domain::dead_letter::DeadLetterIndex;
 use conserje_domain::guest::{Guest, GuestServices};
+use conserje_domain::hotel::HotelProfiles;
 use conserje_domain::journal::{AggregateStore, EventFeed, Leases, StoredEvent};
 use conserje_domain::log::{MessageLog, Topics};
 use conserje_domain::ports::{Clock, Pms, SystemClock};
@@ -150,6 +151,8 @@ pub struct Runtime {
     pub http: HttpOptions,
     /// The service's clock ("now" for bounds on timestamps; fixed in tests).
     pub clock: Arc<dyn Clock>,
+    /// The hotels' profiles: names, facts, wording and WhatsApp templates.
+    pub hotels: Arc<dyn HotelProfiles>,
     /// Each hotel's WhatsApp and Telegram accounts: webhook secrets and send tokens.
     pub channel_accounts: Arc<ChannelAccounts>,
     /// The webhooks' per-guest rate limit and counters.
@@ -448,6 +451,8 @@ impl Runtime {
             topics.clone(),
             channels,
             conversations.clone(),
+            hotels.clone(),
+            clock.clone(),
         ));
         let transcription_retry = Arc::new(TranscriptionRetry::new(
             log.clone(),
@@ -545,6 +550,7 @@ impl Runtime {
             keys,
             http: options.http.clone(),
             clock,
+            hotels,
             channel_accounts,
             webhooks,
             readiness,

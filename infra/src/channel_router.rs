@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use conserje_domain::channel::{
     AudioClip, ChannelSender, Delivery, MediaError, MediaSource, OutboundReply, SendError,
 };
+use conserje_domain::template::TemplateMessage;
 use conserje_domain::values::TenantId;
 
 use crate::channel_accounts::ChannelAccounts;
@@ -73,6 +74,18 @@ impl ChannelSender for ChannelRouter {
             }
         }
     }
+
+    /// WhatsApp sends the template; other channels have no window, so the reply's own words go.
+    async fn send_template(
+        &self,
+        reply: &OutboundReply,
+        template: &TemplateMessage,
+    ) -> Result<Delivery, SendError> {
+        match (reply.channel.as_str(), &self.whatsapp) {
+            (WHATSAPP, Some(whatsapp)) => whatsapp.send_template(reply, template).await,
+            _ => self.send(reply).await,
+        }
+    }
 }
 
 #[async_trait]
@@ -113,6 +126,7 @@ mod tests {
             guest_ref: GuestRef::parse("34600111222").unwrap(),
             text: "Hola".to_owned(),
             language: Language::Es,
+            message_template: None,
         }
     }
 

@@ -101,6 +101,7 @@ impl HotelProfiles for HotelRegistry {
             facts: settings.facts.clone(),
             contact: settings.contact.clone(),
             replies: settings.replies.clone(),
+            templates: settings.templates.clone(),
         }
     }
 }

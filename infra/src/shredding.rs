@@ -433,6 +433,7 @@ mod tests {
                 language: Language::Es,
                 locale: None,
                 template: "greeting".into(),
+                message_template: None,
             },
         };
         let intent = SessionEvent::IntentRecognized {

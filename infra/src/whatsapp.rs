@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use conserje_domain::channel::{
     AudioClip, ChannelSender, Delivery, MediaError, MediaSource, OutboundReply, SendError,
 };
+use conserje_domain::template::TemplateMessage;
 use conserje_domain::values::TenantId;
 use serde::Deserialize;
 use serde_json::json;
@@ -198,6 +199,50 @@ impl WhatsAppCloud {
 #[async_trait]
 impl ChannelSender for WhatsAppCloud {
     async fn send(&self, reply: &OutboundReply) -> Result<Delivery, SendError> {
+        let message = json!({
+            "type": "text",
+            "text": { "preview_url": false, "body": reply.text },
+        });
+        self.post_message(reply, message, "send_message").await
+    }
+
+    async fn send_template(
+        &self,
+        reply: &OutboundReply,
+        template: &TemplateMessage,
+    ) -> Result<Delivery, SendError> {
+        self.post_message(reply, template_body(template), "send_template")
+            .await
+    }
+}
+
+/// The `template` object of a send: name, language, and the body's parameters in order.
+fn template_body(template: &TemplateMessage) -> serde_json::Value {
+    let mut object = json!({
+        "name": template.name.as_str(),
+        "language": { "code": template.language },
+    });
+    if !template.parameters.is_empty() {
+        let parameters: Vec<_> = template
+            .parameters
+            .iter()
+            .map(|text| json!({ "type": "text", "text": text }))
+            .collect();
+        object["components"] = json!([{ "type": "body", "parameters": parameters }]);
+    }
+    json!({ "type": "template", "template": object })
+}
+
+impl WhatsAppCloud {
+    /// `POST /{version}/{phone_number_id}/messages` with `message` (its `type` and the object of
+    /// that type) addressed to the reply's guest, classified as sent, transient, refused, or
+    /// refused for a closed window.
+    async fn post_message(
+        &self,
+        reply: &OutboundReply,
+        message: serde_json::Value,
+        operation: &'static str,
+    ) -> Result<Delivery, SendError> {
         let account = self.accounts.whatsapp(&reply.tenant_id);
         let phone_number_id = account
             .and_then(|a| a.phone_number_id.as_deref())
@@ -216,14 +261,15 @@ impl ChannelSender for WhatsAppCloud {
             ));
         };
         let url = format!("{}/{}/{phone_number_id}/messages", self.base, self.version);
-        let body = json!({
+        let mut body = json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
             "to": reply.guest_ref.as_str(),
-            "type": "text",
-            "text": { "preview_url": false, "body": reply.text },
         });
-        let call = provider_span(WHATSAPP, "send_message");
+        if let (Some(body), serde_json::Value::Object(message)) = (body.as_object_mut(), message) {
+            body.extend(message);
+        }
+        let call = provider_span(WHATSAPP, operation);
         let response = self
             .client
             .post(url)

@@ -358,20 +358,8 @@ mod tests {
                 reply("other", 5, 60),
             ],
             delivered: vec![
-                delivered(
-                    1,
-                    DeliveryOutcome::Sent {
-                        provider_message_id: None,
-                    },
-                    70,
-                ),
-                delivered(
-                    2,
-                    DeliveryOutcome::Sent {
-                        provider_message_id: None,
-                    },
-                    90,
-                ),
+                delivered(1, DeliveryOutcome::sent(None), 70),
+                delivered(2, DeliveryOutcome::sent(None), 90),
                 delivered(3, DeliveryOutcome::KeptInOutbox, 25),
                 delivered(
                     4,

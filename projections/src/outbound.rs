@@ -70,6 +70,7 @@ impl EventHandler for OutboundReplies {
             guest_ref,
             text: reply.text,
             language: reply.language,
+            message_template: reply.message_template,
         };
         let mut headers = vec![
             ("reply_id".to_owned(), outbound.reply_id.to_string()),

@@ -79,6 +79,7 @@ fn turn(key: &str) -> Turn {
             language: Language::Es,
             locale: None,
             template: "quote".into(),
+            message_template: None,
         }],
         handoff: None,
     }

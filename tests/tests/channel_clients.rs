@@ -68,6 +68,7 @@ fn reply(tenant: &str, channel: &str, guest: &str, text: &str) -> OutboundReply 
         guest_ref: GuestRef::parse(guest).expect("a valid guest"),
         text: text.to_owned(),
         language: Language::Es,
+        message_template: None,
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use conserje_domain::api_key::Role;
+use conserje_domain::ports::Clock;
 use conserje_domain::reservation::{Reservation, ReservationStatus};
 use conserje_domain::session::Session;
 use conserje_domain::understanding::Language;
@@ -77,16 +78,26 @@ struct Hotel {
 
 impl Hotel {
     async fn open(kind: StoreKind, now: DateTime<Utc>) -> Self {
+        Self::open_with(kind, Arc::new(FixedClock(now)), "").await
+    }
+
+    /// A hotel on `clock`, with `extra` appended to its configuration (TOML).
+    async fn open_with(kind: StoreKind, clock: Arc<dyn Clock>, extra: &str) -> Self {
         let whatsapp = WhatsAppSimulator::start(WHATSAPP_TOKEN).await;
         let telegram = TelegramSimulator::start(TELEGRAM_TOKEN).await;
         let transcriber = TranscriberSimulator::start(None).await;
         let (mut options, dir) = fresh_store(kind).await;
-        options.config = Some(config_with_tokens(dir.path()));
+        let config = config_with_tokens(dir.path());
+        if !extra.is_empty() {
+            let text = std::fs::read_to_string(&config).unwrap();
+            std::fs::write(&config, format!("{text}\n{extra}\n")).unwrap();
+        }
+        options.config = Some(config);
         options.channels.whatsapp_api_base = Some(whatsapp.base_url());
         options.channels.telegram_api_base = Some(telegram.base_url());
         options.channels.transcriber_url = Some(transcriber.base_url());
         options.channels.transcription_retry_ms = 100;
-        let app = TestApp::spawn_with_clock(&options, Arc::new(FixedClock(now))).await;
+        let app = TestApp::spawn_with_clock(&options, clock).await;
         Self {
             app,
             whatsapp,
@@ -1106,91 +1117,5 @@ async fn delivery_receipts_in_any_order_end_in_the_latest_state() {
     assert_eq!(recorded, 3, "read; sent, failed");
 }
 
-/// WhatsApp refuses free-form messages more than 24 hours after the guest's last one (131047),
-/// so staff are told at once instead of the reply failing out of sight; Telegram has no window.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_staff_reply_25_hours_after_the_guest_wrote_is_refused_with_the_reason() {
-    // The webhooks carry the real time; the hotel's clock is 25 hours later.
-    let later = Utc::now() + chrono::Duration::hours(25);
-    let hotel = Hotel::open(StoreKind::Sqlite, later).await;
-    let wa_id = "34600111302";
-    hotel.whatsapp_says(wa_id, "wamid.w.1", "hola").await;
-    hotel.telegram_says(777302, 1, "hola").await;
-    let lucia = hotel
-        .app
-        .client_as("lucia", Role::Staff, Some("default"))
-        .await;
-    let reply = |session: &str| {
-        lucia
-            .post(
-                hotel
-                    .app
-                    .url(&format!("/api/v1/sessions/{session}/replies")),
-            )
-            .json(&json!({"text": "Hola Ana, soy Lucía. ¿Sigues interesada?"}))
-            .send()
-    };
-    let response = reply(&format!("default%2Fwhatsapp%2F{wa_id}"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "window_closed", "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("template"),
-        "{body}"
-    );
-    let sent = hotel.whatsapp.sent_to(wa_id).len();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(hotel.whatsapp.sent_to(wa_id).len(), sent, "nothing sent");
-
-    let response = reply("default%2Ftelegram%2F777302").await.unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::ACCEPTED,
-        "Telegram has no window"
-    );
-}
-
-/// A reply WhatsApp refuses because the window closed (131047 on the send, or later in a
-/// `failed` status) never reached the guest: the conversation goes to staff with that reason,
-/// and the refused reply waits in the dead-letter queue under it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_reply_refused_for_a_closed_window_hands_the_guest_to_staff() {
-    use conserje_domain::session::HandoffReason;
-    let hotel = Hotel::open(StoreKind::Sqlite, Utc::now()).await;
-    hotel.statuses_on_demand();
-
-    // On the send: WhatsApp's clock says the guest last wrote 25 hours ago.
-    let refused = "34600111303";
-    hotel.whatsapp_says(refused, "wamid.r.1", "hola").await;
-    hotel.whatsapp.enforce_window(true);
-    hotel
-        .whatsapp
-        .guest_wrote(refused, hotel.whatsapp.now() - chrono::Duration::hours(25));
-    hotel
-        .whatsapp_writes(refused, "wamid.r.2", "¿tenéis parking?")
-        .await;
-    eventually("the conversation is handed to staff", || async {
-        hotel.session("whatsapp", refused).await.handoff == Some(HandoffReason::WindowClosed)
-    })
-    .await;
-    let dead = dead_letters::list(&hotel.app.runtime, None).await.unwrap();
-    assert!(
-        dead.iter().any(|d| d.reason == "window_closed"),
-        "the refused reply is dead-lettered as window_closed: {dead:?}"
-    );
-
-    // Later: accepted, then a `failed` status with 131047.
-    hotel.whatsapp.enforce_window(false);
-    let late = "34600111304";
-    hotel.whatsapp_says(late, "wamid.l.1", "hola").await;
-    hotel.whatsapp.fail_async_next(1, 131047);
-    hotel
-        .whatsapp_writes(late, "wamid.l.2", "¿tenéis parking?")
-        .await;
-    eventually("the failed status hands the guest to staff", || async {
-        hotel.session("whatsapp", late).await.handoff == Some(HandoffReason::WindowClosed)
-    })
-    .await;
-}
+#[path = "conversations/whatsapp_window.rs"]
+mod whatsapp_window;

@@ -229,6 +229,7 @@ async fn a_cached_conversation_loads_as_its_events_replayed(kind: StoreKind) {
             language: Language::Es,
             locale: None,
             template: "fallback".into(),
+            message_template: None,
         };
         let turn = Turn {
             turn_key: format!("wamid.{n:03}"),

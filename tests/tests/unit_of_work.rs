@@ -54,6 +54,7 @@ fn turn(key: &str) -> Turn {
             language: Language::Es,
             locale: None,
             template: "greeting".into(),
+            message_template: None,
         }],
         handoff: None,
     }

@@ -46,6 +46,7 @@ impl<'a> Talk<'a> {
             language: self.locale.language(),
             locale: Some(self.locale),
             template: kind.name().to_owned(),
+            message_template: None,
         });
         self.said.push(kind);
         Ok(())

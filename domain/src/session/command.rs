@@ -7,6 +7,7 @@ use super::event::HandoffReason;
 use super::message::GuestMessage;
 use super::receipt::Receipt;
 use super::{DialogueState, Reply};
+use crate::template::TemplateUse;
 use crate::understanding::Understood;
 
 /// What the dialogue decided for one guest message (or one notice about it), recorded at once so
@@ -30,6 +31,9 @@ pub struct Turn {
 pub enum DeliveryOutcome {
     Sent {
         provider_message_id: Option<String>,
+        /// The WhatsApp message template it went as, when it did not go as free text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template: Option<TemplateUse>,
     },
     KeptInOutbox,
     Failed {
@@ -38,6 +42,16 @@ pub enum DeliveryOutcome {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         window_closed: bool,
     },
+}
+
+impl DeliveryOutcome {
+    /// Sent as free text, with the platform's id of the message when it gave one.
+    pub fn sent(provider_message_id: Option<String>) -> Self {
+        Self::Sent {
+            provider_message_id,
+            template: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,13 +83,13 @@ pub enum SessionCommand {
     ResolveHandoff {
         resolved_by: String,
     },
-    /// How replies left through the channel, several at once: the sender records a whole batch
-    /// of one conversation in one commit.
     /// What the guest's platform says became of sent replies (WhatsApp's statuses), several at
     /// once, in the order the platform sent them.
     RecordReceipts {
         receipts: Vec<Receipt>,
     },
+    /// How replies left through the channel, several at once: the sender records a whole batch
+    /// of one conversation in one commit.
     RecordDeliveries {
         deliveries: Vec<(Uuid, DeliveryOutcome)>,
     },

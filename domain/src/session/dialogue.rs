@@ -113,4 +113,8 @@ pub struct Reply {
     pub locale: Option<Locale>,
     /// The template it came from (`quote`, `ask_dates`…); `staff` for a staff member's words.
     pub template: String,
+    /// The WhatsApp message template staff chose to send it as (the only way to reach a guest
+    /// whose 24-hour window has closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_template: Option<crate::template::TemplateName>,
 }

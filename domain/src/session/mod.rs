@@ -217,7 +217,8 @@ impl Session {
                 if self.replies.contains_key(&reply.reply_id) {
                     return Ok(vec![]);
                 }
-                if !self.window_open(at) {
+                // A message template is the one thing WhatsApp delivers outside the window.
+                if !self.window_open(at) && reply.message_template.is_none() {
                     return Err(SessionError::WindowClosed {
                         closed_at: self.window_closes_at().unwrap_or(at),
                     });
@@ -342,6 +343,7 @@ impl Aggregate for Session {
                 self.replies.insert(reply_id, delivered);
                 if let DeliveryOutcome::Sent {
                     provider_message_id: Some(id),
+                    ..
                 } = outcome
                 {
                     self.sent.insert(id, reply_id);

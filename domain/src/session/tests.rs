@@ -101,6 +101,7 @@ fn reply(text: &str) -> Reply {
         language: crate::understanding::Language::Es,
         locale: None,
         template: "greeting".into(),
+        message_template: None,
     }
 }
 
@@ -209,9 +210,7 @@ fn recorded(id: &str, reply: Option<u128>, status: ReceiptStatus, minute: u32) -
 fn receipts_are_recorded_when_they_tell_more_in_any_order() {
     let sent = SessionEvent::ReplyDelivered {
         reply_id: Uuid::from_u128(7),
-        outcome: DeliveryOutcome::Sent {
-            provider_message_id: Some("wamid.out".into()),
-        },
+        outcome: DeliveryOutcome::sent(Some("wamid.out".into())),
     };
     // A read before its delivered, then the delivered, then the read again: one event, and
     // it names our reply.
@@ -383,4 +382,34 @@ fn a_message_and_its_answer_are_recorded_together_and_once() {
         .given(vec![started(), received("wamid.1")])
         .when(command())
         .then_expect_events(vec![composed("wamid.1")]);
+}
+
+#[test]
+fn outside_the_window_a_staff_reply_goes_only_as_a_message_template() {
+    let late = message("wamid.1").received_at + chrono::Duration::hours(25);
+    let free_text = reply("Hola, ¿sigue interesado?");
+    TestFramework::<Session>::with(())
+        .given(vec![started(), received("wamid.1")])
+        .when(SessionCommand::RecordStaffReply {
+            reply: free_text.clone(),
+            at: late,
+        })
+        .then_expect_error(SessionError::WindowClosed {
+            closed_at: message("wamid.1").received_at + chrono::Duration::hours(24),
+        });
+    let as_template = Reply {
+        message_template: Some(crate::template::TemplateName::parse("respuesta").unwrap()),
+        ..free_text
+    };
+    TestFramework::<Session>::with(())
+        .given(vec![started(), received("wamid.1")])
+        .when(SessionCommand::RecordStaffReply {
+            reply: as_template.clone(),
+            at: late,
+        })
+        .then_expect_events(vec![SessionEvent::ReplyComposed {
+            turn_key: None,
+            author: "staff".into(),
+            reply: as_template,
+        }]);
 }

@@ -18,6 +18,7 @@ use conserje_domain::metadata::keys;
 use conserje_domain::session::{
     DeliveryOutcome, ReceiptFailure, ReceiptStatus, Reply, Session, SessionCommand, SessionEvent,
 };
+use conserje_domain::template::TemplateName;
 use conserje_domain::understanding::{Entities, Expectation, Language, Locale};
 use conserje_domain::values::TenantId;
 use conserje_projections::outbound::conversation_of;
@@ -70,6 +71,11 @@ pub struct TurnLine {
     /// Replies: the template it came from (`staff` for a person's words).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Replies: the WhatsApp message template it goes or went as — chosen by staff, or the
+    /// hotel's `reply` template when the guest's 24-hour window had closed — and its language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "respuesta_pendiente (es)")]
+    pub message_template: Option<String>,
     /// Replies: whether it left through the channel or sits in the outbox.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivered: Option<bool>,
@@ -108,6 +114,7 @@ impl TurnLine {
             entities: None,
             model_version: None,
             template: None,
+            message_template: None,
             delivered: None,
             delivery: None,
             delivery_detail: None,
@@ -246,6 +253,7 @@ pub async fn transcript(
                     language,
                     locale,
                     template,
+                    message_template,
                 } = reply;
                 let role = if author == "bot" { "bot" } else { "staff" };
                 let mut line =
@@ -253,6 +261,7 @@ pub async fn transcript(
                 line.language = Some(language);
                 line.locale = Some(locale.unwrap_or(Locale::of(language)));
                 line.template = Some(template);
+                line.message_template = message_template.map(|t| t.to_string());
                 line.delivered = Some(false);
                 line.delivery = Some("pending".into());
                 turns.push(line);
@@ -263,7 +272,14 @@ pub async fn transcript(
                     let (delivered, status, detail) = match outcome {
                         DeliveryOutcome::Sent {
                             provider_message_id,
-                        } => (true, "sent", provider_message_id),
+                            template,
+                        } => {
+                            if let Some(used) = template {
+                                line.message_template =
+                                    Some(format!("{} ({})", used.name, used.language));
+                            }
+                            (true, "sent", provider_message_id)
+                        }
                         DeliveryOutcome::KeptInOutbox => (false, "outbox", None),
                         DeliveryOutcome::Failed { reason, .. } => (false, "failed", Some(reason)),
                     };
@@ -337,11 +353,41 @@ pub struct StaffReplyBody {
     /// The reply's language; the conversation's when absent.
     #[schema(value_type = crate::openapi::Language, required = false)]
     pub language: Option<Language>,
+    /// The name of one of the hotel's registered WhatsApp templates to send the reply as (its
+    /// `reply` parameter carries `text`): required once the guest's 24-hour window has closed.
+    #[schema(example = "respuesta_pendiente")]
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffReplyAccepted {
     pub reply_id: Uuid,
+}
+
+/// `name` as one of `hotel`'s registered WhatsApp templates, or a 422 naming the ones it has.
+fn registered_template(
+    rt: &Runtime,
+    hotel: &TenantId,
+    name: &str,
+) -> Result<TemplateName, ApiError> {
+    let templates = rt.hotels.profile(hotel).templates;
+    TemplateName::parse(name.trim())
+        .ok()
+        .filter(|name| templates.named(name).is_some())
+        .ok_or_else(|| {
+            let known: Vec<&str> = templates.names().map(TemplateName::as_str).collect();
+            ApiError::Refused {
+                code: "unknown_template",
+                message: format!(
+                    "{name:?} is not one of the hotel's registered WhatsApp templates ({})",
+                    if known.is_empty() {
+                        "it registers none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            }
+        })
 }
 
 /// The hotel of session `id` (`tenant/channel/guest`).
@@ -423,8 +469,9 @@ pub async fn resolve_handoff(
         (status = 409, description = "`conflict`: changed concurrently; try again", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 256 KiB", body = ErrorBody),
         (status = 422, description = "A rule of the conversation refused the reply: \
-            `invalid_reply`, or `window_closed` (WhatsApp, more than 24 hours after the guest's \
-            last message: only a template can reach them)", body = ErrorBody),
+            `invalid_reply`, `window_closed` (WhatsApp, more than 24 hours after the guest's \
+            last message: only a template can reach them, so name one in `template`), or \
+            `unknown_template` (not one of the hotel's registered templates)", body = ErrorBody),
         (status = 429, description = "`rate_limited`: the key passed its requests per minute",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`unavailable`: the event store did not answer", body = ErrorBody),
@@ -446,7 +493,13 @@ pub async fn staff_reply(
             "text must not be empty",
         ));
     }
-    let meta = caller.metadata(hotel_of(&id)?);
+    let hotel = hotel_of(&id)?;
+    let message_template = body
+        .template
+        .as_deref()
+        .map(|name| registered_template(&rt, &hotel, name))
+        .transpose()?;
+    let meta = caller.metadata(hotel);
     let session = rt.conversations.session(&id).await?;
     let reply = Reply {
         reply_id: Uuid::now_v7(),
@@ -457,6 +510,7 @@ pub async fn staff_reply(
             .unwrap_or(Language::Es),
         locale: None,
         template: "staff".to_owned(),
+        message_template,
     };
     let reply_id = reply.reply_id;
     rt.conversations

@@ -20,6 +20,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use conserje_domain::cancellation::CancellationPolicy;
 use conserje_domain::hotel::{BusinessHours, Localized, TextKey};
+use conserje_domain::template::TemplateRegistry;
 use conserje_domain::understanding::HotelTopic;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
@@ -103,6 +104,11 @@ pub struct HotelSettings {
     /// Free cancellation window and the fee after it (48 h, then the first night, when absent).
     #[serde(default)]
     pub cancellation: CancellationPolicy,
+    /// The WhatsApp message templates Meta approved for the hotel's number:
+    /// `[[hotels.X.templates]] name = "…" purpose = "reply" languages = ["es", "en_US"]
+    /// parameters = ["guest_name", "reply"]`.
+    #[serde(default)]
+    pub templates: TemplateRegistry,
 }
 
 impl HotelSettings {
@@ -120,6 +126,7 @@ impl HotelSettings {
             replies: BTreeMap::new(),
             pms: PmsSettings::default(),
             cancellation: CancellationPolicy::default(),
+            templates: TemplateRegistry::default(),
         }
     }
 }
@@ -365,5 +372,61 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("typo"), "{err}");
+    }
+
+    const TEMPLATES: &str = r#"
+        [hotels.default]
+        time_zone = "Europe/Madrid"
+        [[hotels.default.templates]]
+        name = "respuesta_pendiente"
+        purpose = "reply"
+        languages = ["es", "en_US", "pt_BR"]
+        parameters = ["guest_name", "reply"]
+        [[hotels.default.templates]]
+        name = "oferta_verano"
+        category = "marketing"
+        languages = ["es"]
+        [pms_simulator]
+        currency = "EUR"
+        rooms = []
+    "#;
+
+    #[test]
+    fn a_hotel_registers_its_templates_and_a_broken_registry_is_named() {
+        use conserje_domain::template::{TemplateCategory, TemplatePurpose};
+        let file = ConfigFile::parse("f", TEMPLATES, vec![]).unwrap();
+        let templates = &file.hotels[DEFAULT_HOTEL].templates;
+        let reply = templates.for_purpose(TemplatePurpose::Reply).unwrap();
+        assert_eq!(reply.name.as_str(), "respuesta_pendiente");
+        assert_eq!(reply.languages, ["es", "en_US", "pt_BR"]);
+        assert_eq!(reply.parameters.len(), 2);
+        let names: Vec<&str> = templates.names().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["respuesta_pendiente", "oferta_verano"]);
+        let offer = templates
+            .named(&conserje_domain::template::TemplateName::parse("oferta_verano").unwrap())
+            .unwrap();
+        assert_eq!(offer.category, TemplateCategory::Marketing);
+
+        let twice = TEMPLATES.replace("oferta_verano", "respuesta_pendiente");
+        let err = ConfigFile::parse("f", &twice, vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("template respuesta_pendiente is registered twice"),
+            "{err}"
+        );
+        let bad_name = TEMPLATES.replace("oferta_verano", "Oferta Verano");
+        let err = ConfigFile::parse("f", &bad_name, vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"Oferta Verano\" is not a WhatsApp template name"),
+            "{err}"
+        );
+        let bad_field = TEMPLATES.replace("\"reply\"]", "\"room_number\"]");
+        let err = ConfigFile::parse("f", &bad_field, vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("room_number"), "{err}");
     }
 }

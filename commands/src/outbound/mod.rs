@@ -9,15 +9,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use conserje_domain::channel::{ChannelSender, Delivery, OutboundReply, SendError};
+use conserje_domain::hotel::{HotelProfile, HotelProfiles};
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, Topics};
 use conserje_domain::metadata::Actor;
+use conserje_domain::ports::Clock;
 use conserje_domain::session::{session_stream_id, DeliveryOutcome, Session, SessionCommand};
+use conserje_domain::template::TemplateMessage;
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
 use tracing::{Instrument, Span};
 use uuid::Uuid;
 
 use crate::consumer_group::{self, BatchHandler, GroupSpec};
+use route::Route;
+
+mod route;
 use crate::dead_letters::dead_letter;
 use crate::{CommandError, Conversations};
 
@@ -37,6 +43,10 @@ pub struct ChannelDispatcher {
     topics: Topics,
     sender: Arc<dyn ChannelSender>,
     conversations: Arc<Conversations>,
+    /// The hotels' templates and names, for replies that must go as a template.
+    hotels: Arc<dyn HotelProfiles>,
+    /// "Now" for the guest's 24-hour window.
+    clock: Arc<dyn Clock>,
     /// Attempts of a transiently failing send before it is dead-lettered.
     pub max_attempts: u32,
     /// The pause after the first transient failure; it doubles with each attempt.
@@ -76,12 +86,16 @@ impl ChannelDispatcher {
         topics: Topics,
         sender: Arc<dyn ChannelSender>,
         conversations: Arc<Conversations>,
+        hotels: Arc<dyn HotelProfiles>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             log,
             topics,
             sender,
             conversations,
+            hotels,
+            clock,
             max_attempts: 5,
             base_delay: Duration::from_millis(200),
         }
@@ -102,7 +116,7 @@ impl ChannelDispatcher {
     /// records how each left in one command. A crash before that record resends them: delivery
     /// is at least once.
     async fn send_in_order(&self, records: Vec<&LogRecord>) -> Result<(), CommandError> {
-        let mut conversation: Option<(String, Session, EventMetadata)> = None;
+        let mut conversation: Option<(String, Session, EventMetadata, HotelProfile)> = None;
         let mut outcomes = Vec::new();
         let mut last_send = None;
         for record in records {
@@ -122,9 +136,10 @@ impl ChannelDispatcher {
                     Actor::system(SENDER_GROUP),
                     &reply.channel,
                 );
-                conversation = Some((stream.clone(), session, meta));
+                let profile = self.hotels.profile(&reply.tenant_id);
+                conversation = Some((stream.clone(), session, meta, profile));
             }
-            let Some((expected, session, _)) = &conversation else {
+            let Some((expected, session, _, profile)) = &conversation else {
                 continue;
             };
             if &stream != expected {
@@ -137,7 +152,7 @@ impl ChannelDispatcher {
             }
             let span = send_span(record, &reply, &stream);
             let outcome = self
-                .send(record, &reply, &stream)
+                .send(record, &reply, session, profile)
                 .instrument(span.clone())
                 .await?;
             span.record("outcome", outcome_name(&outcome));
@@ -146,7 +161,7 @@ impl ChannelDispatcher {
         }
         match conversation {
             // Recorded in the last send's span, so the deliveries' events continue its trace.
-            Some((stream, _, mut meta)) => {
+            Some((stream, _, mut meta, _)) => {
                 let span = last_send.unwrap_or_else(Span::none);
                 meta.traceparent = conserje_trace::traceparent_of(&span);
                 self.record(&stream, outcomes, &meta).instrument(span).await
@@ -173,29 +188,44 @@ impl ChannelDispatcher {
             .await
     }
 
-    /// Sends one reply, retrying while the provider fails for now; a refusal (or too many
-    /// failures) is dead-lettered and reported as `Failed`.
+    /// Sends one reply by its route (text, or a template outside WhatsApp's window), falling
+    /// back to the hotel's `reply` template when WhatsApp refuses the text for a closed window; a
+    /// refusal (or too many failures) is dead-lettered and reported as `Failed`.
     async fn send(
         &self,
         record: &LogRecord,
         reply: &OutboundReply,
-        stream: &str,
+        session: &Session,
+        profile: &HotelProfile,
     ) -> Result<DeliveryOutcome, CommandError> {
-        let mut attempt = 1;
+        let mut route = route::route(reply, session, profile, self.clock.now());
         let outcome = loop {
-            match self.sender.send(reply).await {
+            let template = match &route {
+                Route::Text => None,
+                Route::Template(template) => Some(template),
+                Route::Unreachable {
+                    reason,
+                    window_closed,
+                } => {
+                    break DeliveryOutcome::Failed {
+                        reason: reason.clone(),
+                        window_closed: *window_closed,
+                    }
+                }
+            };
+            match self.attempt(reply, template, &record.key).await {
                 Ok(Delivery::Sent {
                     provider_message_id,
                 }) => {
                     break DeliveryOutcome::Sent {
                         provider_message_id,
+                        template: template.map(Into::into),
                     }
                 }
                 Ok(Delivery::KeptInOutbox) => break DeliveryOutcome::KeptInOutbox,
-                Err(SendError::Transient(reason)) if attempt < self.max_attempts => {
-                    tracing::warn!(%stream, attempt, reason, "send failed for now; retrying");
-                    tokio::time::sleep(self.base_delay * 2u32.pow(attempt - 1)).await;
-                    attempt += 1;
+                Err(SendError::WindowClosed(reason)) if template.is_none() => {
+                    tracing::info!(key = %record.key, reason, "window closed; sending the reply template");
+                    route = route::fallback(reply, session, profile);
                 }
                 Err(err) => {
                     break DeliveryOutcome::Failed {
@@ -218,6 +248,30 @@ impl ChannelDispatcher {
             self.give_up(record, code, reason).await?;
         }
         Ok(outcome)
+    }
+
+    /// One send of `reply` (as `template` when given), retried while the provider fails for now.
+    async fn attempt(
+        &self,
+        reply: &OutboundReply,
+        template: Option<&TemplateMessage>,
+        key: &str,
+    ) -> Result<Delivery, SendError> {
+        let mut attempt = 1;
+        loop {
+            let sent = match template {
+                Some(template) => self.sender.send_template(reply, template).await,
+                None => self.sender.send(reply).await,
+            };
+            match sent {
+                Err(SendError::Transient(reason)) if attempt < self.max_attempts => {
+                    tracing::warn!(%key, attempt, reason, "send failed for now; retrying");
+                    tokio::time::sleep(self.base_delay * 2u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn give_up(

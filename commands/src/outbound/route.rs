@@ -1,0 +1,233 @@
+//! How one reply goes out on its channel: as free text, or — on WhatsApp, where only an approved
+//! message template reaches a guest whose 24-hour window has closed — as a template.
+//!
+//! The choice is made before the send from the session's own clock of the window, and made
+//! again when WhatsApp refuses free text anyway (131047: its clock and ours may differ by the
+//! seconds a reply spends in the log). Without a template the reply cannot reach the guest, and
+//! the failure says so, so the conversation goes to staff with the reason instead of the reply
+//! sitting "sent" in a transcript the guest never sees.
+
+use chrono::{DateTime, Utc};
+use conserje_domain::channel::OutboundReply;
+use conserje_domain::hotel::HotelProfile;
+use conserje_domain::session::Session;
+use conserje_domain::template::{TemplateMessage, TemplatePurpose, TemplateValues};
+use conserje_domain::understanding::Locale;
+
+/// The channel with a customer-service window and message templates.
+const WHATSAPP: &str = "whatsapp";
+
+/// How a reply is to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Route {
+    /// Its own words.
+    Text,
+    /// As a filled message template.
+    Template(TemplateMessage),
+    /// It cannot go: why, in a sentence for the transcript and the dead letter, and whether
+    /// that is the closed window (the conversation then goes to staff with that reason).
+    Unreachable { reason: String, window_closed: bool },
+}
+
+/// The route of `reply` at `now`: the template staff named, the hotel's `reply` template when the
+/// window is closed, else free text.
+pub(super) fn route(
+    reply: &OutboundReply,
+    session: &Session,
+    profile: &HotelProfile,
+    now: DateTime<Utc>,
+) -> Route {
+    if reply.channel != WHATSAPP {
+        return Route::Text;
+    }
+    if let Some(name) = &reply.message_template {
+        return match profile.templates.named(name) {
+            Some(template) => fill(template, reply, session, profile, false),
+            None => Route::Unreachable {
+                reason: format!(
+                    "template {name} is not registered for hotel {}",
+                    reply.tenant_id
+                ),
+                window_closed: false,
+            },
+        };
+    }
+    if session.window_open(now) {
+        return Route::Text;
+    }
+    fallback(reply, session, profile)
+}
+
+/// The hotel's `reply` template for a reply WhatsApp will not take as free text.
+pub(super) fn fallback(reply: &OutboundReply, session: &Session, profile: &HotelProfile) -> Route {
+    match profile.templates.for_purpose(TemplatePurpose::Reply) {
+        Some(template) => fill(template, reply, session, profile, true),
+        None => Route::Unreachable {
+            reason: format!(
+                "the guest's 24-hour window is closed and hotel {} registers no `reply` template",
+                reply.tenant_id
+            ),
+            window_closed: true,
+        },
+    }
+}
+
+fn fill(
+    template: &conserje_domain::template::MessageTemplate,
+    reply: &OutboundReply,
+    session: &Session,
+    profile: &HotelProfile,
+    window_closed: bool,
+) -> Route {
+    let values = TemplateValues {
+        guest_name: session.guest_name.clone(),
+        hotel_name: profile.name.clone(),
+        reply: Some(reply.text.clone()),
+    };
+    match template.fill(Locale::of(reply.language), &values) {
+        Ok(message) => Route::Template(message),
+        Err(err) => Route::Unreachable {
+            reason: err.to_string(),
+            window_closed,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use conserje_domain::session::SessionEvent;
+    use conserje_domain::template::{
+        MessageTemplate, TemplateCategory, TemplateField, TemplateName, TemplateRegistry,
+    };
+    use conserje_domain::understanding::Language;
+    use conserje_domain::values::{GuestRef, TenantId};
+    use cqrs_es::Aggregate;
+
+    fn at(hour: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap() + chrono::Duration::hours(hour)
+    }
+
+    fn session(channel: &str) -> Session {
+        let mut session = Session::default();
+        session.apply(SessionEvent::SessionStarted {
+            tenant_id: TenantId::parse("hotel-sol").unwrap(),
+            channel: channel.into(),
+            guest_ref: GuestRef::parse("34600111222").unwrap(),
+            started_at: at(0),
+        });
+        session.apply(SessionEvent::GuestMessageReceived {
+            provider_message_id: "wamid.1".into(),
+            text: Some("hola".into()),
+            media: None,
+            location: None,
+            guest_name: Some("Ana".into()),
+            received_at: at(0),
+        });
+        session
+    }
+
+    fn reply(channel: &str, named: Option<&str>) -> OutboundReply {
+        OutboundReply {
+            reply_id: uuid::Uuid::from_u128(1),
+            tenant_id: TenantId::parse("hotel-sol").unwrap(),
+            channel: channel.into(),
+            guest_ref: GuestRef::parse("34600111222").unwrap(),
+            text: "Su habitación\nestá lista".into(),
+            language: Language::Es,
+            message_template: named.map(|n| TemplateName::parse(n).unwrap()),
+        }
+    }
+
+    fn hotel(with_reply_template: bool) -> HotelProfile {
+        let template = |name: &str, purpose| MessageTemplate {
+            name: TemplateName::parse(name).unwrap(),
+            purpose,
+            category: TemplateCategory::Utility,
+            languages: vec!["en_US".into(), "es".into()],
+            parameters: vec![TemplateField::GuestName, TemplateField::Reply],
+        };
+        let mut templates = vec![template("seguimiento", None)];
+        if with_reply_template {
+            templates.push(template("respuesta", Some(TemplatePurpose::Reply)));
+        }
+        HotelProfile {
+            templates: TemplateRegistry::new(templates).unwrap(),
+            ..HotelProfile::default()
+        }
+    }
+
+    fn template(name: &str) -> Route {
+        Route::Template(TemplateMessage {
+            name: TemplateName::parse(name).unwrap(),
+            language: "es".into(),
+            parameters: vec!["Ana".into(), "Su habitación está lista".into()],
+        })
+    }
+
+    #[test]
+    fn inside_the_window_the_reply_goes_as_text() {
+        let route = route(
+            &reply("whatsapp", None),
+            &session("whatsapp"),
+            &hotel(true),
+            at(23),
+        );
+        assert_eq!(route, Route::Text);
+    }
+
+    #[test]
+    fn outside_the_window_it_goes_as_the_hotels_reply_template() {
+        let route = route(
+            &reply("whatsapp", None),
+            &session("whatsapp"),
+            &hotel(true),
+            at(25),
+        );
+        assert_eq!(route, template("respuesta"));
+    }
+
+    #[test]
+    fn without_a_reply_template_the_reply_is_unreachable_and_says_why() {
+        let Route::Unreachable {
+            reason,
+            window_closed: true,
+        } = route(
+            &reply("whatsapp", None),
+            &session("whatsapp"),
+            &hotel(false),
+            at(25),
+        )
+        else {
+            panic!("no template to fall back to");
+        };
+        assert!(reason.contains("registers no `reply` template"), "{reason}");
+    }
+
+    #[test]
+    fn the_template_staff_named_goes_even_inside_the_window() {
+        let named = reply("whatsapp", Some("seguimiento"));
+        assert_eq!(
+            route(&named, &session("whatsapp"), &hotel(true), at(1)),
+            template("seguimiento")
+        );
+        let unknown = reply("whatsapp", Some("borrado"));
+        assert!(matches!(
+            route(&unknown, &session("whatsapp"), &hotel(true), at(1)),
+            Route::Unreachable {
+                window_closed: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn telegram_has_no_window_and_no_templates() {
+        let named = reply("telegram", Some("seguimiento"));
+        assert_eq!(
+            route(&named, &session("telegram"), &hotel(true), at(300)),
+            Route::Text
+        );
+    }
+}
