@@ -51,6 +51,10 @@ pub enum SendError {
     /// WhatsApp's 131047: more than 24 hours since the guest last wrote, so only a template goes.
     #[error("the guest's 24-hour window is closed: {0}")]
     WindowClosed(String),
+    /// The guest cannot be reached on the channel: a Telegram user who never started the chat
+    /// with the bot (a bot cannot write first) or blocked it. Retrying is pointless.
+    #[error("the guest cannot be reached on this channel: {0}")]
+    Unreachable(String),
 }
 
 /// Sends replies through the guest's channel provider.

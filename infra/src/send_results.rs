@@ -38,7 +38,9 @@ impl SendResult {
     fn of(error: &SendError) -> Self {
         match error {
             SendError::Transient(_) => Self::Retry,
-            SendError::Permanent(_) | SendError::WindowClosed(_) => Self::Refused,
+            SendError::Permanent(_) | SendError::WindowClosed(_) | SendError::Unreachable(_) => {
+                Self::Refused
+            }
         }
     }
 }

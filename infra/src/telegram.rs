@@ -77,6 +77,13 @@ impl ApiFailure {
     fn transient(&self) -> bool {
         reqwest::StatusCode::from_u16(self.code).is_ok_and(is_transient_status)
     }
+
+    /// Whether the guest cannot be reached at all: 403 is Telegram's answer to a bot writing to
+    /// a user who never started the chat ("bot can't initiate conversation with a user") or who
+    /// blocked it, and "chat not found" (400) to a chat the bot was never in.
+    fn unreachable(&self) -> bool {
+        self.code == 403 || (self.code == 400 && self.text.contains("chat not found"))
+    }
 }
 
 /// Reads a Bot API answer: `Ok(result)` when `ok` is true, else the failure.
@@ -197,6 +204,8 @@ impl ChannelSender for TelegramBotApi {
                 let code = ProviderCode::Provider(i64::from(failure.code));
                 let error = if failure.transient() {
                     SendError::Transient(failure.text)
+                } else if failure.unreachable() {
+                    SendError::Unreachable(failure.text)
                 } else {
                     SendError::Permanent(failure.text)
                 };

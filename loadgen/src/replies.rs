@@ -365,7 +365,7 @@ mod tests {
                     4,
                     DeliveryOutcome::Failed {
                         reason: "403".into(),
-                        window_closed: false,
+                        cause: conserje_domain::session::FailureCause::Refused,
                     },
                     80,
                 ),

@@ -307,7 +307,7 @@ async fn telegram_sends_to_the_numeric_chat_id_and_returns_the_message_id() {
 }
 
 #[tokio::test]
-async fn telegram_rate_limits_are_transient_and_bad_requests_permanent() {
+async fn telegram_rate_limits_are_transient_and_an_unknown_chat_unreachable() {
     let simulator = TelegramSimulator::start(BOT_TOKEN).await;
     let telegram = TelegramBotApi::new(simulator.base_url(), accounts());
     let message = reply("default", "telegram", GUEST_CHAT_ID, "Hola");
@@ -322,7 +322,7 @@ async fn telegram_rate_limits_are_transient_and_bad_requests_permanent() {
     simulator.fail_next(1, 400);
     let refused = telegram.send(&message).await;
     assert!(
-        matches!(refused, Err(SendError::Permanent(ref m)) if m.contains("chat not found")),
+        matches!(refused, Err(SendError::Unreachable(ref m)) if m.contains("chat not found")),
         "{refused:?}"
     );
 
@@ -333,6 +333,42 @@ async fn telegram_rate_limits_are_transient_and_bad_requests_permanent() {
     assert!(simulator.sent().is_empty());
     assert!(telegram.send(&message).await.is_ok());
     assert_eq!(simulator.sent_to(GUEST_CHAT_ID).len(), 1);
+}
+
+/// A bot cannot write first, and a guest may block it: both are the guest being unreachable on
+/// Telegram (nothing to retry, nothing staff could send there either), while a malformed message
+/// stays a plain refusal.
+#[tokio::test]
+async fn telegram_guests_who_never_started_the_chat_or_blocked_the_bot_are_unreachable() {
+    let simulator = TelegramSimulator::start(BOT_TOKEN).await;
+    let telegram = TelegramBotApi::new(simulator.base_url(), accounts());
+    simulator.require_start(true);
+    let never_started = telegram
+        .send(&reply(
+            "default",
+            "telegram",
+            GUEST_CHAT_ID,
+            "Su reserva está confirmada",
+        ))
+        .await;
+    assert!(
+        matches!(never_started, Err(SendError::Unreachable(ref m)) if m.contains("can't initiate")),
+        "{never_started:?}"
+    );
+    simulator.require_start(false);
+    simulator.block(GUEST_CHAT_ID.parse().unwrap());
+    let blocked = telegram
+        .send(&reply("default", "telegram", GUEST_CHAT_ID, "Hola"))
+        .await;
+    assert!(
+        matches!(blocked, Err(SendError::Unreachable(ref m)) if m.contains("blocked")),
+        "{blocked:?}"
+    );
+    let empty = telegram
+        .send(&reply("default", "telegram", "777000999", " "))
+        .await;
+    assert!(matches!(empty, Err(SendError::Permanent(_))), "{empty:?}");
+    assert!(simulator.sent().is_empty());
 }
 
 #[tokio::test]

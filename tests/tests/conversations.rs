@@ -1117,5 +1117,5 @@ async fn delivery_receipts_in_any_order_end_in_the_latest_state() {
     assert_eq!(recorded, 3, "read; sent, failed");
 }
 
-#[path = "conversations/whatsapp_window.rs"]
-mod whatsapp_window;
+#[path = "conversations/reaching_the_guest.rs"]
+mod reaching_the_guest;

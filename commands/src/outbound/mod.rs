@@ -13,7 +13,9 @@ use conserje_domain::hotel::{HotelProfile, HotelProfiles};
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, Topics};
 use conserje_domain::metadata::Actor;
 use conserje_domain::ports::Clock;
-use conserje_domain::session::{session_stream_id, DeliveryOutcome, Session, SessionCommand};
+use conserje_domain::session::{
+    session_stream_id, DeliveryOutcome, FailureCause, Session, SessionCommand,
+};
 use conserje_domain::template::TemplateMessage;
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
@@ -29,13 +31,6 @@ use crate::{CommandError, Conversations};
 
 /// The consumer group of the channel senders.
 pub const SENDER_GROUP: &str = "channel-sender";
-
-/// Why a reply is in the dead-letter queue.
-pub const SEND_FAILED: &str = "send_failed";
-
-/// Dead-letter reason of a reply WhatsApp refused because the guest's 24-hour window had closed;
-/// the conversation is handed to staff with the same reason.
-pub const WINDOW_CLOSED: &str = "window_closed";
 
 /// Sends the replies of the outbound topic.
 pub struct ChannelDispatcher {
@@ -203,13 +198,10 @@ impl ChannelDispatcher {
             let template = match &route {
                 Route::Text => None,
                 Route::Template(template) => Some(template),
-                Route::Unreachable {
-                    reason,
-                    window_closed,
-                } => {
+                Route::Fails { reason, cause } => {
                     break DeliveryOutcome::Failed {
                         reason: reason.clone(),
-                        window_closed: *window_closed,
+                        cause: *cause,
                     }
                 }
             };
@@ -229,23 +221,16 @@ impl ChannelDispatcher {
                 }
                 Err(err) => {
                     break DeliveryOutcome::Failed {
+                        cause: FailureCause::from(&err),
                         reason: err.to_string(),
-                        window_closed: matches!(err, SendError::WindowClosed(_)),
                     }
                 }
             }
         };
-        if let DeliveryOutcome::Failed {
-            reason,
-            window_closed,
-        } = &outcome
-        {
-            let code = if *window_closed {
-                WINDOW_CLOSED
-            } else {
-                SEND_FAILED
-            };
-            self.give_up(record, code, reason).await?;
+        if let DeliveryOutcome::Failed { reason, cause } = &outcome {
+            // Dead-lettered under what it means: `send_failed`, `window_closed` or
+            // `guest_unreachable`.
+            self.give_up(record, cause.code(), reason).await?;
         }
         Ok(outcome)
     }

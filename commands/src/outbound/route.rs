@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use conserje_domain::channel::OutboundReply;
 use conserje_domain::hotel::HotelProfile;
-use conserje_domain::session::Session;
+use conserje_domain::session::{FailureCause, Session};
 use conserje_domain::template::{TemplateMessage, TemplatePurpose, TemplateValues};
 use conserje_domain::understanding::Locale;
 
@@ -24,9 +24,9 @@ pub(super) enum Route {
     Text,
     /// As a filled message template.
     Template(TemplateMessage),
-    /// It cannot go: why, in a sentence for the transcript and the dead letter, and whether
-    /// that is the closed window (the conversation then goes to staff with that reason).
-    Unreachable { reason: String, window_closed: bool },
+    /// It cannot go: why, in a sentence for the transcript and the dead letter, and what that
+    /// means (the closed window sends the conversation to staff).
+    Fails { reason: String, cause: FailureCause },
 }
 
 /// The route of `reply` at `now`: the template staff named, the hotel's `reply` template when the
@@ -42,13 +42,13 @@ pub(super) fn route(
     }
     if let Some(name) = &reply.message_template {
         return match profile.templates.named(name) {
-            Some(template) => fill(template, reply, session, profile, false),
-            None => Route::Unreachable {
+            Some(template) => fill(template, reply, session, profile, FailureCause::Refused),
+            None => Route::Fails {
                 reason: format!(
                     "template {name} is not registered for hotel {}",
                     reply.tenant_id
                 ),
-                window_closed: false,
+                cause: FailureCause::Refused,
             },
         };
     }
@@ -61,13 +61,19 @@ pub(super) fn route(
 /// The hotel's `reply` template for a reply WhatsApp will not take as free text.
 pub(super) fn fallback(reply: &OutboundReply, session: &Session, profile: &HotelProfile) -> Route {
     match profile.templates.for_purpose(TemplatePurpose::Reply) {
-        Some(template) => fill(template, reply, session, profile, true),
-        None => Route::Unreachable {
+        Some(template) => fill(
+            template,
+            reply,
+            session,
+            profile,
+            FailureCause::WindowClosed,
+        ),
+        None => Route::Fails {
             reason: format!(
                 "the guest's 24-hour window is closed and hotel {} registers no `reply` template",
                 reply.tenant_id
             ),
-            window_closed: true,
+            cause: FailureCause::WindowClosed,
         },
     }
 }
@@ -77,7 +83,7 @@ fn fill(
     reply: &OutboundReply,
     session: &Session,
     profile: &HotelProfile,
-    window_closed: bool,
+    cause: FailureCause,
 ) -> Route {
     let values = TemplateValues {
         guest_name: session.guest_name.clone(),
@@ -86,9 +92,9 @@ fn fill(
     };
     match template.fill(Locale::of(reply.language), &values) {
         Ok(message) => Route::Template(message),
-        Err(err) => Route::Unreachable {
+        Err(err) => Route::Fails {
             reason: err.to_string(),
-            window_closed,
+            cause,
         },
     }
 }
@@ -190,9 +196,9 @@ mod tests {
 
     #[test]
     fn without_a_reply_template_the_reply_is_unreachable_and_says_why() {
-        let Route::Unreachable {
+        let Route::Fails {
             reason,
-            window_closed: true,
+            cause: FailureCause::WindowClosed,
         } = route(
             &reply("whatsapp", None),
             &session("whatsapp"),
@@ -215,8 +221,8 @@ mod tests {
         let unknown = reply("whatsapp", Some("borrado"));
         assert!(matches!(
             route(&unknown, &session("whatsapp"), &hotel(true), at(1)),
-            Route::Unreachable {
-                window_closed: false,
+            Route::Fails {
+                cause: FailureCause::Refused,
                 ..
             }
         ));

@@ -7,6 +7,7 @@ use super::event::HandoffReason;
 use super::message::GuestMessage;
 use super::receipt::Receipt;
 use super::{DialogueState, Reply};
+use crate::channel::SendError;
 use crate::template::TemplateUse;
 use crate::understanding::Understood;
 
@@ -38,10 +39,50 @@ pub enum DeliveryOutcome {
     KeptInOutbox,
     Failed {
         reason: String,
-        /// WhatsApp refused it because the guest's 24-hour window had closed (131047).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        window_closed: bool,
+        /// What the failure means for the conversation (a plain refusal when absent).
+        #[serde(default, skip_serializing_if = "FailureCause::is_refused")]
+        cause: FailureCause,
     },
+}
+
+/// Why a reply could not go, as far as what follows depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCause {
+    /// The provider refused it, or kept failing (the reason says how).
+    #[default]
+    Refused,
+    /// WhatsApp's 24-hour window had closed (131047) and no template could go: the
+    /// conversation goes to staff with that reason.
+    WindowClosed,
+    /// The guest cannot be reached on the channel: a Telegram user who never started the chat
+    /// (a bot cannot write first) or blocked the bot.
+    Unreachable,
+}
+
+impl FailureCause {
+    fn is_refused(&self) -> bool {
+        *self == Self::Refused
+    }
+
+    /// The dead-letter reason of a reply that failed so.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Refused => "send_failed",
+            Self::WindowClosed => "window_closed",
+            Self::Unreachable => "guest_unreachable",
+        }
+    }
+}
+
+impl From<&SendError> for FailureCause {
+    fn from(error: &SendError) -> Self {
+        match error {
+            SendError::Transient(_) | SendError::Permanent(_) => Self::Refused,
+            SendError::WindowClosed(_) => Self::WindowClosed,
+            SendError::Unreachable(_) => Self::Unreachable,
+        }
+    }
 }
 
 impl DeliveryOutcome {

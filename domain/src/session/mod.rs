@@ -24,7 +24,7 @@ mod message;
 pub mod receipt;
 mod window;
 
-pub use command::{DeliveryOutcome, SessionCommand, Turn};
+pub use command::{DeliveryOutcome, FailureCause, SessionCommand, Turn};
 pub use dialogue::{DialogueState, Flow, Pending, Reply, Slots};
 pub use error::SessionError;
 pub use event::{HandoffReason, SessionEvent};
@@ -251,7 +251,7 @@ impl Session {
                     window_closed |= matches!(
                         outcome,
                         DeliveryOutcome::Failed {
-                            window_closed: true,
+                            cause: FailureCause::WindowClosed,
                             ..
                         }
                     );

@@ -255,7 +255,7 @@ fn receipts_are_recorded_when_they_tell_more_in_any_order() {
 fn a_reply_refused_for_a_closed_window_hands_the_conversation_to_staff_once() {
     let refused = DeliveryOutcome::Failed {
         reason: "131047".into(),
-        window_closed: true,
+        cause: FailureCause::WindowClosed,
     };
     let handoff = SessionEvent::HandoffRequested {
         reason: HandoffReason::WindowClosed,

@@ -1,6 +1,7 @@
-//! WhatsApp's 24-hour customer-service window, end to end: outside it only an approved message
-//! template reaches the guest, so staff must name one, a refused reply falls back to the hotel's
-//! `reply` template, and without one the guest goes to staff with the reason.
+//! Reaching the guest, end to end. WhatsApp's 24-hour customer-service window: outside it only an
+//! approved message template reaches the guest, so staff must name one, a refused reply falls
+//! back to the hotel's `reply` template, and without one the guest goes to staff with the reason.
+//! Telegram: a guest who blocked the bot (or never started the chat) is reported unreachable.
 
 use super::*;
 use conserje_tests::MovingClock;
@@ -213,4 +214,56 @@ async fn a_reply_refused_for_a_closed_window_hands_the_guest_to_staff() {
         hotel.session("whatsapp", late).await.handoff == Some(HandoffReason::WindowClosed)
     })
     .await;
+}
+
+/// A Telegram guest blocks the bot: the staff reply that follows is recorded as failed because
+/// the guest cannot be reached, and dead-lettered as `guest_unreachable` (redriven once they
+/// write again), not retried into the void.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_telegram_guest_who_blocked_the_bot_is_reported_unreachable() {
+    let hotel = Hotel::open(StoreKind::Sqlite, Utc::now()).await;
+    let chat = 777306;
+    hotel.telegram_says(chat, 1, "hola").await;
+    hotel.telegram.block(chat);
+    let lucia = hotel
+        .app
+        .client_as("lucia", Role::Staff, Some("default"))
+        .await;
+    let response = lucia
+        .post(hotel.app.url(&format!(
+            "/api/v1/sessions/default%2Ftelegram%2F{chat}/replies"
+        )))
+        .json(&json!({"text": "Hola Bob, ¿podemos ayudarle?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    eventually("the reply is recorded as failed", || async {
+        let transcript = hotel.transcript("telegram", &chat.to_string()).await;
+        transcript["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["role"] == "staff" && t["delivery"] == "failed")
+    })
+    .await;
+    let transcript = hotel.transcript("telegram", &chat.to_string()).await;
+    let staff = transcript["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["role"] == "staff")
+        .unwrap();
+    assert!(
+        staff["delivery_detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reached"),
+        "{staff}"
+    );
+    let dead = dead_letters::list(&hotel.app.runtime, None).await.unwrap();
+    assert!(
+        dead.iter().any(|d| d.reason == "guest_unreachable"),
+        "{dead:?}"
+    );
 }
