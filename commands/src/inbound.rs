@@ -422,7 +422,13 @@ impl ConversationWorker {
                 "long message understood from its first characters only"
             );
         }
-        let understood = self.understand(session, stream, text).await?;
+        let understood = match &message.choice {
+            Some(choice) => match self.receptionist.understand_choice(session, choice) {
+                Some(exactly) => exactly,
+                None => self.receptionist.understand_stale_press(session, text),
+            },
+            None => self.understand(session, stream, text).await?,
+        };
         match self
             .receptionist
             .reply(session, message, text, understood, meta)

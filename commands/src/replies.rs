@@ -108,6 +108,13 @@ reply_kinds! {
     TopicPets => "topic_pets",
     TopicLocation => "topic_location",
     TopicCancellationPolicy => "topic_cancellation_policy",
+    ButtonBook => "button_book",
+    ButtonOtherRooms => "button_other_rooms",
+    ButtonStaff => "button_staff",
+    ButtonYes => "button_yes",
+    ButtonNo => "button_no",
+    ButtonRoomsMenu => "button_rooms_menu",
+    ButtonMenu => "button_menu",
 }
 
 impl ReplyKind {

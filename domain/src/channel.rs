@@ -28,6 +28,9 @@ pub struct OutboundReply {
     /// The WhatsApp message template staff chose to send it as (`Reply::message_template`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template: Option<TemplateName>,
+    /// The buttons it offers (`Reply::choices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<crate::choice::Choices>,
 }
 
 /// How a reply left conserje.

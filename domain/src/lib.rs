@@ -8,6 +8,7 @@
 pub mod api_key;
 pub mod cancellation;
 pub mod channel;
+pub mod choice;
 pub mod data_access;
 pub mod dead_letter;
 pub mod erasure;

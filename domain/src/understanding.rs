@@ -249,6 +249,10 @@ pub struct Understood {
     /// model alone: analysts can see how often context decided a turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_context: Option<Expectation>,
+    /// Set when the message was a button press: the choice it stood for, read exactly (no
+    /// model), so analysts can tell taps from typing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<crate::choice::Choice>,
 }
 
 impl Understood {

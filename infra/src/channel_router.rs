@@ -127,6 +127,7 @@ mod tests {
             text: "Hola".to_owned(),
             language: Language::Es,
             message_template: None,
+            choices: None,
         }
     }
 

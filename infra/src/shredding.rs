@@ -434,6 +434,7 @@ mod tests {
                 locale: None,
                 template: "greeting".into(),
                 message_template: None,
+                choices: None,
             },
         };
         let intent = SessionEvent::IntentRecognized {
@@ -449,6 +450,7 @@ mod tests {
                 },
                 locale: None,
                 from_context: None,
+                choice: None,
             },
             model_version: None,
         };

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use conserje_domain::channel::{
     AudioClip, ChannelSender, Delivery, MediaError, MediaSource, OutboundReply, SendError,
 };
+use conserje_domain::choice::{fits_telegram, Choices};
 use conserje_domain::values::TenantId;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -163,6 +164,20 @@ impl TelegramBotApi {
     }
 }
 
+/// The choices of a reply as an inline keyboard, one button a row (titles stay whole on a
+/// phone); `None` when one would not fit (`callback_data` is 1–64 bytes) — the words still ask.
+fn inline_keyboard(choices: &Choices) -> Option<serde_json::Value> {
+    if !fits_telegram(&choices.buttons) {
+        return None;
+    }
+    let rows: Vec<_> = choices
+        .buttons
+        .iter()
+        .map(|b| json!([{ "text": b.title, "callback_data": b.choice.id() }]))
+        .collect();
+    Some(json!({ "inline_keyboard": rows }))
+}
+
 #[async_trait]
 impl ChannelSender for TelegramBotApi {
     async fn send(&self, reply: &OutboundReply) -> Result<Delivery, SendError> {
@@ -177,7 +192,10 @@ impl ChannelSender for TelegramBotApi {
                 missing,
             ));
         };
-        let body = json!({ "chat_id": chat_id(reply.guest_ref.as_str()), "text": reply.text });
+        let mut body = json!({ "chat_id": chat_id(reply.guest_ref.as_str()), "text": reply.text });
+        if let Some(keyboard) = reply.choices.as_ref().and_then(inline_keyboard) {
+            body["reply_markup"] = keyboard;
+        }
         let call = provider_span(TELEGRAM, "send_message");
         let response = self
             .client

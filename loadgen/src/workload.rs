@@ -66,6 +66,7 @@ pub fn sample_record(
         text: Some(message_text(index)),
         media: None,
         received_at: Utc::now(),
+        choice: None,
     };
     let meta = EventMetadata::new(tenant.clone(), Actor::guest(guest.as_str()), CHANNEL)
         .with_source_ip(Some("127.0.0.1".to_owned()));

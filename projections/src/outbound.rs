@@ -71,6 +71,7 @@ impl EventHandler for OutboundReplies {
             text: reply.text,
             language: reply.language,
             message_template: reply.message_template,
+            choices: reply.choices,
         };
         let mut headers = vec![
             ("reply_id".to_owned(), outbound.reply_id.to_string()),

@@ -70,6 +70,7 @@ fn turn(key: &str) -> Turn {
             entities: Entities::default(),
             locale: None,
             from_context: None,
+            choice: None,
         }),
         model_version: Some("bench".into()),
         dialogue: None,
@@ -80,6 +81,7 @@ fn turn(key: &str) -> Turn {
             locale: None,
             template: "quote".into(),
             message_template: None,
+            choices: None,
         }],
         handoff: None,
     }
@@ -104,6 +106,7 @@ async fn fill_conversations(rt: &Runtime, conversations: u64, messages: u64) {
                     text: Some("¿tienen una habitación doble libre esta noche?".into()),
                     media: None,
                     received_at,
+                    choice: None,
                 };
                 let key = message.provider_message_id.clone();
                 let command = SessionCommand::RecordAnsweredMessage {

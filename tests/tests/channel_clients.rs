@@ -69,6 +69,7 @@ fn reply(tenant: &str, channel: &str, guest: &str, text: &str) -> OutboundReply 
         text: text.to_owned(),
         language: Language::Es,
         message_template: None,
+        choices: None,
     }
 }
 

@@ -1119,3 +1119,6 @@ async fn delivery_receipts_in_any_order_end_in_the_latest_state() {
 
 #[path = "conversations/reaching_the_guest.rs"]
 mod reaching_the_guest;
+
+#[path = "conversations/buttons.rs"]
+mod buttons;

@@ -156,6 +156,7 @@ fn message(n: usize) -> GuestMessage {
         text: Some(format!("message {n}")),
         media: None,
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        choice: None,
     }
 }
 
@@ -230,6 +231,7 @@ async fn a_cached_conversation_loads_as_its_events_replayed(kind: StoreKind) {
             locale: None,
             template: "fallback".into(),
             message_template: None,
+            choices: None,
         };
         let turn = Turn {
             turn_key: format!("wamid.{n:03}"),

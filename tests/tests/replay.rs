@@ -34,6 +34,7 @@ fn message(guest: usize, n: usize) -> GuestMessage {
         text: Some(format!("mensaje {n}")),
         media: None,
         received_at: Utc::now(),
+        choice: None,
     }
 }
 

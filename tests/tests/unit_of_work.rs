@@ -35,6 +35,7 @@ fn message(guest: u32, n: u32) -> GuestMessage {
         text: Some(format!("message {n}")),
         media: None,
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        choice: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn turn(key: &str) -> Turn {
             locale: None,
             template: "greeting".into(),
             message_template: None,
+            choices: None,
         }],
         handoff: None,
     }

@@ -6,12 +6,14 @@
 //!
 //! Anything a channel may send that conserje has nothing to record for (reactions, stickers,
 //! edited messages, delivery statuses…) is counted, never an error: a provider retries a webhook
-//! that is not answered `200`, so refusing a shape we do not use would only make it retry forever.
+//! that is not answered `200`, so refusing a shape we do not
+//! use would only make it retry forever.
 
 pub mod telegram;
 pub mod whatsapp;
 
 use chrono::{DateTime, Utc};
+use conserje_domain::choice::Choice;
 use conserje_domain::session::{GuestMessage, MediaRef, SharedLocation};
 use conserje_domain::values::{GuestRef, TenantId};
 
@@ -44,6 +46,8 @@ pub struct ChannelMessage {
     pub location: Option<SharedLocation>,
     /// When the provider says the guest sent it.
     pub received_at: DateTime<Utc>,
+    /// The button pressed, when the platform's id for it is one of ours.
+    pub choice: Option<Choice>,
 }
 
 impl ChannelMessage {
@@ -59,6 +63,7 @@ impl ChannelMessage {
             location: self.location,
             guest_name: self.guest_name,
             received_at: self.received_at,
+            choice: self.choice,
         }
     }
 }

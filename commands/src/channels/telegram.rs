@@ -6,6 +6,7 @@
 //! `update_id`, and `message_id`s are only unique within a chat.
 
 use chrono::{DateTime, Utc};
+use conserje_domain::choice::Choice;
 use conserje_domain::session::{MediaRef, SharedLocation};
 use conserje_domain::values::GuestRef;
 use serde::Deserialize;
@@ -48,6 +49,25 @@ pub struct Message {
     pub photo: Option<Vec<PhotoSize>>,
     #[serde(default)]
     pub location: Option<Location>,
+    /// The inline keyboard under a bot's message (what a callback query's button belonged to).
+    #[serde(default)]
+    pub reply_markup: Option<InlineKeyboard>,
+}
+
+/// `reply_markup` of a message: rows of inline buttons.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InlineKeyboard {
+    #[serde(default)]
+    pub inline_keyboard: Vec<Vec<InlineButton>>,
+}
+
+/// One inline button: its label and the data a press sends back.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InlineButton {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub callback_data: Option<String>,
 }
 
 /// A Telegram user or bot.
@@ -156,15 +176,42 @@ pub fn normalise(update: &Update, now: DateTime<Utc>) -> Option<ChannelMessage> 
         .message
         .as_ref()
         .map_or(query.from.id, |message| message.chat.id);
+    let data = non_blank(query.data.as_deref())?;
+    // The button's label, from the keyboard of the message it was under: what the guest saw
+    // and pressed, for the transcript (the data is ours, `book` or `room:double`).
+    let title = query
+        .message
+        .as_ref()
+        .and_then(|m| m.reply_markup.as_ref())
+        .and_then(|markup| {
+            markup
+                .inline_keyboard
+                .iter()
+                .flatten()
+                .find(|b| b.callback_data.as_deref() == Some(data.as_str()))
+        })
+        .and_then(|b| non_blank(Some(&b.text)));
     Some(ChannelMessage {
         guest: guest(chat)?,
         guest_name: name_of(&query.from),
         provider_message_id: provider_message_id(update.update_id),
-        text: Some(non_blank(query.data.as_deref())?),
+        choice: Choice::parse(&data),
+        text: Some(title.unwrap_or(data)),
         media: None,
         location: None,
         received_at: now,
     })
+}
+
+/// The answer to a webhook delivering a button press: Telegram lets a webhook answer with a
+/// method call, so the guest's spinner stops with no request of ours and no wait in the
+/// dispatcher (`answerCallbackQuery` must come within seconds of the press).
+pub fn callback_answer(update: &Update) -> Option<serde_json::Value> {
+    let query = update.callback_query.as_ref()?;
+    Some(serde_json::json!({
+        "method": "answerCallbackQuery",
+        "callback_query_id": query.id,
+    }))
 }
 
 fn normalise_message(update_id: i64, message: &Message) -> Option<ChannelMessage> {
@@ -217,6 +264,7 @@ fn normalise_message(update_id: i64, message: &Message) -> Option<ChannelMessage
         media,
         location,
         received_at: DateTime::from_timestamp(message.date, 0)?,
+        choice: None,
     })
 }
 

@@ -6,6 +6,7 @@
 //! sent to, because the number decides the hotel.
 
 use chrono::{DateTime, Utc};
+use conserje_domain::choice::Choice;
 use conserje_domain::session::{MediaRef, SharedLocation};
 use conserje_domain::values::GuestRef;
 use serde::Deserialize;
@@ -330,6 +331,7 @@ fn normalise_message(
         text: None,
         media: None,
         location: None,
+        choice: None,
         received_at: message
             .timestamp
             .as_ref()
@@ -355,11 +357,13 @@ fn normalise_message(
                 _ => None,
             }?;
             normalised.text = Some(non_blank(reply.title.as_deref())?);
+            normalised.choice = reply.id.as_deref().and_then(Choice::parse);
         }
         "button" => {
             let button = message.button.as_ref()?;
             normalised.text =
                 Some(non_blank(button.text.as_deref()).or(non_blank(button.payload.as_deref()))?);
+            normalised.choice = button.payload.as_deref().and_then(Choice::parse);
         }
         "location" => {
             let location = message.location.as_ref()?;

@@ -189,6 +189,15 @@ impl Receptionist {
                 .map(|(room, rate)| talk.room_at(room.as_str(), rate.minor, &rate.currency))
                 .collect::<Result<Vec<_>, CommandError>>()?;
             talk.say(ReplyKind::AskRoomType, json!({ "rooms": rooms.join(", ") }))?;
+            let offered = rates
+                .iter()
+                .map(|(room, rate)| {
+                    let price = talk.money(rate.minor, &rate.currency);
+                    let per_night = talk.word(ReplyKind::PerNight, json!({ "price": price }))?;
+                    Ok((room.as_str().to_owned(), per_night))
+                })
+                .collect::<Result<Vec<_>, CommandError>>()?;
+            talk.offer_rooms(&offered)?;
             return Ok(None);
         };
         match self

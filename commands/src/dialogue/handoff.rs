@@ -81,6 +81,7 @@ mod tests {
             entities: Entities::default(),
             locale: None,
             from_context: None,
+            choice: None,
         }
     }
 

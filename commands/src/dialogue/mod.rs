@@ -24,12 +24,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use conserje_domain::choice::Choice;
 use conserje_domain::hotel::{DeskStatus, HotelProfile, HotelProfiles};
 use conserje_domain::ports::{Clock, HotelDirectory, Pms, PmsError};
 use conserje_domain::session::{
     DialogueState, Flow, GuestMessage, HandoffReason, Pending, Session, Slots, Turn,
 };
-use conserje_domain::understanding::{Expectation, HotelTopic, Intent, Locale, Understood};
+use conserje_domain::understanding::{
+    Entities, Expectation, HotelTopic, Intent, Language, Locale, Understood,
+};
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use serde_json::json;
@@ -246,6 +249,77 @@ impl Receptionist {
                 prior_locale: state.locale,
             },
         )
+    }
+
+    /// A button press read as exactly the choice it stands for, when it answers what the
+    /// conversation waits on; `None` for a press on an older message (a quote since replaced,
+    /// a question already answered), which is then read from its title like typed words — a
+    /// stale "Yes" must never confirm whatever happens to be pending now.
+    pub fn understand_choice(&self, session: &Session, choice: &Choice) -> Option<Understood> {
+        let state = &session.dialogue;
+        let fits = match choice {
+            Choice::BookIt | Choice::OtherRooms => {
+                matches!(state.pending, Some(Pending::BookingConfirmation { .. }))
+            }
+            Choice::Yes | Choice::No => matches!(
+                state.pending,
+                Some(
+                    Pending::ModificationConfirmation { .. }
+                        | Pending::CancellationConfirmation { .. }
+                )
+            ),
+            Choice::TalkToStaff => true,
+            Choice::Room(_) => state.asked == Some(Expectation::RoomType),
+        };
+        if !fits {
+            return None;
+        }
+        let mut entities = Entities::default();
+        if let Choice::Room(code) = choice {
+            entities.room_type = Some(code.clone());
+        }
+        let language = state
+            .language
+            .or(state.locale.map(Locale::language))
+            .unwrap_or(Language::Es);
+        Some(Understood {
+            language,
+            intent: choice
+                .intent()
+                .unwrap_or_else(|| state.flow.map_or(Intent::MakeReservation, flow_intent)),
+            confidence: 1.0,
+            entities,
+            locale: Some(state.locale.unwrap_or(Locale::of(language))),
+            from_context: state
+                .asked
+                .or(state.pending.as_ref().map(|_| Expectation::Confirmation)),
+            choice: Some(choice.clone()),
+        })
+    }
+
+    /// A press on an older message's button, read from its title by the model alone: never as
+    /// the answer to what the conversation waits on now, so a stale "Book it" or "Yes" cannot
+    /// confirm a cancellation that came after it (a yes or no it reads is out of scope, and the
+    /// bot asks again).
+    pub fn understand_stale_press(&self, session: &Session, title: &str) -> Understood {
+        let zone = session
+            .tenant_id
+            .as_ref()
+            .map_or(chrono_tz::UTC, |t| self.hotels.time_zone(t));
+        let state = &session.dialogue;
+        let mut understood = self.understanding.understand(
+            title,
+            &ParseContext {
+                today: self.clock.now().with_timezone(&zone).date_naive(),
+                prior_language: state.language,
+                anchor: booking::anchor(state),
+            },
+        );
+        if matches!(understood.intent, Intent::Affirm | Intent::Deny) {
+            understood.intent = Intent::OutOfScope;
+        }
+        understood.locale = state.locale.or(understood.locale);
+        understood
     }
 
     /// The turn that answers `message`, once understood.
@@ -487,6 +561,7 @@ mod tests {
             entities: Entities::default(),
             locale: None,
             from_context: None,
+            choice: None,
         }
     }
 

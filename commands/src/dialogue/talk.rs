@@ -2,6 +2,7 @@
 //! context every reply about a stay shares.
 
 use chrono::NaiveDate;
+use conserje_domain::choice::{Button, Choice, Choices};
 use conserje_domain::guest::MAX_ACTIVE_RESERVATIONS;
 use conserje_domain::hotel::HotelProfile;
 use conserje_domain::pricing::PriceQuote;
@@ -40,6 +41,24 @@ impl<'a> Talk<'a> {
         let text = self
             .book
             .render(self.profile, self.locale, kind, &context)?;
+        let buttons = buttons_of(kind)
+            .iter()
+            .map(|(choice, label)| {
+                Ok(Button {
+                    choice: choice.clone(),
+                    title: self.word(*label, json!({}))?,
+                    description: None,
+                })
+            })
+            .collect::<Result<Vec<_>, CommandError>>()?;
+        let choices = if buttons.is_empty() {
+            None
+        } else {
+            Some(Choices {
+                menu: self.word(ReplyKind::ButtonMenu, json!({}))?,
+                buttons,
+            })
+        };
         self.replies.push(Reply {
             reply_id: Uuid::now_v7(),
             text,
@@ -47,8 +66,27 @@ impl<'a> Talk<'a> {
             locale: Some(self.locale),
             template: kind.name().to_owned(),
             message_template: None,
+            choices,
         });
         self.said.push(kind);
+        Ok(())
+    }
+
+    /// Offers the room types `rooms` (code, and a second line such as the price a night) as
+    /// buttons on the last reply: a press answers "which room?" exactly.
+    pub fn offer_rooms(&mut self, rooms: &[(String, String)]) -> Result<(), CommandError> {
+        let buttons = rooms
+            .iter()
+            .map(|(code, description)| Button {
+                choice: Choice::Room(code.clone()),
+                title: capitalized(&self.room(code)),
+                description: Some(description.clone()),
+            })
+            .collect::<Vec<_>>();
+        let menu = self.word(ReplyKind::ButtonRoomsMenu, json!({}))?;
+        if let Some(last) = self.replies.last_mut() {
+            last.choices = Some(Choices { menu, buttons });
+        }
         Ok(())
     }
 
@@ -110,6 +148,32 @@ impl<'a> Talk<'a> {
             map.insert("booking_ref".into(), json!(booking_ref(id)));
         }
         context
+    }
+}
+
+/// The buttons a reply offers, each with the reply that titles it.
+fn buttons_of(kind: ReplyKind) -> &'static [(Choice, ReplyKind)] {
+    const QUOTE: &[(Choice, ReplyKind)] = &[
+        (Choice::BookIt, ReplyKind::ButtonBook),
+        (Choice::OtherRooms, ReplyKind::ButtonOtherRooms),
+        (Choice::TalkToStaff, ReplyKind::ButtonStaff),
+    ];
+    const YES_NO: &[(Choice, ReplyKind)] = &[
+        (Choice::Yes, ReplyKind::ButtonYes),
+        (Choice::No, ReplyKind::ButtonNo),
+    ];
+    match kind {
+        ReplyKind::Quote => QUOTE,
+        ReplyKind::ModificationQuote | ReplyKind::CancelConfirm | ReplyKind::CancelFee => YES_NO,
+        _ => &[],
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

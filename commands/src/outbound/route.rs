@@ -143,6 +143,7 @@ mod tests {
             text: "Su habitación\nestá lista".into(),
             language: Language::Es,
             message_template: named.map(|n| TemplateName::parse(n).unwrap()),
+            choices: None,
         }
     }
 

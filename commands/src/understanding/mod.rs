@@ -110,6 +110,7 @@ impl Understanding {
             entities: self.entities(text, words, context.today, context.anchor),
             locale: None,
             from_context: None,
+            choice: None,
         }
     }
 

@@ -117,4 +117,7 @@ pub struct Reply {
     /// whose 24-hour window has closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template: Option<crate::template::TemplateName>,
+    /// The buttons it offers (a quote's "Book it", a yes/no, the room types).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<crate::choice::Choices>,
 }

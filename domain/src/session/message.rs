@@ -46,6 +46,9 @@ pub struct GuestMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_name: Option<String>,
     pub received_at: DateTime<Utc>,
+    /// The button it pressed, when the platform named one we can read (`text` is its title).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<crate::choice::Choice>,
 }
 
 /// The longest text a guest message keeps, on every way in: WhatsApp's and Telegram's own limit

@@ -13,6 +13,7 @@ fn message(id: &str) -> GuestMessage {
         text: Some("hola".into()),
         media: None,
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        choice: None,
     }
 }
 
@@ -102,6 +103,7 @@ fn reply(text: &str) -> Reply {
         locale: None,
         template: "greeting".into(),
         message_template: None,
+        choices: None,
     }
 }
 

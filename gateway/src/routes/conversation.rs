@@ -76,6 +76,9 @@ pub struct TurnLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "respuesta_pendiente (es)")]
     pub message_template: Option<String>,
+    /// Replies: the titles of the buttons it offered, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
     /// Replies: whether it left through the channel or sits in the outbox.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivered: Option<bool>,
@@ -115,6 +118,7 @@ impl TurnLine {
             model_version: None,
             template: None,
             message_template: None,
+            buttons: vec![],
             delivered: None,
             delivery: None,
             delivery_detail: None,
@@ -254,6 +258,7 @@ pub async fn transcript(
                     locale,
                     template,
                     message_template,
+                    choices,
                 } = reply;
                 let role = if author == "bot" { "bot" } else { "staff" };
                 let mut line =
@@ -262,6 +267,9 @@ pub async fn transcript(
                 line.locale = Some(locale.unwrap_or(Locale::of(language)));
                 line.template = Some(template);
                 line.message_template = message_template.map(|t| t.to_string());
+                line.buttons = choices
+                    .map(|c| c.buttons.into_iter().map(|b| b.title).collect())
+                    .unwrap_or_default();
                 line.delivered = Some(false);
                 line.delivery = Some("pending".into());
                 turns.push(line);
@@ -511,6 +519,7 @@ pub async fn staff_reply(
         locale: None,
         template: "staff".to_owned(),
         message_template,
+        choices: None,
     };
     let reply_id = reply.reply_id;
     rt.conversations

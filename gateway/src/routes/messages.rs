@@ -143,6 +143,7 @@ pub async fn post(
         text: Some(body.text),
         media: None,
         received_at: body.received_at.unwrap_or(now),
+        choice: None,
     }
     .bounded(now);
     let session_id = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);

@@ -15,6 +15,7 @@ fn understood(intent: Intent, language: Language) -> Understood {
         entities: Entities::default(),
         locale: None,
         from_context: None,
+        choice: None,
     }
 }
 

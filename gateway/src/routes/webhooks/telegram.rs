@@ -109,5 +109,9 @@ pub async fn receive(
         }
         None => count(&counters.telegram.ignored, 1),
     }
-    Ok(Json(json!({})))
+    // A button press is answered in the webhook's own answer (`answerCallbackQuery`), once it
+    // is safely in the log.
+    Ok(Json(
+        telegram::callback_answer(&update).unwrap_or_else(|| json!({})),
+    ))
 }

@@ -20,6 +20,8 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::channel_accounts::ChannelAccounts;
+
+mod messages;
 use crate::http::{
     answered, excerpt, http_client, is_transient_status, media_transport_error, provider_span,
     read_audio, send_transport_error, trim_base,
@@ -199,11 +201,8 @@ impl WhatsAppCloud {
 #[async_trait]
 impl ChannelSender for WhatsAppCloud {
     async fn send(&self, reply: &OutboundReply) -> Result<Delivery, SendError> {
-        let message = json!({
-            "type": "text",
-            "text": { "preview_url": false, "body": reply.text },
-        });
-        self.post_message(reply, message, "send_message").await
+        self.post_message(reply, messages::reply(reply), "send_message")
+            .await
     }
 
     async fn send_template(
@@ -211,26 +210,9 @@ impl ChannelSender for WhatsAppCloud {
         reply: &OutboundReply,
         template: &TemplateMessage,
     ) -> Result<Delivery, SendError> {
-        self.post_message(reply, template_body(template), "send_template")
+        self.post_message(reply, messages::template(template), "send_template")
             .await
     }
-}
-
-/// The `template` object of a send: name, language, and the body's parameters in order.
-fn template_body(template: &TemplateMessage) -> serde_json::Value {
-    let mut object = json!({
-        "name": template.name.as_str(),
-        "language": { "code": template.language },
-    });
-    if !template.parameters.is_empty() {
-        let parameters: Vec<_> = template
-            .parameters
-            .iter()
-            .map(|text| json!({ "type": "text", "text": text }))
-            .collect();
-        object["components"] = json!([{ "type": "body", "parameters": parameters }]);
-    }
-    json!({ "type": "template", "template": object })
 }
 
 impl WhatsAppCloud {
