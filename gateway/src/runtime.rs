@@ -707,6 +707,7 @@ async fn open_log_and_key_value(
                 partitions: i32::from(options.partitions),
                 client_id: "conserje".to_owned(),
                 session_timeout: Duration::from_millis(options.kafka_session_timeout_ms),
+                group_prefix: options.topic_prefix.clone(),
             })
             .await
             .with_context(|| format!("cannot reach the Kafka brokers at {brokers}"))?,

@@ -67,6 +67,11 @@ pub struct KafkaSettings {
     /// members of its group: what a process killed with `kill -9` costs its partitions'
     /// conversations. Members heartbeat five times per timeout.
     pub session_timeout: Duration,
+    /// Put before every consumer group id, as the topic prefix is before every topic name.
+    /// Without it two deployments (or two tests) sharing a broker shared each projection's group:
+    /// a member joining for one topic set rebalanced the other's members, and waited on the
+    /// dead ones for a session timeout, so groups formed in minutes on a busy broker.
+    pub group_prefix: String,
 }
 
 /// [`KafkaSettings::session_timeout`] unless configured: librdkafka's own default. Shorter
@@ -123,6 +128,11 @@ where
 }
 
 impl KafkaLog {
+    /// The broker-side id of the group the caller calls `group`.
+    fn group_id(&self, group: &str) -> String {
+        format!("{}{group}", self.settings.group_prefix)
+    }
+
     /// Creates the shared clients and checks that the brokers answer, so a wrong address fails at
     /// startup rather than on the first request.
     ///
@@ -373,7 +383,7 @@ impl MessageLog for KafkaLog {
         let consumer: StreamConsumer<GroupContext> = ClientConfig::new()
             .set("bootstrap.servers", &self.settings.brokers)
             .set("client.id", &self.settings.client_id)
-            .set("group.id", group)
+            .set("group.id", self.group_id(group))
             .set(
                 "session.timeout.ms",
                 self.settings.session_timeout.as_millis().to_string(),
@@ -428,7 +438,7 @@ impl MessageLog for KafkaLog {
         let reader: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.settings.brokers)
             .set("client.id", &self.settings.client_id)
-            .set("group.id", group)
+            .set("group.id", self.group_id(group))
             .set("enable.auto.commit", "false")
             .create()
             .map_err(|err| refused("kafka consumer configuration", err))?;

@@ -72,6 +72,7 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
                 partitions: i32::from(args.partitions),
                 client_id: CLIENT_ID.to_owned(),
                 session_timeout: conserje_infra::kafka::DEFAULT_SESSION_TIMEOUT,
+                group_prefix: String::new(),
             })
             .await
             .with_context(|| format!("cannot reach the Kafka brokers at {brokers}"))?,

@@ -15,11 +15,17 @@ fn brokers() -> String {
 }
 
 async fn kafka_log() -> KafkaLog {
+    kafka_log_of_deployment("").await
+}
+
+/// A log whose consumer groups carry `group_prefix`, as a deployment's topic prefix gives them.
+async fn kafka_log_of_deployment(group_prefix: &str) -> KafkaLog {
     KafkaLog::connect(KafkaSettings {
         brokers: brokers(),
         partitions: 3,
         client_id: "conserje-tests".to_owned(),
         session_timeout: conserje_infra::kafka::DEFAULT_SESSION_TIMEOUT,
+        group_prefix: group_prefix.to_owned(),
     })
     .await
     .expect("connect to the Kafka broker")
@@ -66,4 +72,58 @@ async fn ensuring_an_existing_topic_is_a_no_op() {
     assert_eq!(after.len(), 3, "the topic keeps its three partitions");
     assert_eq!(before, after, "nothing changed");
     assert_eq!(after.iter().map(|p| p.lag()).sum::<i64>(), 1);
+}
+
+/// Two deployments sharing a broker name their groups alike (`message-stats`, ...): the group
+/// prefix keeps them two groups, so each reads every record and commits its own offsets. With
+/// one group id the second deployment's member took partitions from the first (each then read
+/// a share), and every test's join rebalanced every other test's members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deployments_with_their_own_prefix_never_share_a_group() {
+    use conserje_domain::log::OutgoingRecord;
+    use std::time::Duration;
+
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let (one, two) = (
+        kafka_log_of_deployment(&format!("one{run}.")).await,
+        kafka_log_of_deployment(&format!("two{run}.")).await,
+    );
+    let topic = format!("test.shared.{run}");
+    one.ensure_topics(&[&topic]).await.unwrap();
+    let records = (0..30)
+        .map(|n| OutgoingRecord {
+            topic: topic.clone(),
+            key: format!("guest-{}", n % 6),
+            headers: vec![],
+            payload: n.to_string().into_bytes(),
+        })
+        .collect();
+    one.append_all(records).await.unwrap();
+
+    let mut first = one.consumer("message-stats", &topic).await.unwrap();
+    let mut second = two.consumer("message-stats", &topic).await.unwrap();
+    for (name, member) in [("one", &mut first), ("two", &mut second)] {
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            if seen.len() == 30 {
+                break;
+            }
+            seen.extend(member.poll(30, Duration::from_millis(250)).await.unwrap());
+        }
+        assert_eq!(seen.len(), 30, "deployment {name} reads every record");
+        if name == "one" {
+            member.commit(&seen).await.unwrap();
+        }
+    }
+    assert_eq!(
+        lag(&one, &topic).await,
+        0,
+        "the first deployment committed all"
+    );
+    assert_eq!(lag(&two, &topic).await, 30, "the second committed nothing");
+}
+
+async fn lag(log: &KafkaLog, topic: &str) -> i64 {
+    let partitions = log.lag("message-stats", topic).await.unwrap();
+    partitions.iter().map(|p| p.lag()).sum()
 }
