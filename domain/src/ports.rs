@@ -12,19 +12,10 @@ pub use crate::pms::{
     Freshness, NightOffer, Pms, PmsBooking, PmsBookingRequest, PmsError, PmsFault, RoomAvailability,
 };
 
-/// The current instant. Injected so that "today" in tests is whatever the test says.
+/// The current instant. Injected so that "today" in tests is whatever the test says; production
+/// passes `conserje_infra::clock::SystemClock`.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
-}
-
-/// The clock of the machine, for production.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
 }
 
 /// Per-hotel facts the rules depend on.

@@ -9,6 +9,7 @@ pub mod audit_rows;
 pub mod business_figures;
 pub mod channel_accounts;
 pub mod channel_router;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod dead_letter_rows;

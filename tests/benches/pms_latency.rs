@@ -16,9 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate, Utc};
-use conserje_domain::ports::{Pms, SystemClock};
+use conserje_domain::ports::Pms;
 use conserje_domain::stay::StayDates;
 use conserje_domain::values::{RoomType, TenantId};
+use conserje_infra::clock::SystemClock;
 use conserje_infra::config::QloAppsSettings;
 use conserje_infra::pms::guarded::{CacheSettings, GuardSettings, GuardedPms};
 use conserje_infra::pms::qloapps::QloApps;
