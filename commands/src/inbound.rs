@@ -11,7 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use conserje_domain::log::{LogConsumer, LogRecord, MessageLog, OutgoingRecord, Topics};
 use conserje_domain::metadata::Actor;
-use conserje_domain::session::{session_stream_id, GuestMessage, Session, SessionCommand, Turn};
+use conserje_domain::session::{
+    session_stream_id, GuestMessage, MediaKind, Session, SessionCommand, Turn,
+};
 use conserje_domain::understanding::Understood;
 use conserje_domain::EventMetadata;
 use tokio::sync::watch;
@@ -204,6 +206,20 @@ pub struct ConversationWorker {
     settings: WorkerSettings,
 }
 
+/// How the bot acknowledges a message it cannot read: a picture or a place is thanked for; a
+/// file, a video or a contact card is explained (the guest would otherwise wait for an answer
+/// to what is in it); a sticker is met with a smile.
+fn acknowledgement(message: &GuestMessage) -> ReplyKind {
+    if message.contacts.is_some() {
+        return ReplyKind::ContactReceived;
+    }
+    match message.media.as_ref().map(|m| m.kind) {
+        Some(MediaKind::Video | MediaKind::Document) => ReplyKind::FileNotOpened,
+        Some(MediaKind::Sticker) => ReplyKind::StickerReceived,
+        Some(MediaKind::Audio | MediaKind::Image) | None => ReplyKind::MediaReceived,
+    }
+}
+
 fn log_error(err: conserje_domain::log::LogError) -> CommandError {
     CommandError::Store(err.to_string())
 }
@@ -340,9 +356,20 @@ impl ConversationWorker {
         record: &LogRecord,
     ) -> Result<(), CommandError> {
         let stream = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);
+        if message.edit.is_some() {
+            // The bot answered the original; a second answer to a corrected typo would only
+            // confuse. The edit is kept for staff and the transcript.
+            return writes
+                .conversations
+                .record(message, meta.clone())
+                .await
+                .map(|_| ());
+        }
+        // A reaction's emoji stands for its words, so a 👍 on a quote takes the same way as "sí".
         let typed = message
             .text
             .as_deref()
+            .or(message.reaction.as_ref().map(|r| r.emoji.as_str()))
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
@@ -365,6 +392,21 @@ impl ConversationWorker {
                 code: e.code(),
                 message: e.to_string(),
             })?;
+        if let Some(reaction) = &message.reaction {
+            if self
+                .receptionist
+                .understand_reaction(&view, reaction)
+                .is_none()
+            {
+                // A 👍 on "see you soon" or on an old quote needs no answer, and must not be read
+                // as a yes to whatever is pending now.
+                return writes
+                    .conversations
+                    .record(message, meta.clone())
+                    .await
+                    .map(|_| ());
+            }
+        }
         let turn = match self.turn_for(&view, &stream, &message, &text, meta).await {
             Ok(turn) => turn,
             // No turn (understanding ran out of time, say): the message is kept on the
@@ -422,12 +464,17 @@ impl ConversationWorker {
                 "long message understood from its first characters only"
             );
         }
-        let understood = match &message.choice {
-            Some(choice) => match self.receptionist.understand_choice(session, choice) {
+        let reaction = message
+            .reaction
+            .as_ref()
+            .and_then(|r| self.receptionist.understand_reaction(session, r));
+        let understood = match (&message.choice, reaction) {
+            (_, Some(exactly)) => exactly,
+            (Some(choice), None) => match self.receptionist.understand_choice(session, choice) {
                 Some(exactly) => exactly,
                 None => self.receptionist.understand_stale_press(session, text),
             },
-            None => self.understand(session, stream, text).await?,
+            (None, None) => self.understand(session, stream, text).await?,
         };
         match self
             .receptionist
@@ -504,10 +551,14 @@ impl ConversationWorker {
         if session.answered.contains(key) {
             return Ok(());
         }
-        if message.media.as_ref().is_none_or(|m| m.kind != "audio") {
+        if message
+            .media
+            .as_ref()
+            .is_none_or(|m| m.kind != MediaKind::Audio)
+        {
             let turn = self
                 .receptionist
-                .notice(&session, key, ReplyKind::MediaReceived, meta)?;
+                .notice(&session, key, acknowledgement(message), meta)?;
             return self.record_turn(writes, stream, turn, meta).await;
         }
         let text = match session.transcript(key) {

@@ -15,6 +15,7 @@ pub mod dialogue;
 pub mod error;
 pub mod inbound;
 pub mod outbound;
+pub mod proactive;
 pub mod receipts;
 pub mod replies;
 pub mod reservation_desk;

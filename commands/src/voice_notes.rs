@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use conserje_domain::channel::{transcription_timeout, MediaError, MediaSource, Transcriber};
 use conserje_domain::log::{LogConsumer, MessageLog, Topics};
-use conserje_domain::session::GuestMessage;
+use conserje_domain::session::{GuestMessage, MediaKind};
 use conserje_domain::understanding::Language;
 use tokio::sync::watch;
 
@@ -46,7 +46,11 @@ impl VoiceNotes {
         message: &GuestMessage,
         language: Option<Language>,
     ) -> Result<String, MediaError> {
-        let Some(media) = message.media.as_ref().filter(|m| m.kind == "audio") else {
+        let Some(media) = message
+            .media
+            .as_ref()
+            .filter(|m| m.kind == MediaKind::Audio)
+        else {
             return Err(MediaError::NotFound("the message has no audio".into()));
         };
         let Some(transcriber) = &self.transcriber else {

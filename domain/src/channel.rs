@@ -31,6 +31,9 @@ pub struct OutboundReply {
     /// The buttons it offers (`Reply::choices`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<crate::choice::Choices>,
+    /// The proactive message it is (`Reply::proactive`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proactive: Option<crate::proactive::ProactiveKind>,
 }
 
 /// How a reply left conserje.

@@ -133,6 +133,9 @@ pub struct HotelProfile {
     /// The WhatsApp templates Meta approved for the hotel's number.
     #[serde(default)]
     pub templates: TemplateRegistry,
+    /// Which messages the hotel writes first, and when.
+    #[serde(default)]
+    pub proactive: crate::proactive::ProactiveSettings,
 }
 
 impl HotelProfile {

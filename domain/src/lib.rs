@@ -21,6 +21,7 @@ pub mod metadata;
 pub mod pms;
 pub mod ports;
 pub mod pricing;
+pub mod proactive;
 pub mod reservation;
 pub mod session;
 pub mod stay;

@@ -81,19 +81,26 @@ pub enum TemplatePurpose {
     /// Any reply (the bot's or staff's) that must reach a guest whose window has closed: the
     /// fallback of a send WhatsApp refused with 131047.
     Reply,
+    /// A booking made outside a conversation, confirmed to the guest (see `crate::proactive`).
+    Confirmation,
+    /// The note N days before check-in.
+    PreArrival,
+    /// The review request the day after check-out.
+    ReviewRequest,
+    /// Staff or the PMS changed or cancelled the booking.
+    BookingUpdate,
 }
 
 impl TemplatePurpose {
-    /// The fields a template of this purpose can be filled with: a `reply` template has no
-    /// booking to draw dates or references from.
+    /// The fields a template of this purpose can be filled with: every purpose carries the
+    /// message's own words (`reply`, with the dates and reference in them), so a hotel registers
+    /// one template body per purpose and rewords the message in its reply book.
     pub fn fields(self) -> &'static [TemplateField] {
-        match self {
-            Self::Reply => &[
-                TemplateField::GuestName,
-                TemplateField::HotelName,
-                TemplateField::Reply,
-            ],
-        }
+        &[
+            TemplateField::GuestName,
+            TemplateField::HotelName,
+            TemplateField::Reply,
+        ]
     }
 }
 
@@ -328,6 +335,11 @@ impl TemplateRegistry {
             }
         }
         Ok(Self(templates))
+    }
+
+    /// Every template registered.
+    pub fn iter(&self) -> impl Iterator<Item = &MessageTemplate> {
+        self.0.iter()
     }
 
     /// The template registered for `purpose`.

@@ -14,6 +14,7 @@ use conserje_commands::dialogue::{
 };
 use conserje_commands::inbound::{ConversationWorker, WorkerSettings, WORKER_GROUP};
 use conserje_commands::outbound::{ChannelDispatcher, SENDER_GROUP};
+use conserje_commands::proactive::ProactiveMessages;
 use conserje_commands::replies::ReplyBook;
 use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes, RETRY_GROUP};
 use conserje_commands::{
@@ -48,6 +49,7 @@ use conserje_infra::leases::SqlLeases;
 use conserje_infra::pms::router::PmsRouter;
 use conserje_infra::pms::simulator::PmsSimulator;
 use conserje_infra::pms_sync_queue::SqlSyncQueue;
+use conserje_infra::proactive_timers::SqlProactiveTimers;
 pub use conserje_infra::redact;
 use conserje_infra::redis_store::RedisKeyValue;
 use conserje_infra::reservation_rows::SqlReservationRows;
@@ -86,6 +88,12 @@ pub const BOOKING_PROCESS: &str = "booking-process";
 
 /// The lease of the PMS sync's retry rounds (one process at a time retries a due operation).
 pub const PMS_RETRIES: &str = "pms-retries";
+
+/// The consumer name of the proactive messages' subscription.
+pub const PROACTIVE: &str = "proactive-messages";
+
+/// The lease of the proactive messages' timer rounds.
+pub const PROACTIVE_TIMERS: &str = "proactive-timers";
 
 /// How long a write waits for the read model to show it before answering anyway.
 pub const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(2);
@@ -165,6 +173,10 @@ pub struct Runtime {
     /// The PMS sync: confirms, retries and reconciles what the PMS holds.
     pub process: Arc<BookingProcess>,
     pms_retry_poll: Duration,
+    /// The messages the hotel writes first, and their timers.
+    pub proactive: Arc<ProactiveMessages>,
+    proactive_subscription: Arc<Subscription>,
+    proactive_poll: Duration,
     /// Who runs each store-fed consumer when several processes share the store.
     leases: Arc<dyn Leases>,
     wake: Arc<Notify>,
@@ -174,6 +186,19 @@ pub struct Runtime {
 impl crate::auth::KeyState for Arc<Runtime> {
     fn key_ring(&self) -> &KeyRing {
         &self.keys
+    }
+}
+
+/// Feeds stored reservation events to the proactive messages: their timers and notices.
+struct ProactiveReactions(Arc<ProactiveMessages>);
+
+#[async_trait]
+impl EventHandler for ProactiveReactions {
+    async fn handle(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
+        self.0
+            .react(event)
+            .await
+            .map_err(|e| ProjectionError::Handler(e.to_string()))
     }
 }
 
@@ -425,6 +450,24 @@ impl Runtime {
             )
             .with_lease(leases.clone()),
         );
+        let proactive = Arc::new(ProactiveMessages::new(
+            reservations.clone(),
+            conversations.clone(),
+            replies()?,
+            hotels.clone(),
+            hotels.clone(),
+            Arc::new(SqlProactiveTimers::new(db.clone())),
+            clock.clone(),
+        ));
+        let proactive_subscription = Arc::new(
+            Subscription::new(
+                PROACTIVE,
+                feed.clone(),
+                checkpoints.clone(),
+                Arc::new(ProactiveReactions(proactive.clone())),
+            )
+            .with_lease(leases.clone()),
+        );
         let relay = Arc::new(
             Subscription::new(
                 RELAY,
@@ -560,6 +603,9 @@ impl Runtime {
             pms: pms_router,
             process,
             pms_retry_poll: options.pms.retry_poll(),
+            proactive,
+            proactive_subscription,
+            proactive_poll: Duration::from_millis(options.proactive_poll_ms),
             leases,
         })
     }
@@ -598,11 +644,30 @@ impl Runtime {
                     .run(self.shutdown.subscribe()),
             ),
             tokio::spawn(self.pms.clone().keep_caches_warm(self.shutdown.subscribe())),
-            tokio::spawn(pms_retries(
-                self.process.clone(),
+            self.run_subscription(&self.proactive_subscription, POLL),
+            tokio::spawn(rounds(
                 LeaseHolder::new(PMS_RETRIES, self.leases.clone()),
                 self.pms_retry_poll,
                 self.shutdown.subscribe(),
+                {
+                    let process = self.process.clone();
+                    move || {
+                        let process = process.clone();
+                        async move { process.retry_due().await }
+                    }
+                },
+            )),
+            tokio::spawn(rounds(
+                LeaseHolder::new(PROACTIVE_TIMERS, self.leases.clone()),
+                self.proactive_poll,
+                self.shutdown.subscribe(),
+                {
+                    let proactive = self.proactive.clone();
+                    move || {
+                        let proactive = proactive.clone();
+                        async move { proactive.send_due().await }
+                    }
+                },
             )),
         ]
     }
@@ -732,17 +797,20 @@ async fn open_log_and_key_value(
     Ok((log, kv, embedded_kv))
 }
 
-/// Retries the PMS operations that are due, every `every`, in the one process that holds the
-/// retry lease, until `shutdown`: what keeps a reservation moving while the PMS comes back.
-async fn pms_retries(
-    process: Arc<BookingProcess>,
+/// Runs `round` every `every` in the one process that holds `lease`, until `shutdown`: the PMS
+/// sync's retries and the proactive messages' timers, each due work done once among processes.
+async fn rounds<F, Fut>(
     mut lease: LeaseHolder,
     every: Duration,
     mut shutdown: watch::Receiver<bool>,
-) {
+    round: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     loop {
         if lease.holds().await {
-            process.retry_due().await;
+            round().await;
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

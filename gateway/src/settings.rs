@@ -62,6 +62,12 @@ pub struct StoreOptions {
     #[arg(long, env = "CONSERJE_SESSION_TTL_MINUTES", default_value_t = 30)]
     pub session_ttl_minutes: u32,
 
+    /// Milliseconds between two looks at the proactive messages' timers (pre-arrival notes,
+    /// review requests): how late past its hour a scheduled message may go.
+    #[arg(long, env = "CONSERJE_PROACTIVE_POLL_MS", default_value_t = DEFAULT_PROACTIVE_POLL_MS,
+          value_parser = RangedU64ValueParser::<u64>::new().range(1..))]
+    pub proactive_poll_ms: u64,
+
     #[command(flatten)]
     pub channels: ChannelOptions,
 
@@ -74,6 +80,9 @@ pub struct StoreOptions {
     #[command(flatten)]
     pub pms: PmsFlags,
 }
+
+/// Milliseconds between two looks at the proactive messages' timers.
+pub const DEFAULT_PROACTIVE_POLL_MS: u64 = 30_000;
 
 /// Seconds a client has to send a request's headers.
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECONDS: u64 = 10;

@@ -128,6 +128,7 @@ mod tests {
             language: Language::Es,
             message_template: None,
             choices: None,
+            proactive: None,
         }
     }
 

@@ -102,6 +102,7 @@ impl HotelProfiles for HotelRegistry {
             contact: settings.contact.clone(),
             replies: settings.replies.clone(),
             templates: settings.templates.clone(),
+            proactive: settings.proactive.clone(),
         }
     }
 }

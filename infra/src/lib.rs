@@ -23,6 +23,7 @@ pub mod kafka;
 pub mod leases;
 pub mod pms;
 pub mod pms_sync_queue;
+pub mod proactive_timers;
 pub mod redis_store;
 pub mod reservation_rows;
 pub mod send_results;

@@ -66,6 +66,7 @@ fn personal_fields(aggregate_type: &str, event_type: &str) -> &'static [(&'stati
             ("/GuestMessageReceived/text", Null),
             ("/GuestMessageReceived/guest_name", Null),
             ("/GuestMessageReceived/location", Null),
+            ("/GuestMessageReceived/contacts", Null),
         ],
         ("Session", "AudioTranscribed") => &[("/AudioTranscribed/text", Text)],
         ("Session", "IntentRecognized") => &[
@@ -435,6 +436,7 @@ mod tests {
                 template: "greeting".into(),
                 message_template: None,
                 choices: None,
+                proactive: None,
             },
         };
         let intent = SessionEvent::IntentRecognized {

@@ -67,6 +67,9 @@ pub fn sample_record(
         media: None,
         received_at: Utc::now(),
         choice: None,
+        reaction: None,
+        contacts: None,
+        edit: None,
     };
     let meta = EventMetadata::new(tenant.clone(), Actor::guest(guest.as_str()), CHANNEL)
         .with_source_ip(Some("127.0.0.1".to_owned()));

@@ -72,6 +72,7 @@ impl EventHandler for OutboundReplies {
             language: reply.language,
             message_template: reply.message_template,
             choices: reply.choices,
+            proactive: reply.proactive,
         };
         let mut headers = vec![
             ("reply_id".to_owned(), outbound.reply_id.to_string()),

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use conserje_domain::journal::StoredEvent;
 use conserje_domain::ports::Clock;
-use conserje_domain::session::{Session, SessionEvent};
+use conserje_domain::session::{MediaKind, Session, SessionEvent};
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +31,10 @@ pub const RECENT_MESSAGES: usize = 20;
 pub struct MessageLine {
     pub provider_message_id: String,
     pub text: Option<String>,
-    pub media_kind: Option<String>,
+    pub media_kind: Option<MediaKind>,
+    /// The emoji of a reaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
     pub received_at: DateTime<Utc>,
 }
 
@@ -106,6 +109,7 @@ pub fn apply(
         text,
         media,
         received_at,
+        reaction,
         ..
     } = event
     {
@@ -114,7 +118,8 @@ pub fn apply(
         view.recent_messages.push(MessageLine {
             provider_message_id: provider_message_id.clone(),
             text: text.clone(),
-            media_kind: media.as_ref().map(|m| m.kind.clone()),
+            media_kind: media.as_ref().map(|m| m.kind),
+            reaction: reaction.as_ref().map(|r| r.emoji.clone()),
             received_at: *received_at,
         });
         let excess = view.recent_messages.len().saturating_sub(RECENT_MESSAGES);
@@ -235,6 +240,9 @@ mod tests {
             location: None,
             guest_name: None,
             received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, n).unwrap(),
+            reaction: None,
+            contacts: None,
+            edit: None,
         }
     }
 

@@ -82,6 +82,7 @@ fn turn(key: &str) -> Turn {
             template: "quote".into(),
             message_template: None,
             choices: None,
+            proactive: None,
         }],
         handoff: None,
     }
@@ -107,6 +108,9 @@ async fn fill_conversations(rt: &Runtime, conversations: u64, messages: u64) {
                     media: None,
                     received_at,
                     choice: None,
+                    reaction: None,
+                    contacts: None,
+                    edit: None,
                 };
                 let key = message.provider_message_id.clone();
                 let command = SessionCommand::RecordAnsweredMessage {

@@ -184,6 +184,7 @@ pub async fn fresh_store(kind: StoreKind) -> (StoreOptions, TempDir) {
         redis_url: None,
         key_prefix: namespace,
         session_ttl_minutes: 30,
+        proactive_poll_ms: conserje_gateway::settings::DEFAULT_PROACTIVE_POLL_MS,
         channels: ChannelOptions::default(),
         access: AccessOptions::default(),
         http: HttpOptions::default(),

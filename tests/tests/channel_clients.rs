@@ -70,6 +70,7 @@ fn reply(tenant: &str, channel: &str, guest: &str, text: &str) -> OutboundReply 
         language: Language::Es,
         message_template: None,
         choices: None,
+        proactive: None,
     }
 }
 

@@ -1122,3 +1122,6 @@ mod reaching_the_guest;
 
 #[path = "conversations/buttons.rs"]
 mod buttons;
+
+#[path = "conversations/reactions.rs"]
+mod reactions;

@@ -157,6 +157,9 @@ fn message(n: usize) -> GuestMessage {
         media: None,
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
         choice: None,
+        reaction: None,
+        contacts: None,
+        edit: None,
     }
 }
 
@@ -232,6 +235,7 @@ async fn a_cached_conversation_loads_as_its_events_replayed(kind: StoreKind) {
             template: "fallback".into(),
             message_template: None,
             choices: None,
+            proactive: None,
         };
         let turn = Turn {
             turn_key: format!("wamid.{n:03}"),

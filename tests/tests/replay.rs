@@ -35,6 +35,9 @@ fn message(guest: usize, n: usize) -> GuestMessage {
         media: None,
         received_at: Utc::now(),
         choice: None,
+        reaction: None,
+        contacts: None,
+        edit: None,
     }
 }
 

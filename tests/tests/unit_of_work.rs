@@ -36,6 +36,9 @@ fn message(guest: u32, n: u32) -> GuestMessage {
         media: None,
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
         choice: None,
+        reaction: None,
+        contacts: None,
+        edit: None,
     }
 }
 
@@ -57,6 +60,7 @@ fn turn(key: &str) -> Turn {
             template: "greeting".into(),
             message_template: None,
             choices: None,
+            proactive: None,
         }],
         handoff: None,
     }

@@ -533,20 +533,21 @@ async fn statuses_are_appended_as_receipts_and_the_rest_counted() {
             (Some(0), Some(1))
         );
     }
-    let sticker = whatsapp_delivery(
+    // A reaction taken back (no emoji) has nothing to record.
+    let unreacted = whatsapp_delivery(
         SOL_PHONE_NUMBER_ID,
         json!([{ "profile": { "name": "Ana" }, "wa_id": "5491155550006" }]),
         json!([{
-            "from": "5491155550006", "id": "wamid.S1", "timestamp": "1744344496", "type": "sticker",
-            "sticker": { "mime_type": "image/webp", "sha256": "x", "id": "1", "animated": false }
+            "from": "5491155550006", "id": "wamid.R1", "timestamp": "1744344496",
+            "type": "reaction", "reaction": { "message_id": "wamid.OUT1" }
         }]),
     );
-    let (code, _) = status_and_json(post_whatsapp(&app, &sticker).await).await;
+    let (code, _) = status_and_json(post_whatsapp(&app, &unreacted).await).await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(
         inbound_appended(&app).await,
         3,
-        "the three known statuses are appended as receipts; the sticker is not recorded"
+        "the three known statuses are appended as receipts; the removed reaction is not recorded"
     );
     assert_eq!(
         metric(&app, "conserje_webhook_statuses_ignored_total", "whatsapp").await,
@@ -615,14 +616,17 @@ async fn telegram_updates_are_recorded_once_and_normalised(kind: StoreKind) {
         };
         assert_eq!(answer, expected);
     }
-    let edited = json!({
+    // The guest blocking the bot is an update with nothing to record.
+    let blocked = json!({
         "update_id": 9005,
-        "edited_message": {
-            "message_id": 1365, "chat": { "id": chat, "type": "private" },
-            "date": 1441645532, "edit_date": 1441646600, "text": "hola!"
+        "my_chat_member": {
+            "chat": { "id": chat, "type": "private" },
+            "from": { "id": chat, "is_bot": false, "first_name": "Lucía" }, "date": 1441645532,
+            "old_chat_member": { "user": { "id": 7, "is_bot": true, "first_name": "Bot" }, "status": "member" },
+            "new_chat_member": { "user": { "id": 7, "is_bot": true, "first_name": "Bot" }, "status": "kicked", "until_date": 0 }
         }
     });
-    let (status, answer) = status_and_json(post_telegram(&app, SOL, &edited).await).await;
+    let (status, answer) = status_and_json(post_telegram(&app, SOL, &blocked).await).await;
     assert_eq!((status, answer), (StatusCode::OK, json!({})));
 
     let chat_id = chat.to_string();
@@ -634,7 +638,11 @@ async fn telegram_updates_are_recorded_once_and_normalised(kind: StoreKind) {
     assert_eq!(conversation.message_count, 4);
 
     let messages = inbound_messages(&app, updates.len()).await;
-    assert_eq!(messages.len(), updates.len(), "the edit appended nothing");
+    assert_eq!(
+        messages.len(),
+        updates.len(),
+        "the member update appended nothing"
+    );
     let by_id = |id: &str| {
         messages
             .iter()

@@ -4,8 +4,8 @@
 //! authenticates a delivery, resolves its hotel and appends what these functions return; keeping
 //! the payload shapes here lets them be tested against the providers' documented examples alone.
 //!
-//! Anything a channel may send that conserje has nothing to record for (reactions, stickers,
-//! edited messages, delivery statuses…) is counted, never an error: a provider retries a webhook
+//! Anything a channel may send that conserje has nothing to record for (a removed reaction, a
+//! poll, a member update…) is counted, never an error: a provider retries a webhook
 //! that is not answered `200`, so refusing a shape we do not
 //! use would only make it retry forever.
 
@@ -14,7 +14,9 @@ pub mod whatsapp;
 
 use chrono::{DateTime, Utc};
 use conserje_domain::choice::Choice;
-use conserje_domain::session::{GuestMessage, MediaRef, SharedLocation};
+use conserje_domain::session::{
+    Edit, GuestMessage, MediaRef, Reaction, SharedContact, SharedLocation,
+};
 use conserje_domain::values::{GuestRef, TenantId};
 
 use crate::CommandError;
@@ -48,6 +50,29 @@ pub struct ChannelMessage {
     pub received_at: DateTime<Utc>,
     /// The button pressed, when the platform's id for it is one of ours.
     pub choice: Option<Choice>,
+    pub reaction: Option<Reaction>,
+    pub contacts: Option<Vec<SharedContact>>,
+    /// Set when the guest edited a message they had sent.
+    pub edit: Option<Edit>,
+}
+
+impl ChannelMessage {
+    /// A message of `guest` with nothing in it yet, for the normalisers to fill.
+    fn new(guest: GuestRef, provider_message_id: String, received_at: DateTime<Utc>) -> Self {
+        Self {
+            guest,
+            guest_name: None,
+            provider_message_id,
+            text: None,
+            media: None,
+            location: None,
+            received_at,
+            choice: None,
+            reaction: None,
+            contacts: None,
+            edit: None,
+        }
+    }
 }
 
 impl ChannelMessage {
@@ -64,6 +89,9 @@ impl ChannelMessage {
             guest_name: self.guest_name,
             received_at: self.received_at,
             choice: self.choice,
+            reaction: self.reaction,
+            contacts: self.contacts,
+            edit: self.edit,
         }
     }
 }

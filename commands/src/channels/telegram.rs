@@ -7,23 +7,55 @@
 
 use chrono::{DateTime, Utc};
 use conserje_domain::choice::Choice;
-use conserje_domain::session::{MediaRef, SharedLocation};
+use conserje_domain::session::{
+    Edit, MediaKind, MediaRef, Reaction, SharedContact, SharedLocation,
+};
 use conserje_domain::values::GuestRef;
 use serde::Deserialize;
 
 use super::{full_name, malformed, non_blank, ChannelMessage};
 use crate::CommandError;
 
-/// One incoming update. Kinds conserje does not record (`edited_message`, `my_chat_member`,
-/// `channel_post`…) decode to neither a message nor a callback query.
+/// One incoming update. Kinds conserje does not record (`my_chat_member`, `channel_post`…)
+/// decode to none of these.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Update {
     /// Increasing per bot; a redelivered update keeps it.
     pub update_id: i64,
     #[serde(default)]
     pub message: Option<Message>,
+    /// A new version of a message the guest sent: recorded as an edit.
+    #[serde(default)]
+    pub edited_message: Option<Message>,
     #[serde(default)]
     pub callback_query: Option<CallbackQuery>,
+    /// A guest's reactions to a message changed (delivered when the webhook asks for
+    /// `message_reaction` in `allowed_updates`).
+    #[serde(default)]
+    pub message_reaction: Option<MessageReactionUpdated>,
+}
+
+/// `message_reaction`: the reactions a user now has on one message.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MessageReactionUpdated {
+    pub chat: Chat,
+    /// The message reacted to (ours, for a reaction that answers anything).
+    pub message_id: i64,
+    #[serde(default)]
+    pub user: Option<User>,
+    /// Unix seconds.
+    pub date: i64,
+    #[serde(default)]
+    pub new_reaction: Vec<ReactionType>,
+}
+
+/// One reaction: an emoji (custom emoji and paid reactions carry none).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReactionType {
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub emoji: Option<String>,
 }
 
 /// A message in a chat.
@@ -52,6 +84,39 @@ pub struct Message {
     /// The inline keyboard under a bot's message (what a callback query's button belonged to).
     #[serde(default)]
     pub reply_markup: Option<InlineKeyboard>,
+    #[serde(default)]
+    pub document: Option<File>,
+    #[serde(default)]
+    pub video: Option<File>,
+    /// A round video message.
+    #[serde(default)]
+    pub video_note: Option<File>,
+    #[serde(default)]
+    pub sticker: Option<File>,
+    #[serde(default)]
+    pub contact: Option<Contact>,
+    /// Unix seconds of the last edit (on an `edited_message`).
+    #[serde(default)]
+    pub edit_date: Option<i64>,
+}
+
+/// A document, video or sticker: what conserje keeps of it is its file id and type.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct File {
+    pub file_id: String,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+}
+
+/// A shared contact card.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Contact {
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
 }
 
 /// `reply_markup` of a message: rows of inline buttons.
@@ -171,6 +236,24 @@ pub fn normalise(update: &Update, now: DateTime<Utc>) -> Option<ChannelMessage> 
     if let Some(message) = &update.message {
         return normalise_message(update.update_id, message);
     }
+    if let Some(edited) = &update.edited_message {
+        let mut message = normalise_message(update.update_id, edited)?;
+        message.edit = Some(Edit {
+            message_ref: edited.message_id.to_string(),
+            sent_at: message.received_at,
+        });
+        // The edit happened at `edit_date`; the message was sent at `date`.
+        if let Some(at) = edited
+            .edit_date
+            .and_then(|d| DateTime::from_timestamp(d, 0))
+        {
+            message.received_at = at;
+        }
+        return Some(message);
+    }
+    if let Some(reaction) = &update.message_reaction {
+        return normalise_reaction(update.update_id, reaction);
+    }
     let query = update.callback_query.as_ref()?;
     let chat = query
         .message
@@ -191,16 +274,34 @@ pub fn normalise(update: &Update, now: DateTime<Utc>) -> Option<ChannelMessage> 
                 .find(|b| b.callback_data.as_deref() == Some(data.as_str()))
         })
         .and_then(|b| non_blank(Some(&b.text)));
-    Some(ChannelMessage {
-        guest: guest(chat)?,
-        guest_name: name_of(&query.from),
-        provider_message_id: provider_message_id(update.update_id),
-        choice: Choice::parse(&data),
-        text: Some(title.unwrap_or(data)),
-        media: None,
-        location: None,
-        received_at: now,
-    })
+    let mut message = ChannelMessage::new(guest(chat)?, provider_message_id(update.update_id), now);
+    message.guest_name = name_of(&query.from);
+    message.choice = Choice::parse(&data);
+    message.text = Some(title.unwrap_or(data));
+    Some(message)
+}
+
+/// A reaction that was set (not taken back: then `new_reaction` is empty) with an emoji.
+fn normalise_reaction(update_id: i64, update: &MessageReactionUpdated) -> Option<ChannelMessage> {
+    if update.user.as_ref().is_some_and(|u| u.is_bot) {
+        return None;
+    }
+    let emoji = update
+        .new_reaction
+        .iter()
+        .filter(|r| r.kind == "emoji")
+        .find_map(|r| non_blank(r.emoji.as_deref()))?;
+    let mut message = ChannelMessage::new(
+        guest(update.chat.id)?,
+        provider_message_id(update_id),
+        DateTime::from_timestamp(update.date, 0)?,
+    );
+    message.guest_name = update.user.as_ref().and_then(name_of);
+    message.reaction = Some(Reaction {
+        to: update.message_id.to_string(),
+        emoji,
+    });
+    Some(message)
 }
 
 /// The answer to a webhook delivering a button press: Telegram lets a webhook answer with a
@@ -227,13 +328,30 @@ fn normalise_message(update_id: i64, message: &Message) -> Option<ChannelMessage
             .iter()
             .max_by_key(|p| (u64::from(p.width) * u64::from(p.height), p.file_size))?;
         Some(MediaRef {
-            kind: "image".to_owned(),
+            kind: MediaKind::Image,
             provider_media_id: non_blank(Some(&largest.file_id))?,
             mime_type: None,
             duration_seconds: None,
         })
     } else {
-        None
+        let files = [
+            (MediaKind::Document, &message.document),
+            (MediaKind::Video, &message.video),
+            (MediaKind::Video, &message.video_note),
+            (MediaKind::Sticker, &message.sticker),
+        ];
+        match files
+            .into_iter()
+            .find_map(|(kind, f)| Some((kind, f.as_ref()?)))
+        {
+            Some((kind, file)) => Some(MediaRef {
+                kind,
+                provider_media_id: non_blank(Some(&file.file_id))?,
+                mime_type: non_blank(file.mime_type.as_deref()),
+                duration_seconds: None,
+            }),
+            None => None,
+        }
     };
     let location = message
         .location
@@ -245,8 +363,17 @@ fn normalise_message(update_id: i64, message: &Message) -> Option<ChannelMessage
             name: None,
             address: None,
         });
+    let contacts = message
+        .contact
+        .as_ref()
+        .map(|c| SharedContact {
+            name: full_name([c.first_name.as_deref(), c.last_name.as_deref()]),
+            phones: non_blank(c.phone_number.as_deref()).into_iter().collect(),
+        })
+        .filter(|c| c.name.is_some() || !c.phones.is_empty())
+        .map(|c| vec![c]);
     let text = non_blank(message.text.as_deref()).or(non_blank(message.caption.as_deref()));
-    if text.is_none() && media.is_none() && location.is_none() {
+    if text.is_none() && media.is_none() && location.is_none() && contacts.is_none() {
         return None;
     }
     let guest_name = match &message.from {
@@ -256,16 +383,17 @@ fn normalise_message(update_id: i64, message: &Message) -> Option<ChannelMessage
             message.chat.last_name.as_deref(),
         ]),
     };
-    Some(ChannelMessage {
-        guest: guest(message.chat.id)?,
-        guest_name,
-        provider_message_id: provider_message_id(update_id),
-        text,
-        media,
-        location,
-        received_at: DateTime::from_timestamp(message.date, 0)?,
-        choice: None,
-    })
+    let mut normalised = ChannelMessage::new(
+        guest(message.chat.id)?,
+        provider_message_id(update_id),
+        DateTime::from_timestamp(message.date, 0)?,
+    );
+    normalised.guest_name = guest_name;
+    normalised.text = text;
+    normalised.media = media;
+    normalised.location = location;
+    normalised.contacts = contacts;
+    Some(normalised)
 }
 
 /// The guest of a chat: its id, digits with a leading `-` for groups.
@@ -279,7 +407,7 @@ fn name_of(user: &User) -> Option<String> {
 
 fn audio(file_id: &str, mime_type: &Option<String>, duration: Option<u32>) -> Option<MediaRef> {
     Some(MediaRef {
-        kind: "audio".to_owned(),
+        kind: MediaKind::Audio,
         provider_media_id: non_blank(Some(file_id))?,
         mime_type: non_blank(mime_type.as_deref()),
         duration_seconds: duration,
@@ -287,242 +415,4 @@ fn audio(file_id: &str, mime_type: &Option<String>, duration: Option<u32>) -> Op
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-    use serde_json::json;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
-    }
-
-    fn from() -> serde_json::Value {
-        json!({
-            "id": 1111111, "is_bot": false, "first_name": "Test", "last_name": "Lastname",
-            "username": "Test", "language_code": "en"
-        })
-    }
-
-    fn private_chat() -> serde_json::Value {
-        json!({
-            "id": 1111111, "first_name": "Test", "last_name": "Lastname",
-            "username": "Test", "type": "private"
-        })
-    }
-
-    /// An update with a message whose extra fields are `content`, as in the Bot API's examples.
-    fn update(update_id: i64, content: serde_json::Value) -> Vec<u8> {
-        let mut message = json!({
-            "message_id": 1365, "from": from(), "chat": private_chat(), "date": 1441645532
-        });
-        for (k, v) in content.as_object().unwrap() {
-            message[k] = v.clone();
-        }
-        json!({ "update_id": update_id, "message": message })
-            .to_string()
-            .into_bytes()
-    }
-
-    fn normalised(body: &[u8]) -> Option<ChannelMessage> {
-        normalise(&parse(body).unwrap(), now())
-    }
-
-    #[test]
-    fn a_text_message_is_the_chats_with_the_senders_name() {
-        let message = normalised(&update(10000, json!({ "text": "/start" }))).unwrap();
-        assert_eq!(message.guest.as_str(), "1111111");
-        assert_eq!(message.guest_name.as_deref(), Some("Test Lastname"));
-        assert_eq!(message.provider_message_id, "tg-10000");
-        assert_eq!(message.text.as_deref(), Some("/start"));
-        assert_eq!(
-            message.received_at,
-            Utc.timestamp_opt(1441645532, 0).unwrap()
-        );
-    }
-
-    #[test]
-    fn a_voice_note_carries_its_file_and_duration() {
-        let body = update(
-            10001,
-            json!({ "voice": {
-                "file_id": "AwADBAADbXXXXXXXXXXXGBdhD2l6_XX", "file_unique_id": "AgADbX",
-                "duration": 95, "mime_type": "audio/ogg", "file_size": 23000
-            }}),
-        );
-        let message = normalised(&body).unwrap();
-        assert_eq!(message.text, None);
-        assert_eq!(
-            message.media,
-            Some(MediaRef {
-                kind: "audio".into(),
-                provider_media_id: "AwADBAADbXXXXXXXXXXXGBdhD2l6_XX".into(),
-                mime_type: Some("audio/ogg".into()),
-                duration_seconds: Some(95),
-            })
-        );
-    }
-
-    #[test]
-    fn an_audio_file_is_audio_too() {
-        let body = update(
-            10002,
-            json!({ "audio": {
-                "file_id": "CQACAgIAAxk", "file_unique_id": "AgAD", "duration": 30,
-                "performer": "Guest", "title": "memo", "mime_type": "audio/mpeg"
-            }, "caption": "listen" }),
-        );
-        let message = normalised(&body).unwrap();
-        let media = message.media.unwrap();
-        assert_eq!(
-            (media.kind.as_str(), media.mime_type.as_deref()),
-            ("audio", Some("audio/mpeg"))
-        );
-        assert_eq!(message.text.as_deref(), Some("listen"));
-    }
-
-    #[test]
-    fn a_photo_is_its_largest_size_with_the_caption_as_text() {
-        let body = update(
-            10003,
-            json!({
-                "photo": [
-                    { "file_id": "small", "file_unique_id": "s", "width": 90, "height": 67, "file_size": 1200 },
-                    { "file_id": "large", "file_unique_id": "l", "width": 1280, "height": 960, "file_size": 98000 },
-                    { "file_id": "medium", "file_unique_id": "m", "width": 320, "height": 240, "file_size": 15000 }
-                ],
-                "caption": "¿Esta habitación?"
-            }),
-        );
-        let message = normalised(&body).unwrap();
-        assert_eq!(message.media.unwrap().provider_media_id, "large");
-        assert_eq!(message.text.as_deref(), Some("¿Esta habitación?"));
-    }
-
-    #[test]
-    fn a_location_is_kept() {
-        let body = update(
-            10004,
-            json!({ "location": { "latitude": -34.6037, "longitude": -58.3816 } }),
-        );
-        let location = normalised(&body).unwrap().location.unwrap();
-        assert_eq!(
-            (location.latitude, location.longitude),
-            (-34.6037, -58.3816)
-        );
-    }
-
-    #[test]
-    fn a_group_chat_is_a_negative_id_guest() {
-        let body = json!({
-            "update_id": 10005,
-            "message": {
-                "message_id": 7, "from": from(), "date": 1441645532, "text": "hola",
-                "chat": { "id": -1001234567890_i64, "title": "Family trip", "type": "supergroup" }
-            }
-        })
-        .to_string();
-        let message = normalised(body.as_bytes()).unwrap();
-        assert_eq!(message.guest.as_str(), "-1001234567890");
-    }
-
-    #[test]
-    fn a_button_press_is_its_data_in_the_chat_of_the_message() {
-        let body = json!({
-            "update_id": 10006,
-            "callback_query": {
-                "id": "4382bfdwdsb323b2d9",
-                "from": from(),
-                "message": {
-                    "message_id": 1366,
-                    "from": { "id": 7000000, "is_bot": true, "first_name": "Conserje" },
-                    "chat": { "id": 2222222, "type": "private", "first_name": "Test" },
-                    "date": 1441645000,
-                    "text": "¿Confirmo la reserva?"
-                },
-                "chat_instance": "-5834293892",
-                "data": "confirm"
-            }
-        })
-        .to_string();
-        let message = normalised(body.as_bytes()).unwrap();
-        assert_eq!(message.guest.as_str(), "2222222");
-        assert_eq!(message.text.as_deref(), Some("confirm"));
-        assert_eq!(message.provider_message_id, "tg-10006");
-        assert_eq!(message.guest_name.as_deref(), Some("Test Lastname"));
-        assert_eq!(message.received_at, now());
-
-        let inline = json!({
-            "update_id": 10007,
-            "callback_query": {
-                "id": "1", "from": from(), "inline_message_id": "AAA",
-                "chat_instance": "1", "data": "later"
-            }
-        })
-        .to_string();
-        assert_eq!(
-            normalised(inline.as_bytes()).unwrap().guest.as_str(),
-            "1111111"
-        );
-    }
-
-    #[test]
-    fn updates_with_nothing_to_record_are_none() {
-        let edited = json!({
-            "update_id": 10008,
-            "edited_message": {
-                "message_id": 1365, "from": from(), "chat": private_chat(),
-                "date": 1441645532, "edit_date": 1441646600, "text": "Edited text"
-            }
-        })
-        .to_string();
-        let member = json!({
-            "update_id": 10009,
-            "my_chat_member": {
-                "chat": private_chat(), "from": from(), "date": 1441645532,
-                "old_chat_member": { "user": from(), "status": "member" },
-                "new_chat_member": { "user": from(), "status": "kicked", "until_date": 0 }
-            }
-        })
-        .to_string();
-        let sticker = update(
-            10010,
-            json!({ "sticker": { "file_id": "x", "file_unique_id": "y", "type": "regular",
-                                 "width": 512, "height": 512, "is_animated": false,
-                                 "is_video_stream": false } }),
-        );
-        let no_data = json!({
-            "update_id": 10011,
-            "callback_query": { "id": "1", "from": from(), "chat_instance": "1", "game_short_name": "g" }
-        })
-        .to_string();
-        for body in [
-            edited.as_bytes(),
-            member.as_bytes(),
-            &sticker,
-            no_data.as_bytes(),
-        ] {
-            assert_eq!(normalised(body), None, "{}", String::from_utf8_lossy(body));
-        }
-    }
-
-    #[test]
-    fn malformed_updates_are_refused() {
-        for body in [
-            &b"nope"[..],
-            br#"{"message": {}}"#,
-            br#"{"update_id": "x"}"#,
-        ] {
-            assert!(
-                matches!(
-                    parse(body),
-                    Err(CommandError::Refused {
-                        code: "malformed_request",
-                        ..
-                    })
-                ),
-                "{}",
-                String::from_utf8_lossy(body)
-            );
-        }
-    }
-}
+mod tests;

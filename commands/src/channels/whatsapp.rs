@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use conserje_domain::choice::Choice;
-use conserje_domain::session::{MediaRef, SharedLocation};
+use conserje_domain::session::{MediaKind, MediaRef, Reaction, SharedContact, SharedLocation};
 use conserje_domain::values::GuestRef;
 use serde::Deserialize;
 
@@ -135,6 +135,50 @@ pub struct Message {
     pub button: Option<Button>,
     #[serde(default)]
     pub location: Option<Location>,
+    #[serde(default)]
+    pub video: Option<Media>,
+    #[serde(default)]
+    pub document: Option<Media>,
+    #[serde(default)]
+    pub sticker: Option<Media>,
+    #[serde(default)]
+    pub reaction: Option<MessageReaction>,
+    /// The contact cards of a `contacts` message (not the sender: that is `Value::contacts`).
+    #[serde(default)]
+    pub contacts: Vec<ContactCard>,
+}
+
+/// A reaction to a message: removing one sends an empty emoji.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MessageReaction {
+    /// The wamid of the message reacted to.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    #[serde(default)]
+    pub emoji: Option<String>,
+}
+
+/// A contact card the guest shared.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ContactCard {
+    #[serde(default)]
+    pub name: Option<ContactName>,
+    #[serde(default)]
+    pub phones: Vec<ContactPhone>,
+}
+
+/// A contact card's name.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ContactName {
+    #[serde(default)]
+    pub formatted_name: Option<String>,
+}
+
+/// One phone of a contact card.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ContactPhone {
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// A text message's body.
@@ -144,7 +188,8 @@ pub struct Text {
     pub body: Option<String>,
 }
 
-/// An audio or image attachment, fetched later through the media endpoint by its id.
+/// An attachment (audio, image, video, document, sticker), fetched later through the media
+/// endpoint by its id.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Media {
     #[serde(default)]
@@ -156,7 +201,7 @@ pub struct Media {
     /// True for a voice note recorded in WhatsApp (audio only).
     #[serde(default)]
     pub voice: Option<bool>,
-    /// The text sent with an image.
+    /// The text sent with an image, a video or a document.
     #[serde(default)]
     pub caption: Option<String>,
 }
@@ -225,7 +270,7 @@ pub struct Delivery {
     /// Statuses conserje cannot record: no message id, no recipient, or a status word it does
     /// not know (WhatsApp adds some from time to time).
     pub statuses_ignored: u64,
-    /// Messages with nothing conserje records (stickers, reactions, unsupported…).
+    /// Messages with nothing conserje records (a removed reaction, `unsupported`, a poll…).
     pub ignored: u64,
 }
 
@@ -324,30 +369,61 @@ fn normalise_message(
     let guest_name = contact
         .and_then(|c| c.profile.as_ref())
         .and_then(|p| full_name([p.name.as_deref()]));
-    let mut normalised = ChannelMessage {
-        guest,
-        guest_name,
-        provider_message_id: id,
-        text: None,
-        media: None,
-        location: None,
-        choice: None,
-        received_at: message
-            .timestamp
-            .as_ref()
-            .and_then(Timestamp::instant)
-            .unwrap_or(now),
-    };
+    let received_at = message
+        .timestamp
+        .as_ref()
+        .and_then(Timestamp::instant)
+        .unwrap_or(now);
+    let mut normalised = ChannelMessage::new(guest, id, received_at);
+    normalised.guest_name = guest_name;
     match message.kind.as_deref()? {
         "text" => {
             normalised.text = non_blank(message.text.as_ref()?.body.as_deref());
             normalised.text.as_ref()?;
         }
-        "audio" => normalised.media = Some(media("audio", message.audio.as_ref()?)?),
-        "image" => {
-            let image = message.image.as_ref()?;
-            normalised.media = Some(media("image", image)?);
-            normalised.text = non_blank(image.caption.as_deref());
+        "audio" => normalised.media = Some(media(MediaKind::Audio, message.audio.as_ref()?)?),
+        "sticker" => {
+            normalised.media = Some(media(MediaKind::Sticker, message.sticker.as_ref()?)?);
+        }
+        kind @ ("image" | "video" | "document") => {
+            let (kind, file) = match kind {
+                "image" => (MediaKind::Image, &message.image),
+                "video" => (MediaKind::Video, &message.video),
+                _ => (MediaKind::Document, &message.document),
+            };
+            let file = file.as_ref()?;
+            normalised.media = Some(media(kind, file)?);
+            normalised.text = non_blank(file.caption.as_deref());
+        }
+        "reaction" => {
+            // An empty emoji takes a reaction back: nothing to answer.
+            let reaction = message.reaction.as_ref()?;
+            normalised.reaction = Some(Reaction {
+                to: non_blank(reaction.message_id.as_deref())?,
+                emoji: non_blank(reaction.emoji.as_deref())?,
+            });
+        }
+        "contacts" => {
+            let cards: Vec<SharedContact> = message
+                .contacts
+                .iter()
+                .map(|card| SharedContact {
+                    name: card
+                        .name
+                        .as_ref()
+                        .and_then(|n| non_blank(n.formatted_name.as_deref())),
+                    phones: card
+                        .phones
+                        .iter()
+                        .filter_map(|p| non_blank(p.phone.as_deref()))
+                        .collect(),
+                })
+                .filter(|c| c.name.is_some() || !c.phones.is_empty())
+                .collect();
+            if cards.is_empty() {
+                return None;
+            }
+            normalised.contacts = Some(cards);
         }
         "interactive" => {
             let interactive = message.interactive.as_ref()?;
@@ -394,9 +470,9 @@ fn sender<'a>(message: &Message, contacts: &'a [Contact]) -> Option<&'a Contact>
         })
 }
 
-fn media(kind: &str, media: &Media) -> Option<MediaRef> {
+fn media(kind: MediaKind, media: &Media) -> Option<MediaRef> {
     Some(MediaRef {
-        kind: kind.to_owned(),
+        kind,
         provider_media_id: non_blank(media.id.as_deref())?,
         mime_type: non_blank(media.mime_type.as_deref()),
         duration_seconds: None,

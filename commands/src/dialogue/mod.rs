@@ -16,6 +16,7 @@ mod hotel_info;
 mod lookup;
 mod modification;
 mod notices;
+mod proactive;
 mod slots;
 mod talk;
 
@@ -28,7 +29,8 @@ use conserje_domain::choice::Choice;
 use conserje_domain::hotel::{DeskStatus, HotelProfile, HotelProfiles};
 use conserje_domain::ports::{Clock, HotelDirectory, Pms, PmsError};
 use conserje_domain::session::{
-    DialogueState, Flow, GuestMessage, HandoffReason, Pending, Session, Slots, Turn,
+    DialogueState, Flow, GuestMessage, HandoffReason, Pending, Reaction, ReactionMeaning, Session,
+    Slots, Turn,
 };
 use conserje_domain::understanding::{
     Entities, Expectation, HotelTopic, Intent, Language, Locale, Understood,
@@ -40,6 +42,7 @@ use uuid::Uuid;
 
 pub use format::booking_ref;
 pub use notices::ReservationNotices;
+pub use proactive::proactive_reply;
 
 use self::booking::Quoted;
 use self::talk::Talk;
@@ -320,6 +323,31 @@ impl Receptionist {
         }
         understood.locale = state.locale.or(understood.locale);
         understood
+    }
+
+    /// What a reaction answers: a 👍 (❤️, 👌…) on the question still pending is its yes — "Book
+    /// it" for a quote — and a 👎 its no; `None` for a reaction to any other message or one that
+    /// says neither, which is recorded and needs no answer.
+    pub fn understand_reaction(
+        &self,
+        session: &Session,
+        reaction: &Reaction,
+    ) -> Option<Understood> {
+        let meaning = reaction.meaning()?;
+        if !session.reacts_to_open_question(reaction) {
+            return None;
+        }
+        let quote = matches!(
+            session.dialogue.pending,
+            Some(Pending::BookingConfirmation { .. })
+        );
+        let choice = match (meaning, quote) {
+            (ReactionMeaning::Yes, true) => Choice::BookIt,
+            (ReactionMeaning::No, true) => Choice::OtherRooms,
+            (ReactionMeaning::Yes, false) => Choice::Yes,
+            (ReactionMeaning::No, false) => Choice::No,
+        };
+        self.understand_choice(session, &choice)
     }
 
     /// The turn that answers `message`, once understood.

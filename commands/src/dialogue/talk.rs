@@ -67,6 +67,7 @@ impl<'a> Talk<'a> {
             template: kind.name().to_owned(),
             message_template: None,
             choices,
+            proactive: None,
         });
         self.said.push(kind);
         Ok(())

@@ -58,9 +58,13 @@ pub(super) fn route(
     fallback(reply, session, profile)
 }
 
-/// The hotel's `reply` template for a reply WhatsApp will not take as free text.
+/// The template for a reply WhatsApp will not take as free text: a proactive message's own kind
+/// (a pre-arrival note goes as the hotel's `pre_arrival` template), else the hotel's `reply`.
 pub(super) fn fallback(reply: &OutboundReply, session: &Session, profile: &HotelProfile) -> Route {
-    match profile.templates.for_purpose(TemplatePurpose::Reply) {
+    let own = reply
+        .proactive
+        .and_then(|kind| profile.templates.for_purpose(kind.purpose()));
+    match own.or_else(|| profile.templates.for_purpose(TemplatePurpose::Reply)) {
         Some(template) => fill(
             template,
             reply,
@@ -103,6 +107,7 @@ fn fill(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use conserje_domain::proactive::ProactiveKind;
     use conserje_domain::session::SessionEvent;
     use conserje_domain::template::{
         MessageTemplate, TemplateCategory, TemplateField, TemplateName, TemplateRegistry,
@@ -130,6 +135,9 @@ mod tests {
             location: None,
             guest_name: Some("Ana".into()),
             received_at: at(0),
+            reaction: None,
+            contacts: None,
+            edit: None,
         });
         session
     }
@@ -144,6 +152,7 @@ mod tests {
             language: Language::Es,
             message_template: named.map(|n| TemplateName::parse(n).unwrap()),
             choices: None,
+            proactive: None,
         }
     }
 
@@ -235,6 +244,37 @@ mod tests {
         assert_eq!(
             route(&named, &session("telegram"), &hotel(true), at(300)),
             Route::Text
+        );
+    }
+
+    #[test]
+    fn a_proactive_message_goes_as_its_own_kinds_template() {
+        let mut hotel = hotel(true);
+        let mut registered: Vec<MessageTemplate> = hotel.templates.iter().cloned().collect();
+        registered.push(MessageTemplate {
+            name: TemplateName::parse("antes_de_llegar").unwrap(),
+            purpose: Some(TemplatePurpose::PreArrival),
+            category: TemplateCategory::Utility,
+            languages: vec!["es".into()],
+            parameters: vec![TemplateField::GuestName, TemplateField::Reply],
+        });
+        hotel.templates = TemplateRegistry::new(registered).unwrap();
+        let mut note = reply("whatsapp", None);
+        note.proactive = Some(ProactiveKind::PreArrival);
+        assert_eq!(
+            route(&note, &session("whatsapp"), &hotel, at(25)),
+            template("antes_de_llegar")
+        );
+        assert_eq!(
+            route(&note, &session("whatsapp"), &hotel, at(1)),
+            Route::Text,
+            "inside the window it goes as text"
+        );
+        note.proactive = Some(ProactiveKind::ReviewRequest);
+        assert_eq!(
+            route(&note, &session("whatsapp"), &hotel, at(25)),
+            template("respuesta"),
+            "a kind without its own template goes as the reply template"
         );
     }
 }

@@ -124,6 +124,17 @@ pub enum SessionCommand {
     ResolveHandoff {
         resolved_by: String,
     },
+    /// A message the hotel writes first (see [`crate::proactive`]): it starts the conversation
+    /// when the guest never wrote, goes even while staff have it (it is a notice, not the bot
+    /// talking over them), and is recorded once under `turn_key` however often it is asked.
+    RecordProactiveMessage {
+        tenant_id: crate::values::TenantId,
+        channel: String,
+        guest_ref: crate::values::GuestRef,
+        turn_key: String,
+        reply: Reply,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// What the guest's platform says became of sent replies (WhatsApp's statuses), several at
     /// once, in the order the platform sent them.
     RecordReceipts {

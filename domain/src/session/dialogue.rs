@@ -120,4 +120,8 @@ pub struct Reply {
     /// The buttons it offers (a quote's "Book it", a yes/no, the room types).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<crate::choice::Choices>,
+    /// Set on a message the hotel wrote first (a confirmation, a pre-arrival note…): outside
+    /// WhatsApp's window it goes as the template of its kind, not the `reply` one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proactive: Option<crate::proactive::ProactiveKind>,
 }

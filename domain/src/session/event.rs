@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::command::DeliveryOutcome;
-use super::message::{MediaRef, SharedLocation};
+use super::message::{Edit, MediaRef, Reaction, SharedContact, SharedLocation};
 use super::receipt::{ReceiptFailure, ReceiptStatus};
 use super::{DialogueState, Reply};
 use crate::understanding::Understood;
@@ -46,6 +46,12 @@ pub enum SessionEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         guest_name: Option<String>,
         received_at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reaction: Option<Reaction>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contacts: Option<Vec<SharedContact>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edit: Option<Edit>,
     },
     AudioTranscribed {
         provider_message_id: String,

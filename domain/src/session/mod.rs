@@ -29,7 +29,8 @@ pub use dialogue::{DialogueState, Flow, Pending, Reply, Slots};
 pub use error::SessionError;
 pub use event::{HandoffReason, SessionEvent};
 pub use message::{
-    GuestMessage, MediaRef, SharedLocation, MAX_TEXT_CHARS, RECEIVED_AT_FUTURE, RECEIVED_AT_PAST,
+    Edit, GuestMessage, MediaKind, MediaRef, Reaction, ReactionMeaning, SharedContact,
+    SharedLocation, MAX_TEXT_CHARS, RECEIVED_AT_FUTURE, RECEIVED_AT_PAST,
 };
 pub use receipt::{Receipt, ReceiptFailure, ReceiptStatus};
 pub use window::WHATSAPP_WINDOW;
@@ -51,6 +52,7 @@ pub struct Session {
     /// The name the channel's profile last gave.
     pub guest_name: Option<String>,
     pub message_count: u64,
+    /// When the guest last wrote (reactions aside): what WhatsApp's window runs from.
     pub last_message_at: Option<DateTime<Utc>>,
     /// Provider message ids already recorded: the dedupe set for webhook retries.
     pub seen_message_ids: BTreeSet<String>,
@@ -71,9 +73,20 @@ pub struct Session {
     /// before our record of the send, so this is keyed by the platform's id, not ours.
     #[serde(default)]
     pub receipts: BTreeMap<String, ReceiptStatus>,
+    /// The last reply that offered buttons: the question a 👍 on it answers. A reaction to any
+    /// other message (an old quote, "see you soon") must not book or cancel anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_offer: Option<Uuid>,
 }
 
 impl Session {
+    /// Whether `reaction` names the reply that asked the question still pending.
+    pub fn reacts_to_open_question(&self, reaction: &Reaction) -> bool {
+        self.dialogue.pending.is_some()
+            && self.last_offer.is_some()
+            && self.sent.get(&reaction.to) == self.last_offer.as_ref()
+    }
+
     /// The transcript of a voice note, once it has one.
     pub fn transcript(&self, provider_message_id: &str) -> Option<&str> {
         self.voice_notes
@@ -100,10 +113,7 @@ impl Session {
     }
 
     fn record_message(&self, message: GuestMessage) -> Result<Vec<SessionEvent>, SessionError> {
-        if message.text.as_deref().is_none_or(|t| t.trim().is_empty())
-            && message.media.is_none()
-            && message.location.is_none()
-        {
+        if !message.has_content() {
             return Err(SessionError::EmptyMessage);
         }
         if self.seen_message_ids.contains(&message.provider_message_id) {
@@ -133,6 +143,9 @@ impl Session {
             location: message.location,
             guest_name: message.guest_name,
             received_at: message.received_at,
+            reaction: message.reaction,
+            contacts: message.contacts,
+            edit: message.edit,
         });
         Ok(events)
     }
@@ -229,6 +242,40 @@ impl Session {
                     reply,
                 }])
             }
+            SessionCommand::RecordProactiveMessage {
+                tenant_id,
+                channel,
+                guest_ref,
+                turn_key,
+                reply,
+                at,
+            } => {
+                Self::check_reply(&reply)?;
+                let mut events = vec![];
+                match (&self.tenant_id, &self.channel, &self.guest_ref) {
+                    (None, _, _) => events.push(SessionEvent::SessionStarted {
+                        tenant_id,
+                        channel,
+                        guest_ref,
+                        started_at: at,
+                    }),
+                    (Some(t), Some(c), Some(g))
+                        if (t, c, g) != (&tenant_id, &channel, &guest_ref) =>
+                    {
+                        return Err(SessionError::WrongConversation {
+                            expected: session_stream_id(t, c, g),
+                        });
+                    }
+                    _ if self.answered.contains(&turn_key) => return Ok(vec![]),
+                    _ => {}
+                }
+                events.push(SessionEvent::ReplyComposed {
+                    turn_key: Some(turn_key),
+                    author: "bot".to_owned(),
+                    reply,
+                });
+                Ok(events)
+            }
             SessionCommand::ResolveHandoff { resolved_by } => match self.handoff {
                 None => Err(SessionError::NotHandedOff),
                 Some(_) => Ok(vec![SessionEvent::HandoffResolved { resolved_by }]),
@@ -300,9 +347,10 @@ impl Aggregate for Session {
                 media,
                 guest_name,
                 received_at,
+                reaction,
                 ..
             } => {
-                if media.as_ref().is_some_and(|m| m.kind == "audio") {
+                if media.as_ref().is_some_and(|m| m.kind == MediaKind::Audio) {
                     self.voice_notes.insert(provider_message_id.clone(), None);
                 }
                 self.seen_message_ids.insert(provider_message_id);
@@ -310,7 +358,11 @@ impl Aggregate for Session {
                     self.guest_name = guest_name;
                 }
                 self.message_count += 1;
-                self.last_message_at = Some(received_at);
+                // A reaction does not open WhatsApp's window: Meta documents only messages as
+                // opening it, and a free-form answer to a 👍 at hour 25 would be refused.
+                if reaction.is_none() {
+                    self.last_message_at = Some(received_at);
+                }
             }
             SessionEvent::AudioTranscribed {
                 provider_message_id,
@@ -328,6 +380,9 @@ impl Aggregate for Session {
             } => {
                 if let Some(key) = turn_key {
                     self.answered.insert(key);
+                }
+                if reply.choices.is_some() {
+                    self.last_offer = Some(reply.reply_id);
                 }
                 self.replies.insert(reply.reply_id, false);
             }

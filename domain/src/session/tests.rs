@@ -14,6 +14,9 @@ fn message(id: &str) -> GuestMessage {
         media: None,
         received_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
         choice: None,
+        reaction: None,
+        contacts: None,
+        edit: None,
     }
 }
 
@@ -26,6 +29,9 @@ fn received(id: &str) -> SessionEvent {
         location: None,
         guest_name: None,
         received_at: m.received_at,
+        reaction: None,
+        contacts: None,
+        edit: None,
     }
 }
 
@@ -104,6 +110,7 @@ fn reply(text: &str) -> Reply {
         template: "greeting".into(),
         message_template: None,
         choices: None,
+        proactive: None,
     }
 }
 
@@ -335,7 +342,7 @@ fn a_voice_note_is_transcribed_once() {
     let mut voice = message("wamid.9");
     voice.text = None;
     voice.media = Some(MediaRef {
-        kind: "audio".into(),
+        kind: MediaKind::Audio,
         provider_media_id: "media-1".into(),
         mime_type: Some("audio/ogg".into()),
         duration_seconds: None,
@@ -347,6 +354,9 @@ fn a_voice_note_is_transcribed_once() {
         location: None,
         guest_name: None,
         received_at: voice.received_at,
+        reaction: None,
+        contacts: None,
+        edit: None,
     };
     let transcribed = SessionEvent::AudioTranscribed {
         provider_message_id: "wamid.9".into(),
@@ -414,4 +424,110 @@ fn outside_the_window_a_staff_reply_goes_only_as_a_message_template() {
             author: "staff".into(),
             reply: as_template,
         }]);
+}
+
+#[test]
+fn a_reaction_says_yes_or_no_whatever_its_skin_tone() {
+    let meaning = |emoji: &str| {
+        Reaction {
+            to: "wamid.q".into(),
+            emoji: emoji.into(),
+        }
+        .meaning()
+    };
+    for yes in ["👍", "👍🏽", "👍🏿", "❤️", "❤", "👌", "✅"] {
+        assert_eq!(meaning(yes), Some(ReactionMeaning::Yes), "{yes}");
+    }
+    for no in ["👎", "👎🏻", "❌"] {
+        assert_eq!(meaning(no), Some(ReactionMeaning::No), "{no}");
+    }
+    for neither in ["😂", "😮", "👍👎", ""] {
+        assert_eq!(meaning(neither), None, "{neither}");
+    }
+}
+
+/// A session whose bot reply `offer` (with buttons) went out as `wamid.offer`, then a plain
+/// reply as `wamid.plain`, and whose dialogue waits for a yes or no.
+fn asking() -> Session {
+    let mut session = Session::default();
+    let mut offer = reply("¿Cancelo la reserva?");
+    offer.reply_id = Uuid::from_u128(1);
+    offer.choices = Some(crate::choice::Choices {
+        menu: "Opciones".into(),
+        buttons: vec![],
+    });
+    let mut plain = reply("Por cierto…");
+    plain.reply_id = Uuid::from_u128(2);
+    let sent = |id: u128, wamid: &str| SessionEvent::ReplyDelivered {
+        reply_id: Uuid::from_u128(id),
+        outcome: DeliveryOutcome::Sent {
+            provider_message_id: Some(wamid.into()),
+            template: None,
+        },
+    };
+    for event in [
+        started(),
+        received("wamid.1"),
+        SessionEvent::ReplyComposed {
+            turn_key: Some("wamid.1".into()),
+            author: "bot".into(),
+            reply: offer,
+        },
+        SessionEvent::ReplyComposed {
+            turn_key: Some("wamid.1".into()),
+            author: "bot".into(),
+            reply: plain,
+        },
+        sent(1, "wamid.offer"),
+        sent(2, "wamid.plain"),
+    ] {
+        session.apply(event);
+    }
+    session.dialogue.pending = Some(Pending::CancellationConfirmation {
+        reservation_id: Uuid::from_u128(9),
+        fee_minor: None,
+    });
+    session
+}
+
+#[test]
+fn only_a_reaction_on_the_reply_that_asked_answers_the_question() {
+    let session = asking();
+    let on = |to: &str| Reaction {
+        to: to.into(),
+        emoji: "👍".into(),
+    };
+    assert!(session.reacts_to_open_question(&on("wamid.offer")));
+    assert!(
+        !session.reacts_to_open_question(&on("wamid.plain")),
+        "a later reply without buttons is not the question"
+    );
+    assert!(!session.reacts_to_open_question(&on("wamid.unknown")));
+    let mut answered = session.clone();
+    answered.dialogue.pending = None;
+    assert!(
+        !answered.reacts_to_open_question(&on("wamid.offer")),
+        "nothing pending: the question was answered already"
+    );
+}
+
+#[test]
+fn a_reaction_is_recorded_but_does_not_open_the_whatsapp_window() {
+    let mut session = Session::default();
+    for event in [started(), received("wamid.1")] {
+        session.apply(event);
+    }
+    let closes = session.window_closes_at();
+    let mut reaction = message("wamid.2");
+    reaction.text = None;
+    reaction.received_at += chrono::Duration::hours(20);
+    reaction.reaction = Some(Reaction {
+        to: "wamid.offer".into(),
+        emoji: "👍".into(),
+    });
+    let events = session.record_message(reaction).unwrap();
+    assert_eq!(events.len(), 1, "recorded");
+    events.into_iter().for_each(|e| session.apply(e));
+    assert_eq!(session.message_count, 2);
+    assert_eq!(session.window_closes_at(), closes);
 }

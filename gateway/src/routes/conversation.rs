@@ -10,16 +10,13 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use conserje_domain::api_key::Role;
 use conserje_domain::data_access::PersonalData;
 use conserje_domain::journal::StoredEvent;
-use conserje_domain::metadata::keys;
-use conserje_domain::session::{
-    DeliveryOutcome, ReceiptFailure, ReceiptStatus, Reply, Session, SessionCommand, SessionEvent,
-};
+
+use conserje_domain::session::{Reply, Session, SessionCommand};
 use conserje_domain::template::TemplateName;
-use conserje_domain::understanding::{Entities, Expectation, Language, Locale};
+use conserje_domain::understanding::Language;
 use conserje_domain::values::TenantId;
 use conserje_projections::outbound::conversation_of;
 use cqrs_es::Aggregate;
@@ -34,108 +31,9 @@ use crate::openapi::ErrorBody;
 use crate::routes::path_segment;
 use crate::Runtime;
 
-/// One line of the transcript.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TurnLine {
-    /// `guest`, `bot`, `staff` or `system` (handoffs).
-    pub role: &'static str,
-    pub text: Option<String>,
-    pub at: DateTime<Utc>,
-    /// The guest's message id at the provider, or our reply id.
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_kind: Option<String>,
-    /// Guest turns: true when `text` is the transcript of a voice note.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub transcribed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub intent: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub confidence: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = crate::openapi::Language)]
-    pub language: Option<Language>,
-    /// The variant: `es`, `en`, `pt-BR` or `pt-PT`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = crate::openapi::Locale)]
-    pub locale: Option<Locale>,
-    /// Guest turns: the question of the bot's this message was read as the answer to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = crate::openapi::Expectation)]
-    pub from_context: Option<Expectation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = crate::openapi::Entities)]
-    pub entities: Option<Entities>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model_version: Option<String>,
-    /// Replies: the template it came from (`staff` for a person's words).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    /// Replies: the WhatsApp message template it goes or went as — chosen by staff, or the
-    /// hotel's `reply` template when the guest's 24-hour window had closed — and its language.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "respuesta_pendiente (es)")]
-    pub message_template: Option<String>,
-    /// Replies: the titles of the buttons it offered, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub buttons: Vec<String>,
-    /// Replies: whether it left through the channel or sits in the outbox.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivered: Option<bool>,
-    /// Replies: `pending`, `sent`, `outbox` or `failed`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivery: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delivery_detail: Option<String>,
-    /// Sent replies: the latest the guest's platform said of it (`sent`, `delivered`, `read` or
-    /// `failed`), whatever order its receipts came in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "read")]
-    pub receipt: Option<ReceiptStatus>,
-    /// When the platform says that happened.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub receipt_at: Option<DateTime<Utc>>,
-    /// A `failed` receipt's code and title (`131047: Re-engagement message`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub receipt_detail: Option<String>,
-}
+mod transcript;
 
-impl TurnLine {
-    fn new(role: &'static str, id: String, at: DateTime<Utc>, text: Option<String>) -> Self {
-        Self {
-            role,
-            text,
-            at,
-            id,
-            media_kind: None,
-            transcribed: false,
-            intent: None,
-            confidence: None,
-            language: None,
-            locale: None,
-            from_context: None,
-            entities: None,
-            model_version: None,
-            template: None,
-            message_template: None,
-            buttons: vec![],
-            delivered: None,
-            delivery: None,
-            delivery_detail: None,
-            receipt: None,
-            receipt_at: None,
-            receipt_detail: None,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Transcript {
-    pub session_id: String,
-    /// True while staff have the conversation and the bot is silent.
-    pub handed_off: bool,
-    pub turns: Vec<TurnLine>,
-}
+pub use transcript::{Transcript, TurnLine};
 
 /// The session's events, once `caller` may see them: staff and admins of its hotel; another
 /// hotel's session is not found.
@@ -190,166 +88,13 @@ pub async fn transcript(
 ) -> Result<Json<Transcript>, ApiError> {
     // Not UTF-8 once decoded: no session has that id (found after the role check, as any other).
     let id = path_segment(id).unwrap_or_default();
-    let mut turns: Vec<TurnLine> = vec![];
-    let mut handed_off = false;
-    // The latest receipt per platform message id (the session records only receipts that tell
-    // more, so the last one seen is the latest); matched to replies once every send is known,
-    // since a receipt can be recorded before the send it is about.
-    let mut receipts: std::collections::BTreeMap<
-        String,
-        (ReceiptStatus, DateTime<Utc>, Option<ReceiptFailure>),
-    > = Default::default();
     let events = events_of(&rt, &caller, &id).await?;
     rt.reads
         .record(&caller, hotel_of(&id)?, &id, PersonalData::Transcript)
         .await?;
-    for stored in events {
-        let event = stored
-            .decode::<Session>()
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        match event {
-            SessionEvent::GuestMessageReceived {
-                provider_message_id,
-                text,
-                media,
-                received_at,
-                ..
-            } => {
-                let mut line = TurnLine::new("guest", provider_message_id, received_at, text);
-                line.media_kind = media.map(|m| m.kind);
-                turns.push(line);
-            }
-            SessionEvent::AudioTranscribed {
-                provider_message_id,
-                text,
-            } => {
-                if let Some(line) = turns
-                    .iter_mut()
-                    .find(|l| l.role == "guest" && l.id == provider_message_id)
-                {
-                    line.text = Some(text);
-                    line.transcribed = true;
-                }
-            }
-            SessionEvent::IntentRecognized {
-                turn_key,
-                understood,
-                model_version,
-            } => {
-                if let Some(line) = turns
-                    .iter_mut()
-                    .rev()
-                    .find(|l| l.role == "guest" && l.id == turn_key)
-                {
-                    line.intent = Some(understood.intent.name().to_owned());
-                    line.confidence = Some(understood.confidence);
-                    line.language = Some(understood.language);
-                    line.locale = Some(understood.locale());
-                    line.from_context = understood.from_context;
-                    line.entities = Some(understood.entities).filter(|e| !e.is_empty());
-                    line.model_version = model_version;
-                }
-            }
-            SessionEvent::ReplyComposed { author, reply, .. } => {
-                let Reply {
-                    reply_id,
-                    text,
-                    language,
-                    locale,
-                    template,
-                    message_template,
-                    choices,
-                } = reply;
-                let role = if author == "bot" { "bot" } else { "staff" };
-                let mut line =
-                    TurnLine::new(role, reply_id.to_string(), stored.recorded_at, Some(text));
-                line.language = Some(language);
-                line.locale = Some(locale.unwrap_or(Locale::of(language)));
-                line.template = Some(template);
-                line.message_template = message_template.map(|t| t.to_string());
-                line.buttons = choices
-                    .map(|c| c.buttons.into_iter().map(|b| b.title).collect())
-                    .unwrap_or_default();
-                line.delivered = Some(false);
-                line.delivery = Some("pending".into());
-                turns.push(line);
-            }
-            SessionEvent::ReplyDelivered { reply_id, outcome } => {
-                let id = reply_id.to_string();
-                if let Some(line) = turns.iter_mut().find(|l| l.id == id) {
-                    let (delivered, status, detail) = match outcome {
-                        DeliveryOutcome::Sent {
-                            provider_message_id,
-                            template,
-                        } => {
-                            if let Some(used) = template {
-                                line.message_template =
-                                    Some(format!("{} ({})", used.name, used.language));
-                            }
-                            (true, "sent", provider_message_id)
-                        }
-                        DeliveryOutcome::KeptInOutbox => (false, "outbox", None),
-                        DeliveryOutcome::Failed { reason, .. } => (false, "failed", Some(reason)),
-                    };
-                    line.delivered = Some(delivered);
-                    line.delivery = Some(status.into());
-                    line.delivery_detail = detail;
-                }
-            }
-            SessionEvent::HandoffRequested { reason } => {
-                handed_off = true;
-                let text = serde_json::to_value(reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|r| format!("handoff requested: {r}")));
-                turns.push(TurnLine::new(
-                    "system",
-                    stored.meta(keys::EVENT_ID).unwrap_or_default().to_owned(),
-                    stored.recorded_at,
-                    text,
-                ));
-            }
-            SessionEvent::HandoffResolved { resolved_by } => {
-                handed_off = false;
-                turns.push(TurnLine::new(
-                    "system",
-                    stored.meta(keys::EVENT_ID).unwrap_or_default().to_owned(),
-                    stored.recorded_at,
-                    Some(format!("handoff resolved by {resolved_by}")),
-                ));
-            }
-            SessionEvent::ReceiptRecorded {
-                provider_message_id,
-                status,
-                at,
-                failure,
-                ..
-            } => {
-                receipts.insert(provider_message_id, (status, at, failure));
-            }
-            SessionEvent::SessionStarted { .. }
-            | SessionEvent::AudioTranscriptionFailed { .. }
-            | SessionEvent::SlotsUpdated { .. } => {}
-        }
-    }
-    for line in &mut turns {
-        let sent = line.delivery.as_deref() == Some("sent");
-        let Some((status, at, failure)) = line
-            .delivery_detail
-            .as_ref()
-            .filter(|_| sent)
-            .and_then(|id| receipts.remove(id))
-        else {
-            continue;
-        };
-        line.receipt = Some(status);
-        line.receipt_at = Some(at);
-        line.receipt_detail = failure.map(|f| format!("{}: {}", f.code, f.title));
-    }
-    Ok(Json(Transcript {
-        session_id: id,
-        handed_off,
-        turns,
-    }))
+    transcript::of(id, events)
+        .map(Json)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -520,6 +265,7 @@ pub async fn staff_reply(
         template: "staff".to_owned(),
         message_template,
         choices: None,
+        proactive: None,
     };
     let reply_id = reply.reply_id;
     rt.conversations

@@ -144,6 +144,9 @@ pub async fn post(
         media: None,
         received_at: body.received_at.unwrap_or(now),
         choice: None,
+        reaction: None,
+        contacts: None,
+        edit: None,
     }
     .bounded(now);
     let session_id = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);

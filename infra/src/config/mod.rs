@@ -20,6 +20,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use conserje_domain::cancellation::CancellationPolicy;
 use conserje_domain::hotel::{BusinessHours, Localized, TextKey};
+use conserje_domain::proactive::ProactiveSettings;
 use conserje_domain::template::TemplateRegistry;
 use conserje_domain::understanding::HotelTopic;
 use figment::providers::{Format, Serialized, Toml};
@@ -109,6 +110,11 @@ pub struct HotelSettings {
     /// parameters = ["guest_name", "reply"]`.
     #[serde(default)]
     pub templates: TemplateRegistry,
+    /// The messages the hotel writes first: `[hotels.X.proactive] confirmation = true
+    /// pre_arrival = true pre_arrival_days = 2 review_request = true change_notice = true
+    /// send_at = "10:00"` (all off when absent).
+    #[serde(default)]
+    pub proactive: ProactiveSettings,
 }
 
 impl HotelSettings {
@@ -127,6 +133,7 @@ impl HotelSettings {
             pms: PmsSettings::default(),
             cancellation: CancellationPolicy::default(),
             templates: TemplateRegistry::default(),
+            proactive: ProactiveSettings::default(),
         }
     }
 }

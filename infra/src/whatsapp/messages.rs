@@ -106,6 +106,7 @@ mod tests {
                 menu: "Ver habitaciones".into(),
                 buttons,
             }),
+            proactive: None,
         }
     }
 

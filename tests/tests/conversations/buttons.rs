@@ -6,7 +6,7 @@ use super::*;
 use conserje_tests::channels::{post_whatsapp_raw, sign_whatsapp, telegram_text};
 
 /// The last message the WhatsApp simulator accepted for `wa_id`, as sent.
-fn last_sent(hotel: &Hotel, wa_id: &str) -> Value {
+pub(super) fn last_sent(hotel: &Hotel, wa_id: &str) -> Value {
     hotel
         .whatsapp
         .sent()
@@ -18,7 +18,7 @@ fn last_sent(hotel: &Hotel, wa_id: &str) -> Value {
 }
 
 /// The ids and titles of an interactive message's buttons or list rows.
-fn offered(body: &Value) -> Vec<(String, String)> {
+pub(super) fn offered(body: &Value) -> Vec<(String, String)> {
     let interactive = &body["interactive"];
     let items: Vec<&Value> = match interactive["type"].as_str() {
         Some("button") => interactive["action"]["buttons"]
@@ -46,7 +46,7 @@ fn offered(body: &Value) -> Vec<(String, String)> {
 }
 
 /// The guest presses the button (or list row) `id` of the last message; returns the replies.
-async fn press(hotel: &Hotel, wa_id: &str, id: &str) -> Vec<String> {
+pub(super) async fn press(hotel: &Hotel, wa_id: &str, id: &str) -> Vec<String> {
     let body = last_sent(hotel, wa_id);
     let (_, title) = offered(&body)
         .into_iter()

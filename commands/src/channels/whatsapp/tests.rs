@@ -96,7 +96,7 @@ fn a_voice_note_is_audio_media_without_text() {
     assert_eq!(
         message.media,
         Some(MediaRef {
-            kind: "audio".into(),
+            kind: MediaKind::Audio,
             provider_media_id: "1003383421387256".into(),
             mime_type: Some("audio/ogg; codecs=opus".into()),
             duration_seconds: None,
@@ -124,7 +124,7 @@ fn an_image_keeps_its_caption_as_text() {
     let message = only_message(&body);
     assert_eq!(message.text.as_deref(), Some("This one?"));
     let media = message.media.unwrap();
-    assert_eq!(media.kind, "image");
+    assert_eq!(media.kind, MediaKind::Image);
     assert_eq!(media.provider_media_id, "1952142402180270");
     assert_eq!(media.mime_type.as_deref(), Some("image/jpeg"));
 }
@@ -205,7 +205,7 @@ fn a_location_is_kept_with_its_name_and_address() {
 }
 
 #[test]
-fn statuses_and_unknown_types_are_counted_not_recorded() {
+fn statuses_removed_reactions_and_unknown_types_are_counted_not_recorded() {
     let body = json!({
         "object": "whatsapp_business_account",
         "entry": [{
@@ -220,14 +220,14 @@ fn statuses_and_unknown_types_are_counted_not_recorded() {
                     "contacts": sheena(),
                     "messages": [
                         {
-                            "from": "16505551234", "id": "wamid.sticker",
-                            "timestamp": "1744344496", "type": "sticker",
-                            "sticker": { "mime_type": "image/webp", "id": "1", "animated": false }
+                            "from": "16505551234", "id": "wamid.unreact",
+                            "timestamp": "1744344496", "type": "reaction",
+                            "reaction": { "message_id": "wamid.x" }
                         },
                         {
-                            "from": "16505551234", "id": "wamid.reaction",
+                            "from": "16505551234", "id": "wamid.unreact2",
                             "timestamp": "1744344496", "type": "reaction",
-                            "reaction": { "message_id": "wamid.x", "emoji": "\u{1F44D}" }
+                            "reaction": { "message_id": "wamid.x", "emoji": "" }
                         },
                         {
                             "from": "16505551234", "id": "wamid.unsupported",
@@ -348,4 +348,83 @@ fn malformed_bodies_are_refused_with_the_malformed_code() {
 fn other_objects_are_not_whatsapp_messages() {
     let body = br#"{"object": "page", "entry": []}"#;
     assert_eq!(normalise(&parse(body).unwrap(), now()), Delivery::default());
+}
+
+#[test]
+fn a_reaction_names_the_message_it_is_on() {
+    let body = delivery(
+        sheena(),
+        json!([{
+            "from": "16505551234", "id": "wamid.reaction", "timestamp": "1744344496",
+            "type": "reaction",
+            "reaction": { "message_id": "wamid.quote", "emoji": "\u{1F44D}\u{1F3FD}" }
+        }]),
+    );
+    let message = only_message(&body);
+    assert_eq!(
+        message.reaction,
+        Some(Reaction {
+            to: "wamid.quote".into(),
+            emoji: "👍🏽".into()
+        })
+    );
+    assert_eq!(message.text, None);
+}
+
+#[test]
+fn videos_documents_and_stickers_are_media_of_their_kind() {
+    let body = delivery(
+        sheena(),
+        json!([
+            { "from": "16505551234", "id": "wamid.v", "timestamp": "1744344496", "type": "video",
+              "video": { "id": "v1", "mime_type": "video/mp4", "sha256": "x", "caption": "the view" } },
+            { "from": "16505551234", "id": "wamid.d", "timestamp": "1744344496", "type": "document",
+              "document": { "id": "d1", "mime_type": "application/pdf", "filename": "booking.pdf" } },
+            { "from": "16505551234", "id": "wamid.s", "timestamp": "1744344496", "type": "sticker",
+              "sticker": { "id": "s1", "mime_type": "image/webp", "animated": false } }
+        ]),
+    );
+    let normalised = normalise(&parse(&body).unwrap(), now());
+    let messages = &normalised.batches[0].messages;
+    let kinds: Vec<(MediaKind, &str)> = messages
+        .iter()
+        .map(|m| {
+            let media = m.media.as_ref().unwrap();
+            (media.kind, media.provider_media_id.as_str())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (MediaKind::Video, "v1"),
+            (MediaKind::Document, "d1"),
+            (MediaKind::Sticker, "s1")
+        ]
+    );
+    assert_eq!(messages[0].text.as_deref(), Some("the view"));
+    assert_eq!(normalised.ignored, 0);
+}
+
+#[test]
+fn a_contact_card_keeps_its_name_and_phones() {
+    let body = delivery(
+        sheena(),
+        json!([{
+            "from": "16505551234", "id": "wamid.c", "timestamp": "1744344496", "type": "contacts",
+            "contacts": [{
+                "name": { "formatted_name": "Marta Ruiz", "first_name": "Marta" },
+                "phones": [{ "phone": "+34 600 222 333", "wa_id": "34600222333", "type": "CELL" },
+                           { "phone": " " }]
+            }, { "name": {} }]
+        }]),
+    );
+    let message = only_message(&body);
+    assert_eq!(
+        message.contacts,
+        Some(vec![SharedContact {
+            name: Some("Marta Ruiz".into()),
+            phones: vec!["+34 600 222 333".into()],
+        }]),
+        "blank phones and empty cards are left out"
+    );
 }

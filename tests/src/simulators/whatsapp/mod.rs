@@ -518,6 +518,17 @@ impl WhatsAppSimulator {
         self.inbound(phone_number_id, wa_id, content, false)
     }
 
+    /// Any other message the guest sends, `content` being its `type` and the object of that
+    /// type (`{"type": "document", "document": {...}}`), as Meta documents it. Opens the window.
+    pub fn inbound_content(
+        &self,
+        phone_number_id: &str,
+        wa_id: &str,
+        content: Value,
+    ) -> (Vec<u8>, String) {
+        self.inbound(phone_number_id, wa_id, content, true)
+    }
+
     /// `X-Hub-Signature-256`'s value for `body`: `sha256=<hex HMAC-SHA256(app_secret, body)>`.
     pub fn sign(app_secret: &str, body: &[u8]) -> String {
         crate::channels::sign_whatsapp(app_secret, body)
