@@ -73,6 +73,8 @@ struct Hotel {
     whatsapp: WhatsAppSimulator,
     telegram: TelegramSimulator,
     transcriber: TranscriberSimulator,
+    /// What the app was started with, for [`Hotel::restarted`].
+    options: conserje_gateway::settings::StoreOptions,
     _dir: TempDir,
 }
 
@@ -97,13 +99,37 @@ impl Hotel {
         options.channels.telegram_api_base = Some(telegram.base_url());
         options.channels.transcriber_url = Some(transcriber.base_url());
         options.channels.transcription_retry_ms = 100;
+        options.proactive_poll_ms = 100;
         let app = TestApp::spawn_with_clock(&options, clock).await;
         Self {
             app,
             whatsapp,
             telegram,
             transcriber,
+            options,
             _dir: dir,
+        }
+    }
+
+    /// The hotel after its process stopped and started again on the same store, on `clock`.
+    async fn restarted(self, clock: Arc<dyn Clock>) -> Self {
+        let Self {
+            app,
+            whatsapp,
+            telegram,
+            transcriber,
+            options,
+            _dir,
+        } = self;
+        app.stop().await;
+        let app = TestApp::spawn_with_clock(&options, clock).await;
+        Self {
+            app,
+            whatsapp,
+            telegram,
+            transcriber,
+            options,
+            _dir,
         }
     }
 
@@ -1125,3 +1151,6 @@ mod buttons;
 
 #[path = "conversations/reactions.rs"]
 mod reactions;
+
+#[path = "conversations/proactive.rs"]
+mod proactive;
