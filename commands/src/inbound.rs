@@ -24,7 +24,7 @@ use crate::consumer_group::{self, BatchHandler, GroupSpec};
 use crate::conversations::ConversationBatch;
 use crate::dead_letters::dead_letter;
 use crate::dialogue::Receptionist;
-use crate::receipts::{self, ConversationReceipts};
+use crate::receipts::{self, ConversationReceipts, WindowFallback};
 use crate::replies::ReplyKind;
 use crate::voice_notes::{VoiceNotes, ATTEMPT_HEADER, TRANSCRIPTION_FAILED};
 use crate::{CommandError, Conversations};
@@ -184,15 +184,21 @@ fn worker_span(message: &GuestMessage, record: &LogRecord) -> tracing::Span {
 /// and is delivered again must not have dead-lettered its records already.
 struct BatchWrites<'a> {
     conversations: ConversationBatch<'a>,
-    dead_letters: Mutex<Vec<OutgoingRecord>>,
+    /// Records appended once the batch's events are committed: dead letters, and replies sent
+    /// again as a template (which the sender must see undelivered in the store).
+    appends: Mutex<Vec<OutgoingRecord>>,
 }
 
 impl BatchWrites<'_> {
-    fn dead_letter(&self, record: OutgoingRecord) {
-        self.dead_letters
+    fn append_after_commit(&self, record: OutgoingRecord) {
+        self.appends
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(record);
+    }
+
+    fn dead_letter(&self, record: OutgoingRecord) {
+        self.append_after_commit(record);
     }
 }
 
@@ -204,6 +210,9 @@ pub struct ConversationWorker {
     receptionist: Arc<Receptionist>,
     voice_notes: Arc<VoiceNotes>,
     settings: WorkerSettings,
+    /// Resends replies refused for the closed window as the hotel's template; without it such a
+    /// refusal hands the conversation to staff.
+    window_fallback: Option<WindowFallback>,
 }
 
 /// How the bot acknowledges a message it cannot read: a picture or a place is thanked for; a
@@ -240,7 +249,14 @@ impl ConversationWorker {
             receptionist,
             voice_notes,
             settings,
+            window_fallback: None,
         }
+    }
+
+    /// Resends replies WhatsApp refused for the closed window as the hotel's `reply` template.
+    pub fn with_window_fallback(mut self, fallback: WindowFallback) -> Self {
+        self.window_fallback = Some(fallback);
+        self
     }
 
     /// Records and answers one polled batch in one store commit, then commits the batch on the
@@ -263,16 +279,16 @@ impl ConversationWorker {
         }
         let writes = BatchWrites {
             conversations: self.conversations.batch(),
-            dead_letters: Mutex::new(Vec::new()),
+            appends: Mutex::new(Vec::new()),
         };
         consumer_group::decide_per_key(&batch, |records| self.record_in_order(&writes, records))
             .await?;
         let BatchWrites {
             conversations,
-            dead_letters,
+            appends,
         } = writes;
         conversations.commit().await?;
-        for dead in dead_letters
+        for dead in appends
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
         {
@@ -318,10 +334,29 @@ impl ConversationWorker {
             })?;
         let stream = receipts.stream();
         let meta = receipts.metadata(record);
+        let fallback = self
+            .window_fallback
+            .as_ref()
+            .and_then(|f| Some((f, f.template(&receipts.tenant_id)?)));
+        let Some((fallback, template)) = fallback else {
+            return writes
+                .conversations
+                .execute(&stream, receipts.command(false), &meta)
+                .await;
+        };
+        let session = writes.conversations.session(&stream).await?;
+        let refused = session.refused_for_window(&receipts.receipts);
+        let resends = fallback
+            .resends(&receipts, &refused, &template, &self.topics)
+            .await?;
         writes
             .conversations
-            .execute(&stream, receipts.command(), &meta)
-            .await
+            .execute(&stream, receipts.command(true), &meta)
+            .await?;
+        resends
+            .into_iter()
+            .for_each(|r| writes.append_after_commit(r));
+        Ok(())
     }
 
     /// Decodes one guest message and records and answers it in its `worker.message` span.

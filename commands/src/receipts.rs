@@ -6,12 +6,20 @@
 //! are about the same conversation, and on one partition they are decided by its one writer, in
 //! the order the platform sent them — no second writer can race the worker for the stream.
 
+use std::sync::Arc;
+
+use conserje_domain::channel::OutboundReply;
+use conserje_domain::hotel::HotelProfiles;
+use conserje_domain::journal::EventFeed;
 use conserje_domain::log::{LogRecord, OutgoingRecord, Topics};
 use conserje_domain::metadata::Actor;
-use conserje_domain::session::{session_stream_id, Receipt, SessionCommand};
+use conserje_domain::session::{session_stream_id, Receipt, Session, SessionCommand, SessionEvent};
+use conserje_domain::template::{TemplateName, TemplatePurpose};
 use conserje_domain::values::{GuestRef, TenantId};
 use conserje_domain::EventMetadata;
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::CommandError;
 
@@ -33,10 +41,12 @@ impl ConversationReceipts {
         session_stream_id(&self.tenant_id, &self.channel, &self.guest_ref)
     }
 
-    /// The command that records them.
-    pub fn command(self) -> SessionCommand {
+    /// The command that records them; `template_fallback` when the hotel has a template to
+    /// resend a reply refused for the closed window.
+    pub fn command(self, template_fallback: bool) -> SessionCommand {
         SessionCommand::RecordReceipts {
             receipts: self.receipts,
+            template_fallback,
         }
     }
 
@@ -70,4 +80,87 @@ pub fn receipts_record(
         headers,
         payload,
     })
+}
+
+/// The template fallback of a reply WhatsApp refused *after* taking it: Meta often answers a
+/// free-form send outside the window with `200` and a wamid, then posts a `failed` status with
+/// 131047. The reply is sent again as the hotel's `reply` template, like one refused at once, so
+/// the guest gets it and staff are not handed a conversation for nothing.
+///
+/// The reply's words are read back from its `ReplyComposed` event (the session keeps no texts),
+/// and the resend goes onto the outbound topic once the batch that recorded the receipt — which
+/// marks the reply undelivered again — is committed, so the sender sees it as still to send.
+pub struct WindowFallback {
+    feed: Arc<dyn EventFeed>,
+    hotels: Arc<dyn HotelProfiles>,
+}
+
+impl WindowFallback {
+    pub fn new(feed: Arc<dyn EventFeed>, hotels: Arc<dyn HotelProfiles>) -> Self {
+        Self { feed, hotels }
+    }
+
+    /// The hotel's `reply` template, when it registers one.
+    pub fn template(&self, tenant: &TenantId) -> Option<TemplateName> {
+        self.hotels
+            .profile(tenant)
+            .templates
+            .for_purpose(TemplatePurpose::Reply)
+            .map(|t| t.name.clone())
+    }
+
+    /// The outbound records that send `refused` again as `template`.
+    pub async fn resends(
+        &self,
+        receipts: &ConversationReceipts,
+        refused: &[Uuid],
+        template: &TemplateName,
+        topics: &Topics,
+    ) -> Result<Vec<OutgoingRecord>, CommandError> {
+        if refused.is_empty() {
+            return Ok(vec![]);
+        }
+        let stream = receipts.stream();
+        let events = self
+            .feed
+            .stream(Session::TYPE, &stream)
+            .await
+            .map_err(|e| CommandError::Store(e.to_string()))?;
+        let mut records = vec![];
+        for stored in events.iter().filter(|e| e.event_type == "ReplyComposed") {
+            let Ok(SessionEvent::ReplyComposed { reply, .. }) = stored.decode::<Session>() else {
+                continue;
+            };
+            if !refused.contains(&reply.reply_id) {
+                continue;
+            }
+            let outbound = OutboundReply {
+                reply_id: reply.reply_id,
+                tenant_id: receipts.tenant_id.clone(),
+                channel: receipts.channel.clone(),
+                guest_ref: receipts.guest_ref.clone(),
+                text: reply.text,
+                language: reply.language,
+                message_template: Some(template.clone()),
+                // A template carries no buttons; its words still ask.
+                choices: None,
+                proactive: reply.proactive,
+            };
+            let payload =
+                serde_json::to_vec(&outbound).map_err(|e| CommandError::Store(e.to_string()))?;
+            tracing::info!(reply = %outbound.reply_id, template = %template, "reply refused for the closed window; sending it again as the template");
+            records.push(OutgoingRecord {
+                topic: topics.outbound.clone(),
+                key: stream.clone(),
+                headers: vec![
+                    ("reply_id".to_owned(), outbound.reply_id.to_string()),
+                    ("tenant".to_owned(), outbound.tenant_id.to_string()),
+                    ("event_type".to_owned(), "OutboundReply".to_owned()),
+                    ("schema_version".to_owned(), "1".to_owned()),
+                ],
+                payload,
+            });
+        }
+        Ok(records)
+    }
 }

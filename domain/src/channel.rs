@@ -61,6 +61,14 @@ pub enum SendError {
     /// with the bot (a bot cannot write first) or blocked it. Retrying is pointless.
     #[error("the guest cannot be reached on this channel: {0}")]
     Unreachable(String),
+    /// The platform's rate limit (Telegram's 429, WhatsApp's 130429): the message is fine and
+    /// goes after `retry_after` (the platform's word, when it gave one). Waited out, never
+    /// counted as a failed attempt.
+    #[error("the channel's rate limit was hit: {reason}")]
+    RateLimited {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 /// Sends replies through the guest's channel provider.

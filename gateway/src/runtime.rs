@@ -15,6 +15,7 @@ use conserje_commands::dialogue::{
 use conserje_commands::inbound::{ConversationWorker, WorkerSettings, WORKER_GROUP};
 use conserje_commands::outbound::{ChannelDispatcher, SENDER_GROUP};
 use conserje_commands::proactive::ProactiveMessages;
+use conserje_commands::receipts::WindowFallback;
 use conserje_commands::replies::ReplyBook;
 use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes, RETRY_GROUP};
 use conserje_commands::{
@@ -97,6 +98,9 @@ pub const PROACTIVE_TIMERS: &str = "proactive-timers";
 
 /// How long a write waits for the read model to show it before answering anyway.
 pub const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(2);
+
+/// How often a process without a rounds lease asks for it.
+const LEASE_RETRY: Duration = Duration::from_secs(1);
 
 /// How often subscriptions look for events written by other processes.
 const POLL: Duration = Duration::from_millis(500);
@@ -477,27 +481,33 @@ impl Runtime {
             )
             .with_lease(leases.clone()),
         );
-        let worker = Arc::new(ConversationWorker::new(
-            log.clone(),
-            topics.clone(),
-            conversations.clone(),
-            receptionist,
-            voice_notes,
-            WorkerSettings {
-                understanding_max_chars: options.channels.understanding_max_chars,
-                understanding_budget: Duration::from_millis(
-                    options.channels.understanding_budget_ms,
-                ),
-            },
-        ));
-        let dispatcher = Arc::new(ChannelDispatcher::new(
-            log.clone(),
-            topics.clone(),
-            channels,
-            conversations.clone(),
-            hotels.clone(),
-            clock.clone(),
-        ));
+        let worker = Arc::new(
+            ConversationWorker::new(
+                log.clone(),
+                topics.clone(),
+                conversations.clone(),
+                receptionist,
+                voice_notes,
+                WorkerSettings {
+                    understanding_max_chars: options.channels.understanding_max_chars,
+                    understanding_budget: Duration::from_millis(
+                        options.channels.understanding_budget_ms,
+                    ),
+                },
+            )
+            .with_window_fallback(WindowFallback::new(feed.clone(), hotels.clone())),
+        );
+        let dispatcher = Arc::new(
+            ChannelDispatcher::new(
+                log.clone(),
+                topics.clone(),
+                channels,
+                conversations.clone(),
+                hotels.clone(),
+                clock.clone(),
+            )
+            .with_pacing(options.channels.pacing()),
+        );
         let transcription_retry = Arc::new(TranscriptionRetry::new(
             log.clone(),
             topics.clone(),
@@ -799,6 +809,8 @@ async fn open_log_and_key_value(
 
 /// Runs `round` every `every` in the one process that holds `lease`, until `shutdown`: the PMS
 /// sync's retries and the proactive messages' timers, each due work done once among processes.
+/// The lease is asked for at least every [`LEASE_RETRY`], so a standby takes over within that
+/// of the holder's end even when its rounds are far apart.
 async fn rounds<F, Fut>(
     mut lease: LeaseHolder,
     every: Duration,
@@ -808,12 +820,18 @@ async fn rounds<F, Fut>(
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    let mut last_round: Option<tokio::time::Instant> = None;
     loop {
-        if lease.holds().await {
+        let due = last_round.is_none_or(|at| at.elapsed() >= every);
+        if due && lease.holds().await {
             round().await;
+            last_round = Some(tokio::time::Instant::now());
+        } else if !due {
+            // Keep the lease fresh between rounds (and take it over when free).
+            lease.holds().await;
         }
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(every.min(LEASE_RETRY)) => {}
             _ = shutdown.changed() => {
                 if *shutdown.borrow() {
                     return;

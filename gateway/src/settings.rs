@@ -11,6 +11,10 @@ use conserje_commands::booking_process::RetrySchedule;
 use conserje_commands::inbound::{
     DEFAULT_UNDERSTANDING_BUDGET_MS, DEFAULT_UNDERSTANDING_MAX_CHARS,
 };
+use conserje_commands::outbound::{
+    PacingSettings, DEFAULT_TELEGRAM_BOT_PER_SECOND, DEFAULT_TELEGRAM_CHAT_INTERVAL,
+    DEFAULT_WHATSAPP_NUMBER_PER_SECOND,
+};
 use conserje_infra::kafka::DEFAULT_SESSION_TIMEOUT;
 use conserje_infra::pms::breaker::BreakerSettings;
 use conserje_infra::pms::bulkhead::BulkheadSettings;
@@ -393,6 +397,31 @@ pub struct ChannelOptions {
         default_value_t = DEFAULT_UNDERSTANDING_BUDGET_MS
     )]
     pub understanding_budget_ms: u64,
+
+    /// Milliseconds between two messages to one Telegram chat (Telegram takes about one a
+    /// second); 0 turns the chat's pacing off.
+    #[arg(long, env = "CONSERJE_TELEGRAM_CHAT_INTERVAL_MS", default_value_t = DEFAULT_TELEGRAM_CHAT_INTERVAL.as_millis() as u64)]
+    pub telegram_chat_interval_ms: u64,
+
+    /// Messages a second from one Telegram bot, across its chats (Telegram: about 30); 0 is off.
+    #[arg(long, env = "CONSERJE_TELEGRAM_BOT_PER_SECOND", default_value_t = DEFAULT_TELEGRAM_BOT_PER_SECOND)]
+    pub telegram_bot_per_second: u32,
+
+    /// Messages a second from one WhatsApp business number (Meta's default throughput: 80);
+    /// 0 is off.
+    #[arg(long, env = "CONSERJE_WHATSAPP_NUMBER_PER_SECOND", default_value_t = DEFAULT_WHATSAPP_NUMBER_PER_SECOND)]
+    pub whatsapp_number_per_second: u32,
+}
+
+impl ChannelOptions {
+    /// The outbound pacing these options set.
+    pub fn pacing(&self) -> PacingSettings {
+        PacingSettings {
+            telegram_chat_interval: Duration::from_millis(self.telegram_chat_interval_ms),
+            telegram_bot_per_second: self.telegram_bot_per_second,
+            whatsapp_number_per_second: self.whatsapp_number_per_second,
+        }
+    }
 }
 
 impl Default for ChannelOptions {
@@ -409,6 +438,9 @@ impl Default for ChannelOptions {
             transcription_retry_ms: 5000,
             understanding_max_chars: DEFAULT_UNDERSTANDING_MAX_CHARS,
             understanding_budget_ms: DEFAULT_UNDERSTANDING_BUDGET_MS,
+            telegram_chat_interval_ms: DEFAULT_TELEGRAM_CHAT_INTERVAL.as_millis() as u64,
+            telegram_bot_per_second: DEFAULT_TELEGRAM_BOT_PER_SECOND,
+            whatsapp_number_per_second: DEFAULT_WHATSAPP_NUMBER_PER_SECOND,
         }
     }
 }

@@ -90,26 +90,28 @@ impl TurnFacts for SqlTurnFacts {
                 let mut query = sqlx::QueryBuilder::new(format!(
                     "INSERT INTO {} (session_id, sequence, tenant_id, channel, day, recorded_at, \
                      kind, intent, language, confidence, model_version, handoff_reason, locale, \
-                     from_context) ",
+                     from_context, message_id, receipt_status, failure_code) ",
                     self.table
                 ));
                 query.push_values(rows, |mut row, fact| {
-                    let (kind, intent, language, confidence, model_version, reason, locale, from_context) =
-                        columns(&fact.kind);
+                    let columns = Columns::of(&fact.kind);
                     row.push_bind(&fact.session_id)
                         .push_bind(fact.sequence)
                         .push_bind(&fact.tenant_id)
                         .push_bind(&fact.channel)
                         .push_bind(fact.recorded_at.date_naive())
                         .push_bind(fact.recorded_at)
-                        .push_bind(kind)
-                        .push_bind(intent)
-                        .push_bind(language)
-                        .push_bind(confidence)
-                        .push_bind(model_version)
-                        .push_bind(reason)
-                        .push_bind(locale)
-                        .push_bind(from_context);
+                        .push_bind(columns.kind)
+                        .push_bind(columns.intent)
+                        .push_bind(columns.language)
+                        .push_bind(columns.confidence)
+                        .push_bind(columns.model_version)
+                        .push_bind(columns.handoff_reason)
+                        .push_bind(columns.locale)
+                        .push_bind(columns.from_context)
+                        .push_bind(columns.message_id)
+                        .push_bind(columns.receipt_status)
+                        .push_bind(columns.failure_code);
                 });
                 query.push(" ON CONFLICT (session_id, sequence) DO NOTHING");
                 query.build().execute(&mut *tx).await?;
@@ -120,48 +122,58 @@ impl TurnFacts for SqlTurnFacts {
     }
 }
 
-/// The columns of a turn's kind: (kind, intent, language, confidence, model version, handoff
-/// reason, locale, from context).
-#[allow(clippy::type_complexity)]
-fn columns(
-    kind: &TurnKind,
-) -> (
-    &'static str,
-    Option<&str>,
-    Option<&str>,
-    Option<f64>,
-    Option<&str>,
-    Option<&str>,
-    Option<&str>,
-    Option<&str>,
-) {
-    match kind {
-        TurnKind::Intent {
-            intent,
-            language,
-            locale,
-            confidence,
-            model_version,
-            from_context,
-        } => (
-            "intent",
-            Some(intent.as_str()),
-            Some(language.as_str()),
-            Some(f64::from(*confidence)),
-            model_version.as_deref(),
-            None,
-            Some(locale.as_str()),
-            from_context.as_deref(),
-        ),
-        TurnKind::Handoff { reason } => (
-            "handoff",
-            None,
-            None,
-            None,
-            None,
-            Some(reason.as_str()),
-            None,
-            None,
-        ),
+/// The columns one kind of turn fills; the others stay NULL.
+#[derive(Default)]
+struct Columns<'a> {
+    kind: &'static str,
+    intent: Option<&'a str>,
+    language: Option<&'a str>,
+    confidence: Option<f64>,
+    model_version: Option<&'a str>,
+    handoff_reason: Option<&'a str>,
+    locale: Option<&'a str>,
+    from_context: Option<&'a str>,
+    message_id: Option<&'a str>,
+    receipt_status: Option<&'a str>,
+    failure_code: Option<i64>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(kind: &'a TurnKind) -> Self {
+        match kind {
+            TurnKind::Intent {
+                intent,
+                language,
+                locale,
+                confidence,
+                model_version,
+                from_context,
+            } => Self {
+                kind: "intent",
+                intent: Some(intent),
+                language: Some(language),
+                confidence: Some(f64::from(*confidence)),
+                model_version: model_version.as_deref(),
+                locale: Some(locale),
+                from_context: from_context.as_deref(),
+                ..Self::default()
+            },
+            TurnKind::Handoff { reason } => Self {
+                kind: "handoff",
+                handoff_reason: Some(reason),
+                ..Self::default()
+            },
+            TurnKind::Receipt {
+                message_id,
+                status,
+                failure_code,
+            } => Self {
+                kind: "receipt",
+                message_id: Some(message_id),
+                receipt_status: Some(status),
+                failure_code: *failure_code,
+                ..Self::default()
+            },
+        }
     }
 }

@@ -37,7 +37,7 @@ impl SendResult {
 
     fn of(error: &SendError) -> Self {
         match error {
-            SendError::Transient(_) => Self::Retry,
+            SendError::Transient(_) | SendError::RateLimited { .. } => Self::Retry,
             SendError::Permanent(_) | SendError::WindowClosed(_) | SendError::Unreachable(_) => {
                 Self::Refused
             }

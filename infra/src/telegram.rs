@@ -72,6 +72,8 @@ struct File {
 struct ApiFailure {
     code: u16,
     text: String,
+    /// Seconds to wait, on a 429 (`parameters.retry_after`).
+    retry_after: Option<u64>,
 }
 
 impl ApiFailure {
@@ -99,13 +101,19 @@ async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<Option
                 "Telegram {code}: {}",
                 answer.description.as_deref().unwrap_or("no description")
             );
-            if let Some(seconds) = answer.parameters.and_then(|p| p.retry_after) {
+            let retry_after = answer.parameters.and_then(|p| p.retry_after);
+            if let Some(seconds) = retry_after {
                 text.push_str(&format!(" (retry after {seconds} s)"));
             }
-            Err(ApiFailure { code, text })
+            Err(ApiFailure {
+                code,
+                text,
+                retry_after,
+            })
         }
         Err(_) if status.is_success() => Ok(None),
         Err(_) => Err(ApiFailure {
+            retry_after: None,
             code: status.as_u16(),
             text: format!("Telegram HTTP {}: {}", status.as_u16(), excerpt(&body, 300)),
         }),
@@ -220,7 +228,12 @@ impl ChannelSender for TelegramBotApi {
             Err(failure) => {
                 // `error_code` (the body's, else the HTTP status): Telegram's codes are statuses.
                 let code = ProviderCode::Provider(i64::from(failure.code));
-                let error = if failure.transient() {
+                let error = if failure.code == 429 {
+                    SendError::RateLimited {
+                        retry_after: failure.retry_after.map(std::time::Duration::from_secs),
+                        reason: failure.text,
+                    }
+                } else if failure.transient() {
                     SendError::Transient(failure.text)
                 } else if failure.unreachable() {
                     SendError::Unreachable(failure.text)

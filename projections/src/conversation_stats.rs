@@ -1,6 +1,7 @@
 //! The `conversation-stats` projection: what guests ask (one row per understood message, with
-//! intent, language and confidence) and when the bot hands them to staff, for the analysts'
-//! `intent_mix` and `handoff_counts` views.
+//! intent, language and confidence), when the bot hands them to staff, and what became of the
+//! replies on the guest's platform (one row per recorded receipt), for the analysts'
+//! `intent_mix`, `handoff_counts` and `reply_read_rate` views.
 
 use std::sync::Arc;
 
@@ -31,6 +32,13 @@ pub enum TurnKind {
     },
     Handoff {
         reason: String,
+    },
+    /// A receipt of a sent reply: `sent`, `delivered`, `read` or `failed` (with its code).
+    Receipt {
+        /// The platform's id of the message.
+        message_id: String,
+        status: String,
+        failure_code: Option<i64>,
     },
 }
 
@@ -82,7 +90,7 @@ impl EventHandler for ConversationStats {
         if stored.aggregate_type != Session::TYPE
             || !matches!(
                 stored.event_type.as_str(),
-                "IntentRecognized" | "HandoffRequested"
+                "IntentRecognized" | "HandoffRequested" | "ReceiptRecorded"
             )
         {
             return Ok(());
@@ -102,6 +110,16 @@ impl EventHandler for ConversationStats {
             },
             SessionEvent::HandoffRequested { reason } => TurnKind::Handoff {
                 reason: name_of(reason),
+            },
+            SessionEvent::ReceiptRecorded {
+                provider_message_id,
+                status,
+                failure,
+                ..
+            } => TurnKind::Receipt {
+                message_id: provider_message_id,
+                status: status.as_str().to_owned(),
+                failure_code: failure.map(|f| i64::from(f.code)),
             },
             _ => return Ok(()),
         };

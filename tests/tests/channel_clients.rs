@@ -177,7 +177,7 @@ async fn whatsapp_server_errors_are_transient_and_the_retry_succeeds() {
 }
 
 #[tokio::test]
-async fn whatsapp_client_errors_are_permanent_and_rate_limits_transient() {
+async fn whatsapp_client_errors_are_permanent_and_rate_limits_waited_out() {
     let simulator = WhatsAppSimulator::start(ACCESS_TOKEN).await;
     let whatsapp = WhatsAppCloud::new(simulator.base_url(), "v21.0", accounts());
     let message = reply("default", "whatsapp", GUEST_WA_ID, "Hola");
@@ -192,7 +192,7 @@ async fn whatsapp_client_errors_are_permanent_and_rate_limits_transient() {
     simulator.fail_next(1, 429);
     let limited = whatsapp.send(&message).await;
     assert!(
-        matches!(limited, Err(SendError::Transient(ref m)) if m.contains("130429")),
+        matches!(limited, Err(SendError::RateLimited { ref reason, retry_after: None }) if reason.contains("130429")),
         "{limited:?}"
     );
 }
@@ -309,7 +309,7 @@ async fn telegram_sends_to_the_numeric_chat_id_and_returns_the_message_id() {
 }
 
 #[tokio::test]
-async fn telegram_rate_limits_are_transient_and_an_unknown_chat_unreachable() {
+async fn telegram_rate_limits_carry_their_retry_after_and_an_unknown_chat_is_unreachable() {
     let simulator = TelegramSimulator::start(BOT_TOKEN).await;
     let telegram = TelegramBotApi::new(simulator.base_url(), accounts());
     let message = reply("default", "telegram", GUEST_CHAT_ID, "Hola");
@@ -317,7 +317,11 @@ async fn telegram_rate_limits_are_transient_and_an_unknown_chat_unreachable() {
     simulator.fail_next(1, 429);
     let limited = telegram.send(&message).await;
     assert!(
-        matches!(limited, Err(SendError::Transient(ref m)) if m.contains("retry after 5")),
+        matches!(
+            limited,
+            Err(SendError::RateLimited { ref reason, retry_after: Some(after) })
+                if reason.contains("retry after 5") && after == std::time::Duration::from_secs(5)
+        ),
         "{limited:?}"
     );
 

@@ -85,6 +85,16 @@ impl Hotel {
 
     /// A hotel on `clock`, with `extra` appended to its configuration (TOML).
     async fn open_with(kind: StoreKind, clock: Arc<dyn Clock>, extra: &str) -> Self {
+        Self::open_tuned(kind, clock, extra, |_| {}).await
+    }
+
+    /// [`Hotel::open_with`], with `tune` changing the options the app starts with.
+    async fn open_tuned(
+        kind: StoreKind,
+        clock: Arc<dyn Clock>,
+        extra: &str,
+        tune: impl FnOnce(&mut conserje_gateway::settings::StoreOptions),
+    ) -> Self {
         let whatsapp = WhatsAppSimulator::start(WHATSAPP_TOKEN).await;
         let telegram = TelegramSimulator::start(TELEGRAM_TOKEN).await;
         let transcriber = TranscriberSimulator::start(None).await;
@@ -100,6 +110,7 @@ impl Hotel {
         options.channels.transcriber_url = Some(transcriber.base_url());
         options.channels.transcription_retry_ms = 100;
         options.proactive_poll_ms = 100;
+        tune(&mut options);
         let app = TestApp::spawn_with_clock(&options, clock).await;
         Self {
             app,
@@ -1141,6 +1152,28 @@ async fn delivery_receipts_in_any_order_end_in_the_latest_state() {
         .filter(|e| e.event_type == "ReceiptRecorded")
         .count();
     assert_eq!(recorded, 3, "read; sent, failed");
+
+    // The analysts' read rate: two replies with receipts, one read, one failed.
+    let db = hotel.app.runtime.db.clone();
+    let rate = || async {
+        conserje_infra::on_pool!(&db, pool => sqlx::query_as::<_, (i64, i64, i64, i64)>(
+            "SELECT sum(replies), sum(delivered_replies), sum(read_replies), sum(failed_replies) \
+             FROM reply_read_rate WHERE tenant_id = 'default' AND channel = 'whatsapp'"
+        )
+        .fetch_optional(pool)
+        .await)
+        .ok()
+        .flatten()
+    };
+    eventually("the read rate counts both replies", || async {
+        rate().await.is_some_and(|(replies, ..)| replies == 2)
+    })
+    .await;
+    assert_eq!(
+        rate().await,
+        Some((2, 1, 1, 1)),
+        "replies, delivered, read, failed"
+    );
 }
 
 #[path = "conversations/reaching_the_guest.rs"]
@@ -1154,3 +1187,6 @@ mod reactions;
 
 #[path = "conversations/proactive.rs"]
 mod proactive;
+
+#[path = "conversations/pacing.rs"]
+mod pacing;

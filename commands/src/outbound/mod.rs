@@ -25,9 +25,15 @@ use uuid::Uuid;
 use crate::consumer_group::{self, BatchHandler, GroupSpec};
 use route::Route;
 
+mod pacing;
 mod route;
+
 use crate::dead_letters::dead_letter;
 use crate::{CommandError, Conversations};
+pub use pacing::{
+    Pacer, PacingSettings, DEFAULT_TELEGRAM_BOT_PER_SECOND, DEFAULT_TELEGRAM_CHAT_INTERVAL,
+    DEFAULT_WHATSAPP_NUMBER_PER_SECOND,
+};
 
 /// The consumer group of the channel senders.
 pub const SENDER_GROUP: &str = "channel-sender";
@@ -46,7 +52,15 @@ pub struct ChannelDispatcher {
     pub max_attempts: u32,
     /// The pause after the first transient failure; it doubles with each attempt.
     pub base_delay: Duration,
+    /// The platforms' rate limits, kept before each send.
+    pacer: Pacer,
+    /// How many times one send waits out the platform's rate limit before it is dead-lettered
+    /// (from where a redrive sends it): the limit is waited out, never a reason to drop.
+    pub max_rate_limit_waits: u32,
 }
+
+/// The longest one rate-limit wait without the platform's `retry_after`.
+const MAX_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(30);
 
 /// The `outbound.send` span of one reply: a child of its record's traceparent (the relay's
 /// span, through `outbound-replies`), and the parent of the provider call.
@@ -93,7 +107,15 @@ impl ChannelDispatcher {
             clock,
             max_attempts: 5,
             base_delay: Duration::from_millis(200),
+            pacer: Pacer::new(PacingSettings::default()),
+            max_rate_limit_waits: 30,
         }
+    }
+
+    /// Paces sends by `settings` instead of the platforms' documented limits.
+    pub fn with_pacing(mut self, settings: PacingSettings) -> Self {
+        self.pacer = Pacer::new(settings);
+        self
     }
 
     /// Sends one polled batch and commits it.
@@ -243,12 +265,28 @@ impl ChannelDispatcher {
         key: &str,
     ) -> Result<Delivery, SendError> {
         let mut attempt = 1;
+        let mut waits = 0;
         loop {
+            self.pacer.wait_turn(reply).await;
             let sent = match template {
                 Some(template) => self.sender.send_template(reply, template).await,
                 None => self.sender.send(reply).await,
             };
+            self.pacer.sent(reply);
             match sent {
+                Err(SendError::RateLimited {
+                    reason,
+                    retry_after,
+                }) if waits < self.max_rate_limit_waits => {
+                    let pause = retry_after
+                        .unwrap_or(self.base_delay * 2u32.pow(waits.min(8)))
+                        .min(MAX_RATE_LIMIT_PAUSE);
+                    tracing::info!(%key, waits, ?pause, reason, "rate limited; waiting it out");
+                    metrics::counter!("conserje_send_rate_limited_total", "channel" => reply.channel.clone())
+                        .increment(1);
+                    tokio::time::sleep(pause).await;
+                    waits += 1;
+                }
                 Err(SendError::Transient(reason)) if attempt < self.max_attempts => {
                     tracing::warn!(%key, attempt, reason, "send failed for now; retrying");
                     tokio::time::sleep(self.base_delay * 2u32.pow(attempt - 1)).await;

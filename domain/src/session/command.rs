@@ -78,7 +78,9 @@ impl FailureCause {
 impl From<&SendError> for FailureCause {
     fn from(error: &SendError) -> Self {
         match error {
-            SendError::Transient(_) | SendError::Permanent(_) => Self::Refused,
+            SendError::Transient(_) | SendError::Permanent(_) | SendError::RateLimited { .. } => {
+                Self::Refused
+            }
             SendError::WindowClosed(_) => Self::WindowClosed,
             SendError::Unreachable(_) => Self::Unreachable,
         }
@@ -139,6 +141,11 @@ pub enum SessionCommand {
     /// once, in the order the platform sent them.
     RecordReceipts {
         receipts: Vec<Receipt>,
+        /// The hotel has a template to send again, as, a reply WhatsApp refused for the closed
+        /// window (a `failed` 131047 receipt): the reply is resent that way and the conversation
+        /// stays with the bot. Without one, staff are handed the conversation with the reason.
+        #[serde(default)]
+        template_fallback: bool,
     },
     /// How replies left through the channel, several at once: the sender records a whole batch
     /// of one conversation in one commit.

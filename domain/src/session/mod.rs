@@ -280,7 +280,10 @@ impl Session {
                 None => Err(SessionError::NotHandedOff),
                 Some(_) => Ok(vec![SessionEvent::HandoffResolved { resolved_by }]),
             },
-            SessionCommand::RecordReceipts { receipts } => self.record_receipts(receipts),
+            SessionCommand::RecordReceipts {
+                receipts,
+                template_fallback,
+            } => self.record_receipts(receipts, template_fallback),
             SessionCommand::RecordDeliveries { deliveries } => {
                 let mut events = vec![];
                 let mut delivered = BTreeSet::new();
@@ -406,9 +409,19 @@ impl Aggregate for Session {
             }
             SessionEvent::ReceiptRecorded {
                 provider_message_id,
+                reply_id,
                 status,
+                failure,
                 ..
             } => {
+                // Refused for the closed window after WhatsApp had taken it: the guest never got
+                // it, so it is undelivered again and a resend as a template can be recorded.
+                let window_closed = failure
+                    .as_ref()
+                    .is_some_and(|f| f.code == receipt::WINDOW_CLOSED_CODE);
+                if let (Some(reply), true) = (reply_id, window_closed) {
+                    self.replies.insert(reply, false);
+                }
                 self.receipts.insert(provider_message_id, status);
             }
         }

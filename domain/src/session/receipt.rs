@@ -99,6 +99,7 @@ impl Session {
     pub(super) fn record_receipts(
         &self,
         receipts: Vec<Receipt>,
+        template_fallback: bool,
     ) -> Result<Vec<SessionEvent>, SessionError> {
         if self.tenant_id.is_none() {
             return Err(SessionError::NoSession);
@@ -125,8 +126,30 @@ impl Session {
                 failure: receipt.failure.clone(),
             });
         }
-        events.extend(self.hand_off_for_closed_window(window_closed));
+        events.extend(self.hand_off_for_closed_window(window_closed && !template_fallback));
         Ok(events)
+    }
+
+    /// The replies `receipts` report refused for the closed window that were not known refused
+    /// yet: what a template fallback sends again.
+    pub fn refused_for_window(&self, receipts: &[Receipt]) -> Vec<uuid::Uuid> {
+        let mut refused = vec![];
+        for receipt in receipts {
+            let closed = receipt
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.code == WINDOW_CLOSED_CODE);
+            let current = self.receipts.get(&receipt.provider_message_id).copied();
+            if !closed || !receipt.status.supersedes(current) {
+                continue;
+            }
+            if let Some(reply) = self.sent.get(&receipt.provider_message_id) {
+                if !refused.contains(reply) {
+                    refused.push(*reply);
+                }
+            }
+        }
+        refused
     }
 }
 

@@ -231,6 +231,7 @@ fn receipts_are_recorded_when_they_tell_more_in_any_order() {
                 receipt("wamid.out", ReceiptStatus::Delivered, 1),
                 receipt("wamid.out", ReceiptStatus::Read, 2),
             ],
+            template_fallback: false,
         })
         .then_expect_events(vec![recorded("wamid.out", Some(7), ReceiptStatus::Read, 2)]);
     // After delivered, a failed (another device) records nothing.
@@ -243,6 +244,7 @@ fn receipts_are_recorded_when_they_tell_more_in_any_order() {
         ])
         .when(SessionCommand::RecordReceipts {
             receipts: vec![receipt("wamid.out", ReceiptStatus::Failed, 3)],
+            template_fallback: false,
         })
         .then_expect_events(vec![]);
     // A receipt before our record of the send is kept by the platform's id, with no reply.
@@ -250,12 +252,14 @@ fn receipts_are_recorded_when_they_tell_more_in_any_order() {
         .given(vec![started()])
         .when(SessionCommand::RecordReceipts {
             receipts: vec![receipt("wamid.early", ReceiptStatus::Sent, 1)],
+            template_fallback: false,
         })
         .then_expect_events(vec![recorded("wamid.early", None, ReceiptStatus::Sent, 1)]);
     TestFramework::<Session>::with(())
         .given_no_previous_events()
         .when(SessionCommand::RecordReceipts {
             receipts: vec![receipt("wamid.x", ReceiptStatus::Sent, 1)],
+            template_fallback: false,
         })
         .then_expect_error(SessionError::NoSession);
 }
@@ -306,6 +310,7 @@ fn a_reply_refused_for_a_closed_window_hands_the_conversation_to_staff_once() {
         .given(vec![started()])
         .when(SessionCommand::RecordReceipts {
             receipts: vec![failed.clone()],
+            template_fallback: false,
         })
         .then_expect_events(vec![
             SessionEvent::ReceiptRecorded {
@@ -530,4 +535,46 @@ fn a_reaction_is_recorded_but_does_not_open_the_whatsapp_window() {
     events.into_iter().for_each(|e| session.apply(e));
     assert_eq!(session.message_count, 2);
     assert_eq!(session.window_closes_at(), closes);
+}
+
+#[test]
+fn a_reply_refused_later_for_the_window_is_undelivered_again_and_kept_from_staff_with_a_template() {
+    let mut session = Session::default();
+    let sent = SessionEvent::ReplyDelivered {
+        reply_id: Uuid::from_u128(7),
+        outcome: DeliveryOutcome::sent(Some("wamid.out".into())),
+    };
+    for event in [started(), composed("wamid.1"), sent] {
+        session.apply(event);
+    }
+    let mut failed = receipt("wamid.out", ReceiptStatus::Failed, 3);
+    failed.failure = Some(ReceiptFailure {
+        code: receipt::WINDOW_CLOSED_CODE,
+        title: "Re-engagement message".into(),
+    });
+    assert_eq!(
+        session.refused_for_window(std::slice::from_ref(&failed)),
+        [Uuid::from_u128(7)]
+    );
+    let with_template = session.record_receipts(vec![failed.clone()], true).unwrap();
+    assert_eq!(with_template.len(), 1, "the receipt, and no handoff");
+    let without = session
+        .record_receipts(vec![failed.clone()], false)
+        .unwrap();
+    assert!(matches!(
+        without.last(),
+        Some(SessionEvent::HandoffRequested {
+            reason: HandoffReason::WindowClosed
+        })
+    ));
+    with_template.into_iter().for_each(|e| session.apply(e));
+    assert_eq!(
+        session.replies.get(&Uuid::from_u128(7)),
+        Some(&false),
+        "undelivered again, so its resend is recorded"
+    );
+    assert!(
+        session.refused_for_window(&[failed]).is_empty(),
+        "a repeated status refuses nothing new"
+    );
 }

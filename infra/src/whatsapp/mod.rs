@@ -41,6 +41,10 @@ const TRANSIENT_GRAPH_CODES: [i64; 11] = [
     1, 2, 4, 17, 80007, 130429, 131000, 131016, 131048, 131056, 133004,
 ];
 
+/// The rate limits among them: the message is waited out, not retried as a failure — the app's
+/// (4), the number's throughput (80007, 130429) and the pair's (131056).
+const RATE_LIMIT_CODES: [i64; 4] = [4, 80007, 130429, 131056];
+
 /// A WhatsApp Cloud API client for every hotel: the account (phone number id, access token) is
 /// looked up per reply, so one instance serves all tenants.
 pub struct WhatsAppCloud {
@@ -107,6 +111,17 @@ impl GraphFailure {
             error,
             body,
         }
+    }
+
+    /// One of Meta's throughput limits: the number's (130429, 80007), the app's (4) or the
+    /// pair's (131056, too many to one guest): the message goes once the limit lets it.
+    fn rate_limited(&self) -> bool {
+        self.status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || self
+                .error
+                .as_ref()
+                .and_then(|e| e.code)
+                .is_some_and(|c| RATE_LIMIT_CODES.contains(&c))
     }
 
     fn transient(&self) -> bool {
@@ -268,7 +283,12 @@ impl WhatsAppCloud {
         answered(&call, response.status());
         if !response.status().is_success() {
             let failure = GraphFailure::read(response).await;
-            let error = if failure.transient() {
+            let error = if failure.rate_limited() {
+                SendError::RateLimited {
+                    reason: failure.describe(),
+                    retry_after: None,
+                }
+            } else if failure.transient() {
                 SendError::Transient(failure.describe())
             } else if failure.window_closed() {
                 SendError::WindowClosed(failure.describe())
@@ -386,12 +406,12 @@ mod tests {
             400,
             r#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"fbtrace_id":"A1"}}"#,
         );
-        assert!(limited.transient());
+        assert!(limited.transient() && limited.rate_limited());
         let bad_token = failure(
             401,
             r#"{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190,"fbtrace_id":"A2"}}"#,
         );
-        assert!(!bad_token.transient());
+        assert!(!bad_token.transient() && !bad_token.rate_limited());
         assert_eq!(
             bad_token.describe(),
             "WhatsApp HTTP 401: Invalid OAuth access token (OAuthException code 190 fbtrace_id A2)"

@@ -171,6 +171,46 @@ async fn a_reply_refused_for_a_closed_window_goes_as_the_hotels_reply_template()
     assert_eq!(last["delivery"], "sent", "{last}");
     let dead = dead_letters::list(&hotel.app.runtime, None).await.unwrap();
     assert!(dead.is_empty(), "nothing was lost: {dead:?}");
+
+    // Later: WhatsApp takes a free-form answer, then posts `failed` with 131047 for it (what
+    // Meta usually does). The answer goes again, as the template, and the bot keeps the guest.
+    hotel.statuses_on_demand();
+    hotel.whatsapp.enforce_window(false);
+    let late = "34600111306";
+    hotel.whatsapp_says(late, "wamid.f.3", "hola").await;
+    hotel.whatsapp.fail_async_next(1, 131047);
+    hotel
+        .whatsapp_writes(late, "wamid.f.4", "¿tenéis parking?")
+        .await;
+    eventually("the refused answer goes again as the template", || async {
+        hotel
+            .whatsapp
+            .sent_to(late)
+            .iter()
+            .any(|t| t.starts_with(prefix))
+    })
+    .await;
+    eventually("the resend is recorded", || async {
+        let transcript = hotel.transcript("whatsapp", late).await;
+        transcript["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["message_template"] == "respuesta_pendiente (es)" && t["delivery"] == "sent")
+    })
+    .await;
+    let session = hotel.session("whatsapp", late).await;
+    assert_eq!(
+        session.handoff, None,
+        "no handoff: the template reached the guest"
+    );
+    let resent = hotel
+        .whatsapp
+        .sent_to(late)
+        .iter()
+        .filter(|t| t.starts_with(prefix))
+        .count();
+    assert_eq!(resent, 1, "sent again once");
 }
 
 /// A reply WhatsApp refuses because the window closed (131047 on the send, or later in a
