@@ -6,7 +6,7 @@
 //! `POST /api/v1/messages` of a running conserje at a fixed offered rate for a fixed time
 //! ([`load`]), then reads from the store what became of each acknowledged message — answered,
 //! delivered, and how long after its 202 ([`replies`]) — while the relay is watched beside it
-//! ([`relay_watch`]). Absolute figures depend on the machine, so the same run also measures raw
+//! ([`relay_watch`]) and the target's memory is sampled ([`memory`]). Absolute figures depend on the machine, so the same run also measures raw
 //! baselines on the same servers ([`baselines`]) and the [`report`] prints the ratios to them.
 //!
 //! One module per role, so each can be read (and changed) without the others: what it is told
@@ -14,6 +14,7 @@
 
 pub mod baselines;
 pub mod load;
+pub mod memory;
 pub mod options;
 pub mod relay_watch;
 pub mod replies;
@@ -112,6 +113,10 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         ),
         None => (Err(no_store.to_owned()), Err(no_store.to_owned())),
     };
+    let memory = match args.server_pid {
+        Some(pid) => memory::MemoryWatch::start(pid),
+        None => Err("no --server-pid given".to_owned()),
+    };
     let load = load::drive(&client, &args).await?;
     let (relayed, backlog) = match relay {
         Ok(watch) => watch.finish().await,
@@ -134,10 +139,15 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         (None, _) => Err(no_store.to_owned()),
     };
 
+    let memory = match memory {
+        Ok(watch) => watch.finish().await,
+        Err(reason) => Err(reason),
+    };
     let report = Report {
         args: &args,
         load,
         replies,
+        memory,
         produce,
         inserts,
         relayed,

@@ -83,6 +83,11 @@ pub struct LoadgenArgs {
     /// delivered before reporting what arrived.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub drain_timeout: u64,
+
+    /// The target's process id, to report its resident memory (RSS) before, at peak and after
+    /// the load, read from /proc (the target runs on this machine).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }
 
 impl LoadgenArgs {

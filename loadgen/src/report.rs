@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::baselines::Rate;
 use crate::load::{Load, LATE_AFTER};
+use crate::memory::Memory;
 use crate::options::LoadgenArgs;
 use crate::relay_watch::{Relayed, SAMPLE_EVERY};
 use crate::replies::Replies;
@@ -17,12 +18,17 @@ const GOAL_P99_ACK_MS: f64 = 10.0;
 const GOAL_SHARE_OF_PRODUCE: f64 = 50.0;
 const GOAL_ANSWERED_EMBEDDED_PER_S: f64 = 2_000.0;
 const GOAL_ANSWERED_DISTRIBUTED_PER_S: f64 = 1_000.0;
+const GOAL_RSS_MB: f64 = 200.0;
+/// The RSS goal holds with this many conversations active.
+const GOAL_RSS_CONVERSATIONS: u32 = 10_000;
 
 /// Everything one run measured.
 pub struct Report<'a> {
     pub args: &'a LoadgenArgs,
     pub load: Load,
     pub replies: Figure<Replies>,
+    /// The target's RSS before, at peak and after.
+    pub memory: Figure<Memory>,
     pub produce: Figure<Rate>,
     pub inserts: Figure<Rate>,
     pub relayed: Figure<Relayed>,
@@ -225,6 +231,29 @@ impl Report<'_> {
         row(f, "relay backlog at end", shown(&self.relayed, at_end))
     }
 
+    fn memory(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "\nMemory (the target's RSS)")?;
+        let mb = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+        let shown_mb = |m: &Memory| {
+            format!(
+                "{:.1} / {:.1} / {:.1} MB",
+                mb(m.before),
+                mb(m.peak),
+                mb(m.after)
+            )
+        };
+        row(f, "before / peak / after", shown(&self.memory, shown_mb))?;
+        let conversations = self.args.conversations;
+        let per = |m: &Memory| {
+            let grown = m.after.saturating_sub(m.before) as f64;
+            format!(
+                "{:.1} KB per conversation ({conversations} conversations)",
+                grown / 1024.0 / f64::from(conversations)
+            )
+        };
+        row(f, "growth", shown(&self.memory, per))
+    }
+
     fn goals(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (args, load) = (self.args, &self.load);
         writeln!(f, "\nGoals")?;
@@ -279,6 +308,23 @@ impl Report<'_> {
             met,
             what,
             format!("{}{offered}", shown(&answered, per_s)),
+        )?;
+        let peak: Figure<f64> = self
+            .memory
+            .as_ref()
+            .map(|m| m.peak as f64 / (1024.0 * 1024.0))
+            .map_err(Clone::clone);
+        let few = if args.conversations < GOAL_RSS_CONVERSATIONS {
+            format!(" (only {} conversations)", args.conversations)
+        } else {
+            String::new()
+        };
+        let met = mark(&peak, |&v| v <= GOAL_RSS_MB);
+        goal(
+            f,
+            met,
+            "RSS ≤ 200 MB, 10,000 conversations",
+            format!("{}{few}", shown(&peak, |v| format!("{v:.1} MB peak"))),
         )
     }
 }
@@ -296,6 +342,7 @@ impl fmt::Display for Report<'_> {
         self.message_path(f)?;
         self.end_to_end(f)?;
         self.baselines(f)?;
+        self.memory(f)?;
         self.goals(f)
     }
 }

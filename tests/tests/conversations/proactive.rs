@@ -1,7 +1,8 @@
 //! The messages the hotel writes first, end to end: a booking made over the API is confirmed to
 //! the guest's WhatsApp — as the hotel's template, since a guest who never wrote has no open
-//! window — and a pre-arrival note waits on a durable timer that a restart in the middle of the
-//! wait does not lose, and fires once.
+//! window — a pre-arrival note waits on a durable timer that a restart in the middle of the
+//! wait does not lose, and fires once, as does the review request after the stay; staff changes
+//! and cancellations are told, and a cancellation drops the pending note.
 
 use super::*;
 use conserje_tests::MovingClock;
@@ -13,6 +14,7 @@ const PROACTIVE: &str = r#"
 confirmation = true
 pre_arrival = true
 pre_arrival_days = 2
+review_request = true
 change_notice = true
 
 [[hotels.default.templates]]
@@ -24,6 +26,12 @@ parameters = ["reply"]
 [[hotels.default.templates]]
 name = "antes_de_llegar"
 purpose = "pre_arrival"
+languages = ["es"]
+parameters = ["reply"]
+
+[[hotels.default.templates]]
+name = "que_tal_la_estancia"
+purpose = "review_request"
 languages = ["es"]
 parameters = ["reply"]
 
@@ -164,10 +172,28 @@ async fn a_pre_arrival_note_fires_once_across_a_restart_in_the_middle_of_its_wai
     clock.advance(Duration::from_secs(3600));
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(templates_named(&hotel, wa_id, "antes_de_llegar").len(), 1);
+    assert!(
+        templates_named(&hotel, wa_id, "que_tal_la_estancia").is_empty(),
+        "the review request waits for the day after check-out"
+    );
+
+    // The day after check-out (the 24th), the review request goes, once.
+    hotel
+        .whatsapp
+        .approve_template("que_tal_la_estancia", "es", 1);
+    clock.advance(Duration::from_secs(6 * 24 * 3600));
+    eventually("the review request reaches the guest", || async {
+        !templates_named(&hotel, wa_id, "que_tal_la_estancia").is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reviews = templates_named(&hotel, wa_id, "que_tal_la_estancia");
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    assert!(reviews[0].contains("¿Qué tal tu estancia?"), "{reviews:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_cancelled_booking_cancels_its_pending_pre_arrival_note() {
+async fn staff_changes_and_cancellations_are_told_and_cancel_the_pending_note() {
     let start = Utc.with_ymd_and_hms(2026, 12, 15, 11, 0, 0).unwrap();
     let clock = Arc::new(MovingClock::at(start));
     let hotel = Hotel::open_with(StoreKind::Sqlite, clock.clone(), PROACTIVE).await;
@@ -184,6 +210,24 @@ async fn a_cancelled_booking_cancels_its_pending_pre_arrival_note() {
         .app
         .client_as("front-desk", Role::Staff, Some("default"))
         .await;
+    // Staff move the check-out: the guest is told the booking changed.
+    let response = desk
+        .post(hotel.app.url(&format!("/api/v1/reservations/{id}/modify")))
+        .json(&json!({ "check_out": "2026-12-24" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
+    eventually("the guest is told of the change", || async {
+        templates_named(&hotel, wa_id, "cambio_reserva")
+            .iter()
+            .any(|t| t.contains("ha cambiado"))
+    })
+    .await;
     let response = desk
         .post(hotel.app.url(&format!("/api/v1/reservations/{id}/cancel")))
         .json(&json!({ "reason": "the guest called" }))
@@ -196,10 +240,16 @@ async fn a_cancelled_booking_cancels_its_pending_pre_arrival_note() {
         response.text().await.unwrap()
     );
     eventually("the guest is told of the cancellation", || async {
-        !templates_named(&hotel, wa_id, "cambio_reserva").is_empty()
+        templates_named(&hotel, wa_id, "cambio_reserva").len() >= 2
     })
     .await;
-    assert!(templates_named(&hotel, wa_id, "cambio_reserva")[0].contains("cancelada"));
+    let updates = templates_named(&hotel, wa_id, "cambio_reserva");
+    assert_eq!(
+        updates.len(),
+        2,
+        "the change, then the cancellation: {updates:?}"
+    );
+    assert!(updates[1].contains("cancelada"), "{updates:?}");
 
     clock.advance(Duration::from_secs(4 * 24 * 3600));
     tokio::time::sleep(Duration::from_millis(800)).await;
