@@ -43,7 +43,7 @@ fn record_error(err: AggregateError<SessionError>, attempts: u32) -> CommandErro
 }
 
 fn record_command(message: GuestMessage) -> (String, SessionCommand) {
-    let stream = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);
+    let stream = session_stream_id(&message.tenant_id, message.channel, &message.guest_ref);
     (stream, SessionCommand::RecordGuestMessage(message))
 }
 

@@ -130,7 +130,7 @@ pub fn inbound_record(
     headers.push(("actor".to_owned(), meta.actor.as_str().to_owned()));
     Ok(OutgoingRecord {
         topic: topics.inbound.clone(),
-        key: session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref),
+        key: session_stream_id(&message.tenant_id, message.channel, &message.guest_ref),
         headers,
         payload,
     })
@@ -144,7 +144,7 @@ fn metadata(message: &GuestMessage, record: &LogRecord) -> EventMetadata {
         .header("actor")
         .and_then(Actor::parse)
         .unwrap_or_else(|| Actor::guest(message.guest_ref.as_str()));
-    let meta = EventMetadata::new(message.tenant_id.clone(), actor, &message.channel);
+    let meta = EventMetadata::new(message.tenant_id.clone(), actor, message.channel.as_str());
     with_record_context(meta, record)
 }
 
@@ -168,7 +168,7 @@ pub(crate) fn with_record_context(mut meta: EventMetadata, record: &LogRecord) -
 /// The `worker.message` span of one inbound record: a child of the span that appended it (the
 /// record's traceparent), so the guest's message keeps one trace across the log.
 fn worker_span(message: &GuestMessage, record: &LogRecord) -> tracing::Span {
-    let stream = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);
+    let stream = session_stream_id(&message.tenant_id, message.channel, &message.guest_ref);
     let span = tracing::info_span!(
         "worker.message",
         otel.kind = "consumer",
@@ -390,7 +390,7 @@ impl ConversationWorker {
         meta: &EventMetadata,
         record: &LogRecord,
     ) -> Result<(), CommandError> {
-        let stream = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);
+        let stream = session_stream_id(&message.tenant_id, message.channel, &message.guest_ref);
         if message.edit.is_some() {
             // The bot answered the original; a second answer to a corrected typo would only
             // confuse. The edit is kept for staff and the transcript.

@@ -21,9 +21,9 @@ use conserje_domain::metadata::{keys, Actor};
 use conserje_domain::ports::{Clock, HotelDirectory};
 use conserje_domain::proactive::{ProactiveKind, ProactiveTimers};
 use conserje_domain::reservation::{Reservation, ReservationEvent, ReservationStatus};
-use conserje_domain::session::{session_stream_id, SessionCommand};
+use conserje_domain::session::{conversation_of, session_stream_id, SessionCommand};
 use conserje_domain::template::TemplatePurpose;
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use cqrs_es::Aggregate;
 use uuid::Uuid;
@@ -34,10 +34,6 @@ use crate::{CommandError, Conversations};
 
 /// The actor recorded on the messages this process writes.
 pub const COMPONENT: &str = "proactive-messages";
-
-/// The channel a booking made outside a conversation is confirmed on: the guest's phone is their
-/// WhatsApp id, and a Telegram bot cannot write first.
-const WHATSAPP: &str = "whatsapp";
 
 /// How many due timers one round fires.
 const ROUND: u32 = 100;
@@ -213,7 +209,7 @@ impl ProactiveMessages {
         };
         let session = self.conversations.session(&stream).await?;
         let now = self.clock.now();
-        if channel == WHATSAPP && !session.window_open(now) && !carries(&profile, kind) {
+        if channel == Channel::WhatsApp && !session.window_open(now) && !carries(&profile, kind) {
             tracing::warn!(reservation = %id, %kind, hotel = %tenant, "the guest's WhatsApp window is closed and the hotel registers no template for this message; not sent");
             metrics::counter!("conserje_proactive_unsendable_total", "kind" => kind.as_str())
                 .increment(1);
@@ -222,13 +218,13 @@ impl ProactiveMessages {
         let reply = proactive_reply(&self.book, &profile, &session, reservation, kind)?;
         let command = SessionCommand::RecordProactiveMessage {
             tenant_id: tenant.clone(),
-            channel: channel.clone(),
+            channel,
             guest_ref: guest,
             turn_key: kind.turn_key(id, change),
             reply,
             at: now,
         };
-        let meta = EventMetadata::new(tenant.clone(), Actor::system(COMPONENT), &channel);
+        let meta = EventMetadata::new(tenant.clone(), Actor::system(COMPONENT), channel.as_str());
         self.conversations.execute(&stream, command, &meta).await?;
         metrics::counter!("conserje_proactive_messages_total", "kind" => kind.as_str())
             .increment(1);
@@ -245,28 +241,22 @@ fn carries(profile: &HotelProfile, kind: ProactiveKind) -> bool {
 }
 
 /// Where a message about `reservation` goes: the conversation it was booked in, else the
-/// WhatsApp of its guest's phone.
-fn destination(tenant: &TenantId, reservation: &Reservation) -> Option<(String, String, GuestRef)> {
+/// WhatsApp of its guest's phone (their phone is their WhatsApp id, and a Telegram bot cannot
+/// write first).
+fn destination(
+    tenant: &TenantId,
+    reservation: &Reservation,
+) -> Option<(String, Channel, GuestRef)> {
     if let Some(stream) = &reservation.conversation {
-        let (_, channel, guest) = stream_parts(stream)?;
-        return Some((
-            stream.clone(),
-            channel.to_owned(),
-            GuestRef::parse(guest).ok()?,
-        ));
+        let (_, channel, guest) = conversation_of(stream)?;
+        return Some((stream.clone(), channel, guest));
     }
     let phone = reservation.guest.as_ref()?.phone.as_str();
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     let guest = GuestRef::parse(&digits).ok()?;
     Some((
-        session_stream_id(tenant, WHATSAPP, &guest),
-        WHATSAPP.to_owned(),
+        session_stream_id(tenant, Channel::WhatsApp, &guest),
+        Channel::WhatsApp,
         guest,
     ))
-}
-
-/// `tenant/channel/guest`.
-fn stream_parts(stream: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = stream.splitn(3, '/');
-    Some((parts.next()?, parts.next()?, parts.next()?))
 }

@@ -15,7 +15,7 @@ use conserje_domain::log::{LogRecord, OutgoingRecord, Topics};
 use conserje_domain::metadata::Actor;
 use conserje_domain::session::{session_stream_id, Receipt, Session, SessionCommand, SessionEvent};
 use conserje_domain::template::{TemplateName, TemplatePurpose};
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ pub const EVENT_TYPE: &str = "DeliveryReceipts";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationReceipts {
     pub tenant_id: TenantId,
-    pub channel: String,
+    pub channel: Channel,
     pub guest_ref: GuestRef,
     pub receipts: Vec<Receipt>,
 }
@@ -38,7 +38,7 @@ pub struct ConversationReceipts {
 impl ConversationReceipts {
     /// The session the receipts are about.
     pub fn stream(&self) -> String {
-        session_stream_id(&self.tenant_id, &self.channel, &self.guest_ref)
+        session_stream_id(&self.tenant_id, self.channel, &self.guest_ref)
     }
 
     /// The command that records them; `template_fallback` when the hotel has a template to
@@ -54,8 +54,8 @@ impl ConversationReceipts {
     pub fn metadata(&self, record: &LogRecord) -> EventMetadata {
         let meta = EventMetadata::new(
             self.tenant_id.clone(),
-            Actor::system(&self.channel),
-            &self.channel,
+            Actor::system(self.channel.as_str()),
+            self.channel.as_str(),
         );
         crate::inbound::with_record_context(meta, record)
     }
@@ -137,7 +137,7 @@ impl WindowFallback {
             let outbound = OutboundReply {
                 reply_id: reply.reply_id,
                 tenant_id: receipts.tenant_id.clone(),
-                channel: receipts.channel.clone(),
+                channel: receipts.channel,
                 guest_ref: receipts.guest_ref.clone(),
                 text: reply.text,
                 language: reply.language,

@@ -60,7 +60,7 @@ impl VoiceNotes {
             .media
             .fetch_audio(
                 &message.tenant_id,
-                &message.channel,
+                message.channel,
                 &media.provider_media_id,
             )
             .await?;

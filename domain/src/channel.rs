@@ -19,8 +19,8 @@ pub struct OutboundReply {
     /// Our id of the reply (from `ReplyComposed`): a redelivered reply is recognised by it.
     pub reply_id: Uuid,
     pub tenant_id: TenantId,
-    /// `whatsapp` or `telegram` (anything else stays in the outbox).
-    pub channel: String,
+    /// Where the guest wrote from (an `api` reply stays in the outbox).
+    pub channel: crate::values::Channel,
     /// The WhatsApp `wa_id` or the Telegram chat id.
     pub guest_ref: GuestRef,
     pub text: String,
@@ -137,7 +137,7 @@ pub trait MediaSource: Send + Sync {
     async fn fetch_audio(
         &self,
         tenant: &TenantId,
-        channel: &str,
+        channel: crate::values::Channel,
         provider_media_id: &str,
     ) -> Result<AudioClip, MediaError>;
 }

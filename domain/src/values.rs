@@ -44,6 +44,46 @@ impl fmt::Display for TenantId {
     }
 }
 
+/// The channel a conversation happens on. Its word is part of every session id
+/// (`tenant/channel/guest`), so the words never change: `whatsapp`, `telegram`, and `api` for
+/// messages a hotel's own system posts through `POST /api/v1/messages`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The WhatsApp Cloud API: a 24-hour window, templates, receipts.
+    WhatsApp,
+    /// The Telegram Bot API: no window, but a bot cannot write first.
+    Telegram,
+    /// A hotel's own system, through the messages API.
+    Api,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Self::WhatsApp, Self::Telegram, Self::Api];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::WhatsApp => "whatsapp",
+            Self::Telegram => "telegram",
+            Self::Api => "api",
+        }
+    }
+
+    /// The channel a word names (`whatsapp`, `telegram`, `api`).
+    pub fn parse(word: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == word)
+            .ok_or_else(|| ValueError::InvalidChannel(word.to_owned()))
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The hotel's label for one guest across reservations and conversations: the e-mail for
 /// bookings made through the API unless the caller names one, the channel identity (WhatsApp
 /// `wa_id`, Telegram chat id) for conversations. It decides who may cancel or change a
@@ -266,11 +306,23 @@ pub enum ValueError {
     InvalidEmail(String),
     #[error("{0:?} is not a valid phone number in E.164 form (+<country><number>)")]
     InvalidPhone(String),
+    #[error("{0:?} is not a channel (whatsapp, telegram or api)")]
+    InvalidChannel(String),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channels_read_and_write_their_words() {
+        for channel in Channel::ALL {
+            assert_eq!(Channel::parse(channel.as_str()), Ok(channel));
+            let json = serde_json::to_string(&channel).unwrap();
+            assert_eq!(json, format!("\"{channel}\""));
+        }
+        assert!(Channel::parse("sms").is_err());
+    }
 
     #[test]
     fn email_needs_a_dotted_domain() {

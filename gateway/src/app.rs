@@ -16,7 +16,7 @@ use axum::handler::Handler;
 use axum::middleware::from_fn;
 use axum::routing::{get, post};
 use axum::Router;
-use conserje_commands::channels::{TELEGRAM, WHATSAPP};
+use conserje_domain::values::Channel;
 
 use crate::error::ApiError;
 use crate::openapi;
@@ -53,13 +53,13 @@ pub fn router_for(runtime: Arc<Runtime>, role: Role) -> Router {
         .route(
             "/webhooks/whatsapp",
             get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive.layer(from_fn(
-                |request, next| webhooks::traced(WHATSAPP, request, next),
+                |request, next| webhooks::traced(Channel::WhatsApp.as_str(), request, next),
             ))),
         )
         .route(
             "/webhooks/telegram/{tenant}",
             post(webhooks::telegram::receive.layer(from_fn(|request, next| {
-                webhooks::traced(TELEGRAM, request, next)
+                webhooks::traced(Channel::Telegram.as_str(), request, next)
             }))),
         )
         .layer(DefaultBodyLimit::max(webhooks::BODY_LIMIT));
@@ -73,7 +73,7 @@ pub fn router_for(runtime: Arc<Runtime>, role: Role) -> Router {
         .route(
             "/api/v1/messages",
             post(messages::post.layer(from_fn(|request, next| {
-                webhooks::traced(crate::auth::API_CHANNEL, request, next)
+                webhooks::traced(crate::auth::API_CHANNEL.as_str(), request, next)
             }))),
         )
         .route("/api/v1/sessions", get(sessions::find))

@@ -12,14 +12,12 @@ use conserje_domain::channel::{
     AudioClip, ChannelSender, Delivery, MediaError, MediaSource, OutboundReply, SendError,
 };
 use conserje_domain::template::TemplateMessage;
-use conserje_domain::values::TenantId;
+use conserje_domain::values::{Channel, TenantId};
 
 use crate::channel_accounts::ChannelAccounts;
 use crate::send_results::{self, ProviderCode, SendResult};
 use crate::telegram::TelegramBotApi;
-pub use crate::telegram::TELEGRAM;
 use crate::whatsapp::WhatsAppCloud;
-pub use crate::whatsapp::WHATSAPP;
 
 pub use crate::http::MAX_AUDIO_BYTES;
 
@@ -53,11 +51,11 @@ impl ChannelRouter {
     }
 
     /// Whether replies on `channel` leave conserje (false: they stay in the outbox).
-    pub fn delivers(&self, channel: &str) -> bool {
+    pub fn delivers(&self, channel: Channel) -> bool {
         match channel {
-            WHATSAPP => self.whatsapp.is_some(),
-            TELEGRAM => self.telegram.is_some(),
-            _ => false,
+            Channel::WhatsApp => self.whatsapp.is_some(),
+            Channel::Telegram => self.telegram.is_some(),
+            Channel::Api => false,
         }
     }
 }
@@ -65,11 +63,11 @@ impl ChannelRouter {
 #[async_trait]
 impl ChannelSender for ChannelRouter {
     async fn send(&self, reply: &OutboundReply) -> Result<Delivery, SendError> {
-        match (reply.channel.as_str(), &self.whatsapp, &self.telegram) {
-            (WHATSAPP, Some(whatsapp), _) => whatsapp.send(reply).await,
-            (TELEGRAM, _, Some(telegram)) => telegram.send(reply).await,
+        match (reply.channel, &self.whatsapp, &self.telegram) {
+            (Channel::WhatsApp, Some(whatsapp), _) => whatsapp.send(reply).await,
+            (Channel::Telegram, _, Some(telegram)) => telegram.send(reply).await,
             _ => {
-                send_results::record(&reply.channel, SendResult::Outbox, ProviderCode::Ok);
+                send_results::record(reply.channel.as_str(), SendResult::Outbox, ProviderCode::Ok);
                 Ok(Delivery::KeptInOutbox)
             }
         }
@@ -81,8 +79,8 @@ impl ChannelSender for ChannelRouter {
         reply: &OutboundReply,
         template: &TemplateMessage,
     ) -> Result<Delivery, SendError> {
-        match (reply.channel.as_str(), &self.whatsapp) {
-            (WHATSAPP, Some(whatsapp)) => whatsapp.send_template(reply, template).await,
+        match (reply.channel, &self.whatsapp) {
+            (Channel::WhatsApp, Some(whatsapp)) => whatsapp.send_template(reply, template).await,
             _ => self.send(reply).await,
         }
     }
@@ -93,16 +91,16 @@ impl MediaSource for ChannelRouter {
     async fn fetch_audio(
         &self,
         tenant: &TenantId,
-        channel: &str,
+        channel: Channel,
         provider_media_id: &str,
     ) -> Result<AudioClip, MediaError> {
         match (channel, &self.whatsapp, &self.telegram) {
-            (WHATSAPP, Some(whatsapp), _) => {
+            (Channel::WhatsApp, Some(whatsapp), _) => {
                 whatsapp
                     .fetch_audio(tenant, channel, provider_media_id)
                     .await
             }
-            (TELEGRAM, _, Some(telegram)) => {
+            (Channel::Telegram, _, Some(telegram)) => {
                 telegram
                     .fetch_audio(tenant, channel, provider_media_id)
                     .await
@@ -118,11 +116,11 @@ mod tests {
     use conserje_domain::understanding::Language;
     use conserje_domain::values::GuestRef;
 
-    fn reply(channel: &str) -> OutboundReply {
+    fn reply(channel: Channel) -> OutboundReply {
         OutboundReply {
             reply_id: uuid::Uuid::now_v7(),
             tenant_id: TenantId::parse("default").unwrap(),
-            channel: channel.to_owned(),
+            channel,
             guest_ref: GuestRef::parse("34600111222").unwrap(),
             text: "Hola".to_owned(),
             language: Language::Es,
@@ -140,7 +138,7 @@ mod tests {
             Some("  ".to_owned()),
             Arc::new(ChannelAccounts::default()),
         );
-        for channel in [WHATSAPP, TELEGRAM, "web"] {
+        for channel in Channel::ALL {
             assert!(!router.delivers(channel));
             assert_eq!(
                 router.send(&reply(channel)).await,
@@ -149,7 +147,7 @@ mod tests {
         }
         let tenant = TenantId::parse("default").unwrap();
         assert_eq!(
-            router.fetch_audio(&tenant, TELEGRAM, "f1").await,
+            router.fetch_audio(&tenant, Channel::Telegram, "f1").await,
             Err(MediaError::Failed("no telegram API configured".to_owned()))
         );
     }

@@ -28,7 +28,7 @@ use crate::http::{
 use crate::send_results::{self, ProviderCode};
 
 /// The channel name of Telegram replies and media.
-pub const TELEGRAM: &str = "telegram";
+pub const TELEGRAM: &str = conserje_domain::values::Channel::Telegram.as_str();
 
 /// How long one Bot API request may take before the send counts as transient.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -251,7 +251,7 @@ impl MediaSource for TelegramBotApi {
     async fn fetch_audio(
         &self,
         tenant: &TenantId,
-        _channel: &str,
+        _channel: conserje_domain::values::Channel,
         provider_media_id: &str,
     ) -> Result<AudioClip, MediaError> {
         let Some(token) = self.token(tenant) else {

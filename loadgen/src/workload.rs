@@ -60,7 +60,7 @@ pub fn sample_record(
         location: None,
         guest_name: None,
         tenant_id: tenant.clone(),
-        channel: CHANNEL.to_owned(),
+        channel: conserje_domain::values::Channel::Api,
         guest_ref: guest.clone(),
         provider_message_id: message_id(),
         text: Some(message_text(index)),

@@ -12,8 +12,7 @@ use conserje_domain::channel::OutboundReply;
 use conserje_domain::journal::StoredEvent;
 use conserje_domain::log::{MessageLog, OutgoingRecord};
 use conserje_domain::metadata::keys;
-use conserje_domain::session::{Session, SessionEvent};
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::session::{conversation_of, Session, SessionEvent};
 use cqrs_es::Aggregate;
 
 use crate::relay::PendingAppends;
@@ -21,15 +20,6 @@ use crate::{EventHandler, ProjectionError};
 
 /// The consumer group that turns composed replies into send jobs.
 pub const PROJECTION: &str = "outbound-replies";
-
-/// The tenant, channel and guest of a session stream id (`tenant/channel/guest`).
-pub fn conversation_of(session_id: &str) -> Option<(TenantId, String, GuestRef)> {
-    let mut parts = session_id.splitn(3, '/');
-    let tenant = TenantId::parse(parts.next()?).ok()?;
-    let channel = parts.next()?.to_owned();
-    let guest = GuestRef::parse(parts.next()?).ok()?;
-    Some((tenant, channel, guest))
-}
 
 /// Collects the replies of a batch and appends them on flush.
 pub struct OutboundReplies {
@@ -103,20 +93,5 @@ impl EventHandler for OutboundReplies {
 
     async fn flush(&self) -> Result<(), ProjectionError> {
         self.pending.flush().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_session_id_names_its_conversation_even_with_slashes_in_the_guest() {
-        let (tenant, channel, guest) = conversation_of("hotel-sol/telegram/-100/42").unwrap();
-        assert_eq!(
-            (tenant.as_str(), channel.as_str(), guest.as_str()),
-            ("hotel-sol", "telegram", "-100/42")
-        );
-        assert!(conversation_of("no-slashes").is_none());
     }
 }

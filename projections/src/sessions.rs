@@ -84,7 +84,7 @@ pub fn apply(
         ) => SessionView {
             session_id: session_id.to_owned(),
             tenant_id: tenant_id.to_string(),
-            channel: channel.clone(),
+            channel: channel.to_string(),
             guest_ref: guest_ref.to_string(),
             state: ACTIVE.to_owned(),
             language: None,
@@ -221,12 +221,12 @@ impl EventHandler for SessionViews {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use conserje_domain::values::{GuestRef, TenantId};
+    use conserje_domain::values::{Channel, GuestRef, TenantId};
 
     fn started() -> SessionEvent {
         SessionEvent::SessionStarted {
             tenant_id: TenantId::parse("hotel-sol").unwrap(),
-            channel: "whatsapp".into(),
+            channel: Channel::WhatsApp,
             guest_ref: GuestRef::parse("5491155551234").unwrap(),
             started_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
         }

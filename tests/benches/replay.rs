@@ -25,7 +25,7 @@ use conserje_domain::journal::{Checkpoint, StoredEvent};
 use conserje_domain::metadata::Actor;
 use conserje_domain::session::{GuestMessage, Reply, SessionCommand, Turn};
 use conserje_domain::understanding::{Entities, Intent, Language, Understood};
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use conserje_gateway::operations::{self, REPLAYABLE};
 use conserje_gateway::Runtime;
@@ -101,7 +101,7 @@ async fn fill_conversations(rt: &Runtime, conversations: u64, messages: u64) {
                     location: None,
                     guest_name: None,
                     tenant_id: TenantId::parse("default").unwrap(),
-                    channel: "whatsapp".into(),
+                    channel: Channel::WhatsApp,
                     guest_ref: GuestRef::parse(&guest).unwrap(),
                     provider_message_id: format!("wamid.{n}.{m}"),
                     text: Some("¿tienen una habitación doble libre esta noche?".into()),

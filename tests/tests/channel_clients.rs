@@ -10,7 +10,7 @@ use conserje_domain::channel::{
     Transcriber,
 };
 use conserje_domain::understanding::Language;
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 use conserje_infra::channel_accounts::ChannelAccounts;
 use conserje_infra::channel_router::ChannelRouter;
 use conserje_infra::config::ConfigFile;
@@ -64,7 +64,7 @@ fn reply(tenant: &str, channel: &str, guest: &str, text: &str) -> OutboundReply 
     OutboundReply {
         reply_id: uuid::Uuid::now_v7(),
         tenant_id: TenantId::parse(tenant).expect("a valid tenant"),
-        channel: channel.to_owned(),
+        channel: Channel::parse(channel).expect("a channel"),
         guest_ref: GuestRef::parse(guest).expect("a valid guest"),
         text: text.to_owned(),
         language: Language::Es,
@@ -247,7 +247,7 @@ async fn whatsapp_voice_notes_are_fetched_through_the_media_url() {
     let whatsapp = WhatsAppCloud::new(simulator.base_url(), "v21.0", accounts());
 
     let clip = whatsapp
-        .fetch_audio(&tenant("default"), "whatsapp", "1013859600285441")
+        .fetch_audio(&tenant("default"), Channel::WhatsApp, "1013859600285441")
         .await
         .expect("the voice note downloads");
 
@@ -258,14 +258,14 @@ async fn whatsapp_voice_notes_are_fetched_through_the_media_url() {
     assert_eq!(simulator.calls(), 2);
 
     let unknown = whatsapp
-        .fetch_audio(&tenant("default"), "whatsapp", "999")
+        .fetch_audio(&tenant("default"), Channel::WhatsApp, "999")
         .await;
     assert!(
         matches!(unknown, Err(MediaError::NotFound(_))),
         "{unknown:?}"
     );
     let wrong_token = whatsapp
-        .fetch_audio(&tenant("hotel-luna"), "whatsapp", "1013859600285441")
+        .fetch_audio(&tenant("hotel-luna"), Channel::WhatsApp, "1013859600285441")
         .await;
     assert!(
         matches!(wrong_token, Err(MediaError::Failed(ref m)) if m.contains("190")),
@@ -404,7 +404,11 @@ async fn telegram_voice_notes_are_fetched_with_get_file() {
     let telegram = TelegramBotApi::new(simulator.base_url(), accounts());
 
     let clip = telegram
-        .fetch_audio(&tenant("default"), "telegram", "AwACAgQAAxkBAAIBY2Zvoice")
+        .fetch_audio(
+            &tenant("default"),
+            Channel::Telegram,
+            "AwACAgQAAxkBAAIBY2Zvoice",
+        )
         .await
         .expect("the voice note downloads");
 
@@ -413,7 +417,7 @@ async fn telegram_voice_notes_are_fetched_with_get_file() {
     assert_eq!(simulator.calls(), 2);
 
     let unknown = telegram
-        .fetch_audio(&tenant("default"), "telegram", "no-such-file")
+        .fetch_audio(&tenant("default"), Channel::Telegram, "no-such-file")
         .await;
     assert!(
         matches!(unknown, Err(MediaError::NotFound(ref m)) if m.contains("invalid file_id")),
@@ -563,12 +567,12 @@ async fn the_router_keeps_replies_of_unconfigured_channels_in_the_outbox() {
         .send(&reply("default", "whatsapp", GUEST_WA_ID, "Hola"))
         .await;
     assert_eq!(whatsapp, Ok(Delivery::KeptInOutbox));
-    let web = router
-        .send(&reply("default", "web", "ana@example.com", "Hola"))
+    let api = router
+        .send(&reply("default", "api", "ana@example.com", "Hola"))
         .await;
-    assert_eq!(web, Ok(Delivery::KeptInOutbox));
+    assert_eq!(api, Ok(Delivery::KeptInOutbox), "the api channel has no sender");
     let media = router
-        .fetch_audio(&tenant("default"), "whatsapp", "1013859600285441")
+        .fetch_audio(&tenant("default"), Channel::WhatsApp, "1013859600285441")
         .await;
     assert_eq!(
         media,
@@ -611,7 +615,7 @@ async fn the_router_sends_each_channel_through_its_own_provider() {
         .await
         .expect("sent on Telegram");
     let clip = router
-        .fetch_audio(&tenant("default"), "telegram", "voice-1")
+        .fetch_audio(&tenant("default"), Channel::Telegram, "voice-1")
         .await
         .expect("fetched from Telegram");
 

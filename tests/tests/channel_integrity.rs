@@ -23,7 +23,7 @@ async fn status_and_json(response: reqwest::Response) -> (StatusCode, Value) {
 fn session_id(tenant: &str, channel: &str, guest: &str) -> String {
     session_stream_id(
         &TenantId::parse(tenant).unwrap(),
-        channel,
+        conserje_domain::values::Channel::parse(channel).unwrap(),
         &GuestRef::parse(guest).unwrap(),
     )
 }

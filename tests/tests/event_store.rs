@@ -9,7 +9,7 @@ use conserje_domain::journal::{Checkpoint, CheckpointStore, EventFeed, StoredEve
 use conserje_domain::metadata::{keys, Actor};
 use conserje_domain::session::{GuestMessage, Reply, Session, SessionCommand, Turn};
 use conserje_domain::understanding::Language;
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use conserje_gateway::Runtime;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
@@ -150,7 +150,7 @@ fn message(n: usize) -> GuestMessage {
         location: None,
         guest_name: None,
         tenant_id: TenantId::parse("hotel-sol").unwrap(),
-        channel: "whatsapp".into(),
+        channel: Channel::WhatsApp,
         guest_ref: GuestRef::parse("5491155551234").unwrap(),
         provider_message_id: format!("wamid.{n:03}"),
         text: Some(format!("message {n}")),

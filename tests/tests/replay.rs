@@ -9,7 +9,7 @@ use conserje_commands::reservation_desk::NewReservation;
 use conserje_domain::metadata::Actor;
 use conserje_domain::reservation::ModificationRequest;
 use conserje_domain::session::GuestMessage;
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use conserje_gateway::operations;
 use conserje_gateway::Runtime;
@@ -28,7 +28,7 @@ fn message(guest: usize, n: usize) -> GuestMessage {
         location: None,
         guest_name: None,
         tenant_id: tenant(),
-        channel: "whatsapp".into(),
+        channel: Channel::WhatsApp,
         guest_ref: GuestRef::parse(&format!("54911{guest:06}")).unwrap(),
         provider_message_id: format!("wamid.{guest}.{n}"),
         text: Some(format!("mensaje {n}")),

@@ -8,7 +8,7 @@ use conserje_domain::journal::AggregateStore;
 use conserje_domain::metadata::Actor;
 use conserje_domain::session::{GuestMessage, Reply, Session, SessionCommand, Turn};
 use conserje_domain::understanding::Language;
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use conserje_gateway::Runtime;
 use conserje_infra::event_store::SqlAggregateStore;
@@ -29,7 +29,7 @@ fn message(guest: u32, n: u32) -> GuestMessage {
         location: None,
         guest_name: None,
         tenant_id: TenantId::parse("hotel-sol").unwrap(),
-        channel: "whatsapp".into(),
+        channel: Channel::WhatsApp,
         guest_ref: GuestRef::parse(&format!("54911555{guest:05}")).unwrap(),
         provider_message_id: format!("wamid.{guest}.{n}"),
         text: Some(format!("message {n}")),

@@ -27,7 +27,7 @@ async fn start(kind: StoreKind, rate_limit: u32) -> (TestApp, TempDir) {
 async fn session(app: &TestApp, tenant: &str, channel: &str, guest: &str) -> Session {
     let id = session_stream_id(
         &TenantId::parse(tenant).unwrap(),
-        channel,
+        conserje_domain::values::Channel::parse(channel).unwrap(),
         &GuestRef::parse(guest).unwrap(),
     );
     app.runtime.conversations.session(&id).await.unwrap()
@@ -144,7 +144,7 @@ async fn whatsapp_messages_are_recorded_once_and_normalised(kind: StoreKind) {
     let text = by_id("wamid.T1");
     assert_eq!(text.guest_ref.as_str(), guest);
     assert_eq!(text.guest_name.as_deref(), Some("Ana Pérez"));
-    assert_eq!(text.channel, "whatsapp");
+    assert_eq!(text.channel.as_str(), "whatsapp");
     assert_eq!(text.text.as_deref(), Some("hola, ¿hay habitación?"));
     let age = chrono::Utc::now() - text.received_at;
     assert!(
@@ -650,7 +650,7 @@ async fn telegram_updates_are_recorded_once_and_normalised(kind: StoreKind) {
             .unwrap()
     };
     assert_eq!(by_id("tg-9001").guest_name.as_deref(), Some("Lucía Tester"));
-    assert_eq!(by_id("tg-9001").channel, "telegram");
+    assert_eq!(by_id("tg-9001").channel.as_str(), "telegram");
     let media = by_id("tg-9002")
         .media
         .clone()

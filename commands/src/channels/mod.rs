@@ -17,15 +17,9 @@ use conserje_domain::choice::Choice;
 use conserje_domain::session::{
     Edit, GuestMessage, MediaRef, Reaction, SharedContact, SharedLocation,
 };
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 
 use crate::CommandError;
-
-/// The `channel` of messages that came through the WhatsApp Cloud API webhook.
-pub const WHATSAPP: &str = "whatsapp";
-
-/// The `channel` of messages that came through the Telegram Bot API webhook.
-pub const TELEGRAM: &str = "telegram";
 
 /// The refusal code of a payload that is not JSON of the provider's shape (the gateway answers
 /// it with `400`).
@@ -77,10 +71,10 @@ impl ChannelMessage {
 
 impl ChannelMessage {
     /// The message of `tenant`'s conversation on `channel`.
-    pub fn into_guest_message(self, tenant_id: TenantId, channel: &str) -> GuestMessage {
+    pub fn into_guest_message(self, tenant_id: TenantId, channel: Channel) -> GuestMessage {
         GuestMessage {
             tenant_id,
-            channel: channel.to_owned(),
+            channel,
             guest_ref: self.guest,
             provider_message_id: self.provider_message_id,
             text: self.text,

@@ -14,6 +14,7 @@ use conserje_domain::session::{
 };
 use conserje_domain::stay::{StayDates, StayError};
 use conserje_domain::understanding::{Entities, Expectation, Intent};
+use conserje_domain::values::Channel;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -384,9 +385,10 @@ impl Receptionist {
             talk.say(ReplyKind::AskEmail, json!({}))?;
             return Ok(None);
         };
-        let phone = match (&slots.phone, scene.channel.as_str()) {
+        let phone = match (&slots.phone, scene.channel) {
             (Some(phone), _) => phone.clone(),
-            (None, "whatsapp") => format!("+{}", scene.guest),
+            // A WhatsApp id is the guest's phone number.
+            (None, Channel::WhatsApp) => format!("+{}", scene.guest),
             (None, _) => {
                 talk.say(ReplyKind::AskPhone, json!({}))?;
                 return Ok(None);
@@ -419,12 +421,12 @@ impl Receptionist {
             special_requests: None,
             conversation: Some(session_stream_id(
                 &scene.tenant,
-                &scene.channel,
+                scene.channel,
                 &scene.guest,
             )),
         };
         let id = reservation_id(
-            &session_stream_id(&scene.tenant, &scene.channel, &scene.guest),
+            &session_stream_id(&scene.tenant, scene.channel, &scene.guest),
             &scene.turn_key,
             scene.received_at,
         );

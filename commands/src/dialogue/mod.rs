@@ -35,7 +35,7 @@ use conserje_domain::session::{
 use conserje_domain::understanding::{
     Entities, Expectation, HotelTopic, Intent, Language, Locale, Understood,
 };
-use conserje_domain::values::{GuestRef, TenantId};
+use conserje_domain::values::{Channel, GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use serde_json::json;
 use uuid::Uuid;
@@ -101,7 +101,7 @@ struct Scene<'a> {
     session: &'a Session,
     tenant: TenantId,
     guest: GuestRef,
-    channel: String,
+    channel: Channel,
     profile: HotelProfile,
     zone: Tz,
     now: DateTime<Utc>,
@@ -164,7 +164,7 @@ impl Receptionist {
             session,
             tenant: tenant.clone(),
             guest: guest.clone(),
-            channel: channel.clone(),
+            channel: *channel,
             profile: self.profiles.profile(tenant),
             zone,
             now,

@@ -79,11 +79,8 @@ impl GuestNotices for ReservationNotices {
             replies: talk.replies,
             handoff,
         };
-        let channel = session
-            .channel
-            .clone()
-            .unwrap_or_else(|| "system".to_owned());
-        let meta = EventMetadata::new(tenant.clone(), Actor::system(COMPONENT), &channel);
+        let channel = session.channel.map_or("system", |c| c.as_str());
+        let meta = EventMetadata::new(tenant.clone(), Actor::system(COMPONENT), channel);
         self.conversations
             .execute(conversation, SessionCommand::RecordTurn(turn), &meta)
             .await

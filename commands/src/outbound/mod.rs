@@ -145,13 +145,13 @@ impl ChannelDispatcher {
                     continue;
                 }
             };
-            let stream = session_stream_id(&reply.tenant_id, &reply.channel, &reply.guest_ref);
+            let stream = session_stream_id(&reply.tenant_id, reply.channel, &reply.guest_ref);
             if conversation.is_none() {
                 let session = self.conversations.session(&stream).await?;
                 let meta = EventMetadata::new(
                     reply.tenant_id.clone(),
                     Actor::system(SENDER_GROUP),
-                    &reply.channel,
+                    reply.channel.as_str(),
                 );
                 let profile = self.hotels.profile(&reply.tenant_id);
                 conversation = Some((stream.clone(), session, meta, profile));
@@ -282,7 +282,7 @@ impl ChannelDispatcher {
                         .unwrap_or(self.base_delay * 2u32.pow(waits.min(8)))
                         .min(MAX_RATE_LIMIT_PAUSE);
                     tracing::info!(%key, waits, ?pause, reason, "rate limited; waiting it out");
-                    metrics::counter!("conserje_send_rate_limited_total", "channel" => reply.channel.clone())
+                    metrics::counter!("conserje_send_rate_limited_total", "channel" => reply.channel.as_str())
                         .increment(1);
                     tokio::time::sleep(pause).await;
                     waits += 1;

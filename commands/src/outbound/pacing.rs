@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use conserje_domain::channel::OutboundReply;
+use conserje_domain::values::Channel;
 use tokio::time::Instant;
 
 /// Telegram: at most one message a second to one chat.
@@ -61,7 +62,7 @@ impl PacingSettings {
     }
 
     /// The spacing between two sends of one chat and of one account on `channel`.
-    fn spacing(&self, channel: &str) -> (Duration, Duration) {
+    fn spacing(&self, channel: Channel) -> (Duration, Duration) {
         let per_second = |rate: u32| {
             if rate == 0 {
                 Duration::ZERO
@@ -70,12 +71,12 @@ impl PacingSettings {
             }
         };
         match channel {
-            "telegram" => (
+            Channel::Telegram => (
                 self.telegram_chat_interval,
                 per_second(self.telegram_bot_per_second),
             ),
-            "whatsapp" => (Duration::ZERO, per_second(self.whatsapp_number_per_second)),
-            _ => (Duration::ZERO, Duration::ZERO),
+            Channel::WhatsApp => (Duration::ZERO, per_second(self.whatsapp_number_per_second)),
+            Channel::Api => (Duration::ZERO, Duration::ZERO),
         }
     }
 }
@@ -104,7 +105,7 @@ impl Pacer {
 
     /// Reserves the next slot `reply` may go in and returns when it is.
     fn reserve(&self, reply: &OutboundReply, now: Instant) -> Instant {
-        let (chat_spacing, account_spacing) = self.settings.spacing(&reply.channel);
+        let (chat_spacing, account_spacing) = self.settings.spacing(reply.channel);
         if chat_spacing.is_zero() && account_spacing.is_zero() {
             return now;
         }
@@ -136,7 +137,7 @@ impl Pacer {
     /// Counts the spacing again from when the platform answered `reply`: a request that took
     /// longer than the one after it would otherwise land closer to it than the platform allows.
     pub fn sent(&self, reply: &OutboundReply) {
-        let (chat_spacing, account_spacing) = self.settings.spacing(&reply.channel);
+        let (chat_spacing, account_spacing) = self.settings.spacing(reply.channel);
         if chat_spacing.is_zero() && account_spacing.is_zero() {
             return;
         }
@@ -160,15 +161,16 @@ impl Pacer {
 
 #[cfg(test)]
 mod tests {
+    use super::Channel;
     use super::*;
     use conserje_domain::understanding::Language;
     use conserje_domain::values::{GuestRef, TenantId};
 
-    fn reply(channel: &str, guest: &str) -> OutboundReply {
+    fn reply(channel: Channel, guest: &str) -> OutboundReply {
         OutboundReply {
             reply_id: uuid::Uuid::from_u128(1),
             tenant_id: TenantId::parse("hotel-sol").unwrap(),
-            channel: channel.into(),
+            channel,
             guest_ref: GuestRef::parse(guest).unwrap(),
             text: "hola".into(),
             language: Language::Es,
@@ -183,7 +185,7 @@ mod tests {
         let pacer = Pacer::new(PacingSettings::default());
         let now = Instant::now();
         let chat: Vec<Duration> = (0..3)
-            .map(|_| pacer.reserve(&reply("telegram", "777"), now) - now)
+            .map(|_| pacer.reserve(&reply(Channel::Telegram, "777"), now) - now)
             .collect();
         assert_eq!(
             chat,
@@ -196,7 +198,7 @@ mod tests {
         // Other chats of the bot are spaced by the bot's rate, not the chat's.
         let pacer = Pacer::new(PacingSettings::default());
         let others: Vec<Duration> = (0..31)
-            .map(|n| pacer.reserve(&reply("telegram", &format!("{}", 1000 + n)), now) - now)
+            .map(|n| pacer.reserve(&reply(Channel::Telegram, &format!("{}", 1000 + n)), now) - now)
             .collect();
         assert_eq!(others[1], Duration::from_secs(1) / 30);
         assert!(others[30] >= Duration::from_millis(999), "{:?}", others[30]);
@@ -207,12 +209,12 @@ mod tests {
         let pacer = Pacer::new(PacingSettings::default());
         let now = Instant::now();
         let slots: Vec<Duration> = (0..81)
-            .map(|_| pacer.reserve(&reply("whatsapp", "34600111222"), now) - now)
+            .map(|_| pacer.reserve(&reply(Channel::WhatsApp, "34600111222"), now) - now)
             .collect();
         assert_eq!(slots[1], Duration::from_micros(12_500));
         assert_eq!(slots[80], Duration::from_secs(1));
         let off = Pacer::new(PacingSettings::off());
-        assert_eq!(off.reserve(&reply("telegram", "777"), now), now);
-        assert_eq!(off.reserve(&reply("telegram", "777"), now), now);
+        assert_eq!(off.reserve(&reply(Channel::Telegram, "777"), now), now);
+        assert_eq!(off.reserve(&reply(Channel::Telegram, "777"), now), now);
     }
 }

@@ -13,9 +13,7 @@ use conserje_domain::hotel::HotelProfile;
 use conserje_domain::session::{FailureCause, Session};
 use conserje_domain::template::{TemplateMessage, TemplatePurpose, TemplateValues};
 use conserje_domain::understanding::Locale;
-
-/// The channel with a customer-service window and message templates.
-const WHATSAPP: &str = "whatsapp";
+use conserje_domain::values::Channel;
 
 /// How a reply is to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +35,8 @@ pub(super) fn route(
     profile: &HotelProfile,
     now: DateTime<Utc>,
 ) -> Route {
-    if reply.channel != WHATSAPP {
+    // WhatsApp alone has a customer-service window and message templates.
+    if reply.channel != Channel::WhatsApp {
         return Route::Text;
     }
     if let Some(name) = &reply.message_template {
@@ -120,11 +119,11 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap() + chrono::Duration::hours(hour)
     }
 
-    fn session(channel: &str) -> Session {
+    fn session(channel: Channel) -> Session {
         let mut session = Session::default();
         session.apply(SessionEvent::SessionStarted {
             tenant_id: TenantId::parse("hotel-sol").unwrap(),
-            channel: channel.into(),
+            channel,
             guest_ref: GuestRef::parse("34600111222").unwrap(),
             started_at: at(0),
         });
@@ -142,11 +141,11 @@ mod tests {
         session
     }
 
-    fn reply(channel: &str, named: Option<&str>) -> OutboundReply {
+    fn reply(channel: Channel, named: Option<&str>) -> OutboundReply {
         OutboundReply {
             reply_id: uuid::Uuid::from_u128(1),
             tenant_id: TenantId::parse("hotel-sol").unwrap(),
-            channel: channel.into(),
+            channel,
             guest_ref: GuestRef::parse("34600111222").unwrap(),
             text: "Su habitación\nestá lista".into(),
             language: Language::Es,
@@ -185,8 +184,8 @@ mod tests {
     #[test]
     fn inside_the_window_the_reply_goes_as_text() {
         let route = route(
-            &reply("whatsapp", None),
-            &session("whatsapp"),
+            &reply(Channel::WhatsApp, None),
+            &session(Channel::WhatsApp),
             &hotel(true),
             at(23),
         );
@@ -196,8 +195,8 @@ mod tests {
     #[test]
     fn outside_the_window_it_goes_as_the_hotels_reply_template() {
         let route = route(
-            &reply("whatsapp", None),
-            &session("whatsapp"),
+            &reply(Channel::WhatsApp, None),
+            &session(Channel::WhatsApp),
             &hotel(true),
             at(25),
         );
@@ -210,8 +209,8 @@ mod tests {
             reason,
             cause: FailureCause::WindowClosed,
         } = route(
-            &reply("whatsapp", None),
-            &session("whatsapp"),
+            &reply(Channel::WhatsApp, None),
+            &session(Channel::WhatsApp),
             &hotel(false),
             at(25),
         )
@@ -223,14 +222,14 @@ mod tests {
 
     #[test]
     fn the_template_staff_named_goes_even_inside_the_window() {
-        let named = reply("whatsapp", Some("seguimiento"));
+        let named = reply(Channel::WhatsApp, Some("seguimiento"));
         assert_eq!(
-            route(&named, &session("whatsapp"), &hotel(true), at(1)),
+            route(&named, &session(Channel::WhatsApp), &hotel(true), at(1)),
             template("seguimiento")
         );
-        let unknown = reply("whatsapp", Some("borrado"));
+        let unknown = reply(Channel::WhatsApp, Some("borrado"));
         assert!(matches!(
-            route(&unknown, &session("whatsapp"), &hotel(true), at(1)),
+            route(&unknown, &session(Channel::WhatsApp), &hotel(true), at(1)),
             Route::Fails {
                 cause: FailureCause::Refused,
                 ..
@@ -240,9 +239,9 @@ mod tests {
 
     #[test]
     fn telegram_has_no_window_and_no_templates() {
-        let named = reply("telegram", Some("seguimiento"));
+        let named = reply(Channel::Telegram, Some("seguimiento"));
         assert_eq!(
-            route(&named, &session("telegram"), &hotel(true), at(300)),
+            route(&named, &session(Channel::Telegram), &hotel(true), at(300)),
             Route::Text
         );
     }
@@ -259,20 +258,20 @@ mod tests {
             parameters: vec![TemplateField::GuestName, TemplateField::Reply],
         });
         hotel.templates = TemplateRegistry::new(registered).unwrap();
-        let mut note = reply("whatsapp", None);
+        let mut note = reply(Channel::WhatsApp, None);
         note.proactive = Some(ProactiveKind::PreArrival);
         assert_eq!(
-            route(&note, &session("whatsapp"), &hotel, at(25)),
+            route(&note, &session(Channel::WhatsApp), &hotel, at(25)),
             template("antes_de_llegar")
         );
         assert_eq!(
-            route(&note, &session("whatsapp"), &hotel, at(1)),
+            route(&note, &session(Channel::WhatsApp), &hotel, at(1)),
             Route::Text,
             "inside the window it goes as text"
         );
         note.proactive = Some(ProactiveKind::ReviewRequest);
         assert_eq!(
-            route(&note, &session("whatsapp"), &hotel, at(25)),
+            route(&note, &session(Channel::WhatsApp), &hotel, at(25)),
             template("respuesta"),
             "a kind without its own template goes as the reply template"
         );

@@ -131,7 +131,7 @@ pub enum SessionCommand {
     /// talking over them), and is recorded once under `turn_key` however often it is asked.
     RecordProactiveMessage {
         tenant_id: crate::values::TenantId,
-        channel: String,
+        channel: crate::values::Channel,
         guest_ref: crate::values::GuestRef,
         turn_key: String,
         reply: Reply,

@@ -10,7 +10,7 @@ use super::message::{Edit, MediaRef, Reaction, SharedContact, SharedLocation};
 use super::receipt::{ReceiptFailure, ReceiptStatus};
 use super::{DialogueState, Reply};
 use crate::understanding::Understood;
-use crate::values::{GuestRef, TenantId};
+use crate::values::{Channel, GuestRef, TenantId};
 
 /// Why the bot handed the conversation to staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +33,7 @@ pub enum HandoffReason {
 pub enum SessionEvent {
     SessionStarted {
         tenant_id: TenantId,
-        channel: String,
+        channel: Channel,
         guest_ref: GuestRef,
         started_at: DateTime<Utc>,
     },

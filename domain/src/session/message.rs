@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::values::{GuestRef, TenantId};
+use crate::values::{Channel, GuestRef, TenantId};
 
 /// What kind of file a guest sent. Only a voice note is read (transcribed); the others are
 /// recorded and acknowledged with words that fit them, so a guest who sends a PDF is told the
@@ -121,7 +121,7 @@ pub struct Edit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuestMessage {
     pub tenant_id: TenantId,
-    pub channel: String,
+    pub channel: Channel,
     pub guest_ref: GuestRef,
     pub provider_message_id: String,
     /// The guest's words; for a button or list reply, the title of the option chosen.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use uuid::Uuid;
 
-use crate::values::{GuestRef, TenantId};
+use crate::values::{Channel, GuestRef, TenantId};
 
 mod command;
 pub mod dialogue;
@@ -36,8 +36,19 @@ pub use receipt::{Receipt, ReceiptFailure, ReceiptStatus};
 pub use window::WHATSAPP_WINDOW;
 
 /// The stream id of a conversation.
-pub fn session_stream_id(tenant: &TenantId, channel: &str, guest: &GuestRef) -> String {
+pub fn session_stream_id(tenant: &TenantId, channel: Channel, guest: &GuestRef) -> String {
     format!("{tenant}/{channel}/{guest}")
+}
+
+/// The tenant, channel and guest of a session stream id (`tenant/channel/guest`): the inverse of
+/// [`session_stream_id`]. A guest ref may itself hold `/` (a Telegram `@channel/thread`), so only
+/// the first two separate.
+pub fn conversation_of(session_id: &str) -> Option<(TenantId, Channel, GuestRef)> {
+    let mut parts = session_id.splitn(3, '/');
+    let tenant = TenantId::parse(parts.next()?).ok()?;
+    let channel = Channel::parse(parts.next()?).ok()?;
+    let guest = GuestRef::parse(parts.next()?).ok()?;
+    Some((tenant, channel, guest))
 }
 
 /// Longest reply a channel takes in one message (Telegram's limit; WhatsApp's is larger).
@@ -47,7 +58,7 @@ pub const MAX_REPLY_CHARS: usize = 4096;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     pub tenant_id: Option<TenantId>,
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     pub guest_ref: Option<GuestRef>,
     /// The name the channel's profile last gave.
     pub guest_name: Option<String>,
@@ -125,12 +136,12 @@ impl Session {
                 if (t, c, g) != (&message.tenant_id, &message.channel, &message.guest_ref) =>
             {
                 return Err(SessionError::WrongConversation {
-                    expected: session_stream_id(t, c, g),
+                    expected: session_stream_id(t, *c, g),
                 });
             }
             (None, _, _) => events.push(SessionEvent::SessionStarted {
                 tenant_id: message.tenant_id.clone(),
-                channel: message.channel.clone(),
+                channel: message.channel,
                 guest_ref: message.guest_ref.clone(),
                 started_at: message.received_at,
             }),
@@ -263,7 +274,7 @@ impl Session {
                         if (t, c, g) != (&tenant_id, &channel, &guest_ref) =>
                     {
                         return Err(SessionError::WrongConversation {
-                            expected: session_stream_id(t, c, g),
+                            expected: session_stream_id(t, *c, g),
                         });
                     }
                     _ if self.answered.contains(&turn_key) => return Ok(vec![]),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::values::Channel;
 use chrono::TimeZone;
 use cqrs_es::test::TestFramework;
 
@@ -7,7 +8,7 @@ fn message(id: &str) -> GuestMessage {
         location: None,
         guest_name: None,
         tenant_id: TenantId::parse("hotel-sol").unwrap(),
-        channel: "whatsapp".into(),
+        channel: Channel::WhatsApp,
         guest_ref: GuestRef::parse("5491155551234").unwrap(),
         provider_message_id: id.into(),
         text: Some("hola".into()),
@@ -92,7 +93,7 @@ fn an_empty_message_is_refused() {
 #[test]
 fn a_message_of_another_conversation_is_refused() {
     let mut other = message("wamid.3");
-    other.channel = "telegram".into();
+    other.channel = Channel::Telegram;
     TestFramework::<Session>::with(())
         .given(vec![started()])
         .when(SessionCommand::RecordGuestMessage(other))
@@ -337,7 +338,7 @@ fn the_whatsapp_window_closes_24_hours_after_the_guests_last_message() {
         session.window_closes_at(),
         Some(last + chrono::Duration::hours(24))
     );
-    session.channel = Some("telegram".into());
+    session.channel = Some(Channel::Telegram);
     assert!(session.window_open(last + chrono::Duration::days(30)));
     assert_eq!(session.window_closes_at(), None);
 }
@@ -576,5 +577,21 @@ fn a_reply_refused_later_for_the_window_is_undelivered_again_and_kept_from_staff
     assert!(
         session.refused_for_window(&[failed]).is_empty(),
         "a repeated status refuses nothing new"
+    );
+}
+
+#[test]
+fn a_session_id_names_its_conversation_even_with_slashes_in_the_guest() {
+    let (tenant, channel, guest) = conversation_of("hotel-sol/telegram/-100/42").unwrap();
+    assert_eq!(
+        (tenant.as_str(), channel, guest.as_str()),
+        ("hotel-sol", Channel::Telegram, "-100/42")
+    );
+    let id = session_stream_id(&tenant, channel, &guest);
+    assert_eq!(conversation_of(&id), Some((tenant, channel, guest)));
+    assert!(conversation_of("no-slashes").is_none());
+    assert!(
+        conversation_of("hotel-sol/sms/1").is_none(),
+        "no such channel"
     );
 }

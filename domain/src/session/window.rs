@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{HandoffReason, Session, SessionEvent};
+use crate::values::Channel;
 
 /// How long the window stays open after the guest's last message.
 pub const WHATSAPP_WINDOW: chrono::Duration = chrono::Duration::hours(24);
@@ -14,8 +15,8 @@ impl Session {
     /// [`WHATSAPP_WINDOW`] of the guest's last message (outside it only a template goes, and
     /// WhatsApp refuses anything else with 131047); other channels have no window.
     pub fn window_open(&self, now: DateTime<Utc>) -> bool {
-        match self.channel.as_deref() {
-            Some("whatsapp") => self
+        match self.channel {
+            Some(Channel::WhatsApp) => self
                 .last_message_at
                 .is_some_and(|last| now < last + WHATSAPP_WINDOW),
             _ => true,
@@ -24,8 +25,8 @@ impl Session {
 
     /// When WhatsApp's window closes (`None` on a channel without one, or before any message).
     pub fn window_closes_at(&self) -> Option<DateTime<Utc>> {
-        match self.channel.as_deref() {
-            Some("whatsapp") => self.last_message_at.map(|last| last + WHATSAPP_WINDOW),
+        match self.channel {
+            Some(Channel::WhatsApp) => self.last_message_at.map(|last| last + WHATSAPP_WINDOW),
             _ => None,
         }
     }

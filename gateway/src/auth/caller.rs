@@ -5,7 +5,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use conserje_domain::api_key::{KeyId, Role, Scope};
 use conserje_domain::metadata::Actor;
-use conserje_domain::values::TenantId;
+use conserje_domain::values::{Channel, TenantId};
 use conserje_domain::EventMetadata;
 use std::net::SocketAddr;
 
@@ -13,7 +13,7 @@ use super::key_ring::{Grant, KeyRing};
 use crate::error::ApiError;
 
 /// The channel of everything done through the API.
-pub const API_CHANNEL: &str = "api";
+pub const API_CHANNEL: Channel = Channel::Api;
 
 /// Who is calling, proven by an API key, with where the request came from.
 #[derive(Debug, Clone)]
@@ -137,7 +137,7 @@ impl Caller {
     /// current span's (`webhook.receive` of `POST /api/v1/messages`) when tracing is on, else the
     /// caller's `traceparent` as it came.
     pub fn metadata(&self, tenant: TenantId) -> EventMetadata {
-        let mut meta = EventMetadata::new(tenant, self.actor(), API_CHANNEL)
+        let mut meta = EventMetadata::new(tenant, self.actor(), API_CHANNEL.as_str())
             .with_source_ip(self.source_ip.clone());
         meta.traceparent = conserje_trace::current_or(self.traceparent.as_deref());
         meta

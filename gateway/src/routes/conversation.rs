@@ -14,11 +14,10 @@ use conserje_domain::api_key::Role;
 use conserje_domain::data_access::PersonalData;
 use conserje_domain::journal::StoredEvent;
 
-use conserje_domain::session::{Reply, Session, SessionCommand};
+use conserje_domain::session::{conversation_of, Reply, Session, SessionCommand};
 use conserje_domain::template::TemplateName;
 use conserje_domain::understanding::Language;
 use conserje_domain::values::TenantId;
-use conserje_projections::outbound::conversation_of;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -104,7 +104,11 @@ pub async fn post(
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     caller.require(&[Role::Integration, Role::Admin])?;
     let tenant_id = caller.hotel_named(body.tenant_id.as_deref())?;
-    if let Some(channel) = body.channel.as_deref().filter(|c| *c != API_CHANNEL) {
+    if let Some(channel) = body
+        .channel
+        .as_deref()
+        .filter(|c| *c != API_CHANNEL.as_str())
+    {
         return Err(ApiError::Forbidden {
             code: "channel_forbidden",
             message: format!(
@@ -137,7 +141,7 @@ pub async fn post(
         location: None,
         guest_name: None,
         tenant_id: tenant_id.clone(),
-        channel: API_CHANNEL.to_owned(),
+        channel: API_CHANNEL,
         guest_ref: guest_ref.clone(),
         provider_message_id: id.to_owned(),
         text: Some(body.text),
@@ -149,7 +153,7 @@ pub async fn post(
         edit: None,
     }
     .bounded(now);
-    let session_id = session_stream_id(&message.tenant_id, &message.channel, &message.guest_ref);
+    let session_id = session_stream_id(&message.tenant_id, message.channel, &message.guest_ref);
     super::webhooks::describe_receipt(tenant_id.as_str(), Some(&session_id), 1);
     rt.webhooks.admit(std::slice::from_ref(&session_id))?;
     // The actor is the key that carried the words (`integration:<name>`), not a guest the

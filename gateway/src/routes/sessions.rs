@@ -8,7 +8,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use conserje_domain::api_key::Role;
 use conserje_domain::session::session_stream_id;
-use conserje_domain::values::GuestRef;
+use conserje_domain::values::{Channel, GuestRef};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -24,7 +24,8 @@ pub struct SessionQuery {
     #[param(value_type = String, required = false, pattern = "^[a-z0-9_-]{1,64}$")]
     pub tenant: Option<String>,
     /// `whatsapp`, `telegram` or `api`.
-    pub channel: String,
+    #[param(value_type = String)]
+    pub channel: Channel,
     /// The guest's id on that channel (WhatsApp `wa_id`, Telegram chat id, the integration's).
     pub guest: String,
 }
@@ -75,7 +76,7 @@ pub async fn find(
     let tenant = caller.hotel_named(query.tenant.as_deref())?;
     let guest = GuestRef::parse(&query.guest)
         .map_err(|e| ApiError::bad_request("invalid_guest", e.to_string()))?;
-    let id = session_stream_id(&tenant, &query.channel, &guest);
+    let id = session_stream_id(&tenant, query.channel, &guest);
     let view = rt.session_views.get(&id).await?;
     Ok(Json(
         view.into_iter()

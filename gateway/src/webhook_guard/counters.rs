@@ -7,6 +7,7 @@
 //! the global recorder. No family here is ever recorded globally, so the two renderings never
 //! repeat a family.
 
+use conserje_domain::values::Channel;
 use metrics::{Counter, Key, KeyName, Label, Level, Metadata, Recorder, SharedString};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
@@ -109,10 +110,18 @@ impl WebhookCounters {
     pub fn new() -> Self {
         let recorder = PrometheusBuilder::new().build_recorder();
         Self {
-            whatsapp: ChannelCounters::on(&recorder, "whatsapp"),
-            telegram: ChannelCounters::on(&recorder, "telegram"),
-            whatsapp_statuses_ignored: register(&recorder, &STATUSES_IGNORED, "whatsapp"),
-            whatsapp_unknown_numbers: register(&recorder, &UNKNOWN_NUMBERS, "whatsapp"),
+            whatsapp: ChannelCounters::on(&recorder, Channel::WhatsApp.as_str()),
+            telegram: ChannelCounters::on(&recorder, Channel::Telegram.as_str()),
+            whatsapp_statuses_ignored: register(
+                &recorder,
+                &STATUSES_IGNORED,
+                Channel::WhatsApp.as_str(),
+            ),
+            whatsapp_unknown_numbers: register(
+                &recorder,
+                &UNKNOWN_NUMBERS,
+                Channel::WhatsApp.as_str(),
+            ),
             recorder,
         }
     }

@@ -91,13 +91,14 @@ mod tests {
     use super::*;
     use conserje_domain::choice::{Button, Choice};
     use conserje_domain::understanding::Language;
+    use conserje_domain::values::Channel;
     use conserje_domain::values::{GuestRef, TenantId};
 
     fn offering(buttons: Vec<Button>) -> OutboundReply {
         OutboundReply {
             reply_id: uuid::Uuid::from_u128(1),
             tenant_id: TenantId::parse("default").unwrap(),
-            channel: "whatsapp".into(),
+            channel: Channel::WhatsApp,
             guest_ref: GuestRef::parse("34600111222").unwrap(),
             text: "¿Qué habitación prefieres?".into(),
             language: Language::Es,

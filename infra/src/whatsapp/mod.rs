@@ -29,7 +29,7 @@ use crate::http::{
 use crate::send_results::{self, ProviderCode};
 
 /// The channel name of WhatsApp replies and media.
-pub const WHATSAPP: &str = "whatsapp";
+pub const WHATSAPP: &str = conserje_domain::values::Channel::WhatsApp.as_str();
 
 /// How long one Graph request may take before the send counts as transient.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -317,7 +317,7 @@ impl MediaSource for WhatsAppCloud {
     async fn fetch_audio(
         &self,
         tenant: &TenantId,
-        _channel: &str,
+        _channel: conserje_domain::values::Channel,
         provider_media_id: &str,
     ) -> Result<AudioClip, MediaError> {
         let Some(token) = self.access_token(tenant) else {

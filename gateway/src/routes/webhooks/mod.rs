@@ -144,7 +144,7 @@ async fn record(
     let messages: Vec<GuestMessage> = messages.into_iter().map(|m| m.bounded(now)).collect();
     let keys: Vec<String> = messages
         .iter()
-        .map(|m| session_stream_id(&m.tenant_id, &m.channel, &m.guest_ref))
+        .map(|m| session_stream_id(&m.tenant_id, m.channel, &m.guest_ref))
         .collect();
     let one_guest = keys
         .first()
@@ -160,7 +160,7 @@ async fn record(
             let meta = origin.metadata(
                 message.tenant_id.clone(),
                 Actor::guest(message.guest_ref.as_str()),
-                &message.channel,
+                message.channel.as_str(),
             );
             inbound_record(message, &meta, &rt.topics)
         })
@@ -195,8 +195,8 @@ async fn record_receipts(
         .map(|conversation| {
             let meta = origin.metadata(
                 conversation.tenant_id.clone(),
-                Actor::system(&conversation.channel),
-                &conversation.channel,
+                Actor::system(conversation.channel.as_str()),
+                conversation.channel.as_str(),
             );
             receipts_record(conversation, &meta, &rt.topics)
         })

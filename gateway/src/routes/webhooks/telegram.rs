@@ -9,8 +9,8 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use chrono::Utc;
-use conserje_commands::channels::{telegram, TELEGRAM};
-use conserje_domain::values::TenantId;
+use conserje_commands::channels::telegram;
+use conserje_domain::values::{Channel, TenantId};
 use serde_json::{json, Value};
 
 use super::{malformed, record, Origin, RawBody};
@@ -98,7 +98,7 @@ pub async fn receive(
     let update = telegram::parse(&body).map_err(malformed)?;
     match telegram::normalise(&update, Utc::now()) {
         Some(message) => {
-            let message = message.into_guest_message(tenant, TELEGRAM);
+            let message = message.into_guest_message(tenant, Channel::Telegram);
             record(
                 &rt,
                 &counters.telegram,

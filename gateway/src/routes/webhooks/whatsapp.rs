@@ -11,9 +11,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use conserje_commands::channels::{whatsapp, WHATSAPP};
+use conserje_commands::channels::whatsapp;
 use conserje_commands::receipts::ConversationReceipts;
-use conserje_domain::values::TenantId;
+use conserje_domain::values::{Channel, TenantId};
 use conserje_infra::config::DEFAULT_HOTEL;
 use serde_json::{json, Value};
 
@@ -190,7 +190,7 @@ pub async fn receive(
             batch
                 .messages
                 .into_iter()
-                .map(|m| m.into_guest_message(resolved.tenant.clone(), WHATSAPP)),
+                .map(|m| m.into_guest_message(resolved.tenant.clone(), Channel::WhatsApp)),
         );
         // One record per conversation, its receipts in the order WhatsApp sent them.
         for whatsapp::GuestReceipt { guest, receipt } in batch.receipts {
@@ -201,7 +201,7 @@ pub async fn receive(
                 Some(conversation) => conversation.receipts.push(receipt),
                 None => receipts.push(ConversationReceipts {
                     tenant_id: resolved.tenant.clone(),
-                    channel: WHATSAPP.to_owned(),
+                    channel: Channel::WhatsApp,
                     guest_ref: guest,
                     receipts: vec![receipt],
                 }),
