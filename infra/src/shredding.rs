@@ -35,6 +35,9 @@ pub const SEALED: &str = "$sealed";
 /// forgotten by another process gets a new key for what they write after at most this long.
 const KEY_CACHE: Duration = Duration::from_secs(30);
 
+/// How many guests' keys the cache holds before the stale ones are dropped.
+const KEY_CACHE_ENTRIES: usize = 4096;
+
 /// What a sealed field reads as once its key is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Forgotten {
@@ -187,10 +190,14 @@ impl Shredder {
         let (kid, secret) = found.ok_or_else(|| InfraError::Keys("guest key vanished".into()))?;
         let kid = Uuid::parse_str(&kid).map_err(|e| InfraError::Keys(e.to_string()))?;
         let key = decode_key(&secret)?;
-        self.cache
-            .lock()
-            .expect("key cache")
-            .insert(subject, (Instant::now(), kid, key));
+        let mut cache = self.cache.lock().expect("key cache");
+        // Keys older than `KEY_CACHE` are only ever read again from the table, so they are
+        // dropped once the cache is large: one entry per guest ever seen would grow for as long
+        // as the process runs.
+        if cache.len() >= KEY_CACHE_ENTRIES {
+            cache.retain(|_, (at, _, _)| at.elapsed() < KEY_CACHE);
+        }
+        cache.insert(subject, (Instant::now(), kid, key));
         Ok((kid, key))
     }
 

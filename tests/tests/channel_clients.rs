@@ -570,7 +570,11 @@ async fn the_router_keeps_replies_of_unconfigured_channels_in_the_outbox() {
     let api = router
         .send(&reply("default", "api", "ana@example.com", "Hola"))
         .await;
-    assert_eq!(api, Ok(Delivery::KeptInOutbox), "the api channel has no sender");
+    assert_eq!(
+        api,
+        Ok(Delivery::KeptInOutbox),
+        "the api channel has no sender"
+    );
     let media = router
         .fetch_audio(&tenant("default"), Channel::WhatsApp, "1013859600285441")
         .await;
