@@ -216,7 +216,9 @@ async fn a_projection_killed_mid_stream_recovers_without_duplicates(kind: StoreK
         .unwrap()
         .clone();
 
-    let messages = 600;
+    // Enough batches (of 500) that the abort lands mid-stream: with two, a fast machine applied
+    // both between two looks at the table and the "kill" came after the end.
+    let messages = 3000;
     for n in 0..messages {
         rt.conversations
             .record(message(n % 7, n), meta())
