@@ -146,20 +146,12 @@ impl WindowFallback {
                 choices: None,
                 proactive: reply.proactive,
             };
-            let payload =
-                serde_json::to_vec(&outbound).map_err(|e| CommandError::Store(e.to_string()))?;
             tracing::info!(reply = %outbound.reply_id, template = %template, "reply refused for the closed window; sending it again as the template");
-            records.push(OutgoingRecord {
-                topic: topics.outbound.clone(),
-                key: stream.clone(),
-                headers: vec![
-                    ("reply_id".to_owned(), outbound.reply_id.to_string()),
-                    ("tenant".to_owned(), outbound.tenant_id.to_string()),
-                    ("event_type".to_owned(), "OutboundReply".to_owned()),
-                    ("schema_version".to_owned(), "1".to_owned()),
-                ],
-                payload,
-            });
+            records.push(
+                outbound
+                    .record(&topics.outbound, &stream)
+                    .map_err(|e| CommandError::Store(e.to_string()))?,
+            );
         }
         Ok(records)
     }

@@ -36,6 +36,29 @@ pub struct OutboundReply {
     pub proactive: Option<crate::proactive::ProactiveKind>,
 }
 
+impl OutboundReply {
+    /// The record of the outbound topic `topic` that sends it, keyed by its conversation's
+    /// session id so one conversation's replies go out in order. The relay writes one for each
+    /// composed reply; the template fallback one for a reply sent again.
+    pub fn record(
+        &self,
+        topic: &str,
+        session_id: &str,
+    ) -> Result<crate::log::OutgoingRecord, serde_json::Error> {
+        Ok(crate::log::OutgoingRecord {
+            topic: topic.to_owned(),
+            key: session_id.to_owned(),
+            headers: vec![
+                ("reply_id".to_owned(), self.reply_id.to_string()),
+                ("tenant".to_owned(), self.tenant_id.to_string()),
+                ("event_type".to_owned(), "OutboundReply".to_owned()),
+                ("schema_version".to_owned(), "1".to_owned()),
+            ],
+            payload: serde_json::to_vec(self)?,
+        })
+    }
+}
+
 /// How a reply left conserje.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

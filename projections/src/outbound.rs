@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use conserje_domain::channel::OutboundReply;
 use conserje_domain::journal::StoredEvent;
-use conserje_domain::log::{MessageLog, OutgoingRecord};
+use conserje_domain::log::MessageLog;
 use conserje_domain::metadata::keys;
 use conserje_domain::session::{conversation_of, Session, SessionEvent};
 use cqrs_es::Aggregate;
@@ -64,30 +64,18 @@ impl EventHandler for OutboundReplies {
             choices: reply.choices,
             proactive: reply.proactive,
         };
-        let mut headers = vec![
-            ("reply_id".to_owned(), outbound.reply_id.to_string()),
-            ("tenant".to_owned(), outbound.tenant_id.to_string()),
-            ("event_type".to_owned(), "OutboundReply".to_owned()),
-            ("schema_version".to_owned(), "1".to_owned()),
-        ];
+        let mut record = outbound
+            .record(&self.topic, &stored.aggregate_id)
+            .map_err(|e| ProjectionError::Handler(e.to_string()))?;
         for (header, key) in [
             ("traceparent", keys::TRACEPARENT),
             ("correlation_id", keys::CORRELATION_ID),
         ] {
             if let Some(value) = stored.meta(key) {
-                headers.push((header.to_owned(), value.to_owned()));
+                record.headers.push((header.to_owned(), value.to_owned()));
             }
         }
-        let payload =
-            serde_json::to_vec(&outbound).map_err(|e| ProjectionError::Handler(e.to_string()))?;
-        self.pending
-            .push(OutgoingRecord {
-                topic: self.topic.clone(),
-                key: stored.aggregate_id.clone(),
-                headers,
-                payload,
-            })
-            .await;
+        self.pending.push(record).await;
         Ok(())
     }
 

@@ -88,6 +88,13 @@ struct Slots {
     accounts: HashMap<String, Instant>,
 }
 
+/// The keys of `reply`'s account (`channel/tenant`) and chat (`channel/tenant/guest`).
+fn keys(reply: &OutboundReply) -> (String, String) {
+    let account = format!("{}/{}", reply.channel, reply.tenant_id);
+    let chat = format!("{account}/{}", reply.guest_ref);
+    (account, chat)
+}
+
 /// Hands out send slots; see the module documentation.
 #[derive(Debug)]
 pub struct Pacer {
@@ -109,8 +116,7 @@ impl Pacer {
         if chat_spacing.is_zero() && account_spacing.is_zero() {
             return now;
         }
-        let account = format!("{}/{}", reply.channel, reply.tenant_id);
-        let chat = format!("{account}/{}", reply.guest_ref);
+        let (account, chat) = keys(reply);
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if slots.chats.len() > REMEMBERED_CHATS {
             slots.chats.retain(|_, next| *next > now);
@@ -142,8 +148,7 @@ impl Pacer {
             return;
         }
         let now = Instant::now();
-        let account = format!("{}/{}", reply.channel, reply.tenant_id);
-        let chat = format!("{account}/{}", reply.guest_ref);
+        let (account, chat) = keys(reply);
         let mut guard = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         let slots = &mut *guard;
         for (map, key, spacing) in [
