@@ -9,7 +9,7 @@ use conserje_domain::values::{GuestRef, TenantId};
 use conserje_domain::EventMetadata;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::shredding::subject;
-use conserje_projections::{guest_reservations, reservations, sessions};
+use conserje_projections::{guest_reservations, inbox, reservations, sessions};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -17,8 +17,9 @@ use crate::operations;
 use crate::Runtime;
 
 /// The read models that copy guests' personal data, rebuilt after a forgetting.
-pub const PERSONAL_READ_MODELS: [&str; 4] = [
+pub const PERSONAL_READ_MODELS: [&str; 5] = [
     reservations::PROJECTION,
+    inbox::PROJECTION,
     reservations::MIRROR,
     guest_reservations::PROJECTION,
     sessions::PROJECTION,

@@ -10,6 +10,7 @@ use conserje_commands::outbound::SENDER_GROUP;
 use conserje_commands::voice_notes::RETRY_GROUP;
 use conserje_domain::journal::{Checkpoint, CheckpointStore, JournalError};
 use conserje_infra::analytics::{SqlMessageFacts, SqlTurnFacts};
+use conserje_infra::inbox_rows::SqlInboxRows;
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::shadow::ShadowTable;
 use conserje_projections::conversation_stats::{self, ConversationStats};
@@ -17,6 +18,7 @@ use conserje_projections::message_stats::{self, MessageStats};
 use conserje_projections::relay::RELAY;
 use conserje_projections::replay::feed_all;
 use conserje_projections::reservations::{self, ReservationsProjection};
+use conserje_projections::inbox::{self, InboxProjection};
 use conserje_projections::{guest_reservations, sessions, EventHandler};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -24,8 +26,9 @@ use crate::runtime::BOOKING_PROCESS;
 use crate::Runtime;
 
 /// The projections `conserje replay` can rebuild.
-pub const REPLAYABLE: [&str; 6] = [
+pub const REPLAYABLE: [&str; 7] = [
     reservations::PROJECTION,
+    inbox::PROJECTION,
     reservations::MIRROR,
     message_stats::PROJECTION,
     conversation_stats::PROJECTION,
@@ -47,7 +50,12 @@ pub struct ProjectionStatus {
 }
 
 /// The consumers of the event store `conserje projections` reports.
-pub const STORE_CONSUMERS: [&str; 3] = [reservations::PROJECTION, BOOKING_PROCESS, RELAY];
+pub const STORE_CONSUMERS: [&str; 4] = [
+    reservations::PROJECTION,
+    inbox::PROJECTION,
+    BOOKING_PROCESS,
+    RELAY,
+];
 
 /// Every consumer group of the log, with the topic it reads: the projections of the events
 /// topic, the conversation worker, the channel sender, the voice-note retry and the dead-letter
@@ -164,6 +172,16 @@ pub async fn replay(
             shadow.swap_in().await?;
             let live = ReservationsProjection::new(rt.reservation_rows.clone());
             (events, reached, Arc::new(live))
+        }
+        inbox::PROJECTION => {
+            let shadow = ShadowTable::create(&rt.db, SqlInboxRows::TABLE).await?;
+            let writer = InboxProjection::new(Arc::new(SqlInboxRows::into_table(
+                rt.db.clone(),
+                shadow.name(),
+            )));
+            let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
+            shadow.swap_in().await?;
+            (events, reached, Arc::new(InboxProjection::new(rt.inbox.clone())))
         }
         message_stats::PROJECTION => {
             let shadow = ShadowTable::create(&rt.db, SqlMessageFacts::TABLE).await?;

@@ -45,6 +45,7 @@ use conserje_infra::embedded_log::SqliteLog;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
 use conserje_infra::hotels::HotelRegistry;
+use conserje_infra::inbox_rows::SqlInboxRows;
 use conserje_infra::kafka::{KafkaLog, KafkaSettings};
 use conserje_infra::leases::SqlLeases;
 use conserje_infra::pms::router::PmsRouter;
@@ -62,6 +63,7 @@ use conserje_projections::api_keys::{self, ApiKeyRows, ApiKeysProjection};
 use conserje_projections::audit::{self, AuditProjection, AuditRows};
 use conserje_projections::conversation_stats::{self, ConversationStats};
 use conserje_projections::guest_reservations::{self, GuestReservations};
+use conserje_projections::inbox::{self, InboxProjection, InboxRows};
 use conserje_projections::key_space::KeySpace;
 use conserje_projections::key_value::KeyValueStore;
 use conserje_projections::log_subscription::LogSubscription;
@@ -146,6 +148,9 @@ pub struct Runtime {
     pub checkpoints: Arc<SqlCheckpoints>,
     pub reservation_rows: Arc<dyn ReservationRows>,
     pub reservations_projection: Arc<Subscription>,
+    /// The staff console's inbox (`inbox`), fed by [`Runtime::inbox_projection`].
+    pub inbox: Arc<dyn InboxRows>,
+    pub inbox_projection: Arc<Subscription>,
     pub booking_subscription: Arc<Subscription>,
     /// The `api_keys` read model, for listing keys.
     pub api_keys_projection: Arc<Subscription>,
@@ -423,6 +428,16 @@ impl Runtime {
             )
             .with_lease(leases.clone()),
         );
+        let inbox: Arc<dyn InboxRows> = Arc::new(SqlInboxRows::new(db.clone()));
+        let inbox_projection = Arc::new(
+            Subscription::new(
+                inbox::PROJECTION,
+                feed.clone(),
+                checkpoints.clone(),
+                Arc::new(InboxProjection::new(inbox.clone())),
+            )
+            .with_lease(leases.clone()),
+        );
         let audit_rows: Arc<dyn AuditRows> = Arc::new(SqlAuditRows::new(db.clone()));
         let reads = Arc::new(ReadLog::new(Arc::new(
             SqlAggregateStore::<DataAccess>::new(&db, ()),
@@ -594,6 +609,8 @@ impl Runtime {
             feed,
             reservation_rows,
             reservations_projection,
+            inbox,
+            inbox_projection,
             booking_subscription,
             api_keys_projection,
             audit_projection,
@@ -690,6 +707,7 @@ impl Runtime {
         self.readiness.expect(INDEX_GROUP);
         let mut tasks: Vec<JoinHandle<()>> = [
             (&self.reservations_projection, POLL),
+            (&self.inbox_projection, POLL),
             (&self.api_keys_projection, POLL),
             (&self.audit_projection, POLL),
             (&self.relay, RELAY_POLL),

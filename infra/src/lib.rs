@@ -18,6 +18,7 @@ pub mod error;
 pub mod event_store;
 pub mod feed;
 pub mod hotels;
+pub mod inbox_rows;
 pub mod http;
 pub mod kafka;
 pub mod leases;

@@ -236,4 +236,27 @@ impl ReservationRows for SqlReservationRows {
         .map_err(storage)?;
         rows.into_iter().map(Columns::into_row).collect()
     }
+
+    async fn of_hotel(
+        &self,
+        tenant_id: &str,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ReservationRow>, ProjectionError> {
+        let sql = format!(
+            "{} WHERE tenant_id = $1 AND (CAST($2 AS text) IS NULL OR status = $2) \
+             ORDER BY updated_at DESC LIMIT $3",
+            self.select()
+        );
+        let rows: Vec<Columns> = crate::on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(tenant_id)
+                .bind(status)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(storage)?;
+        rows.into_iter().map(Columns::into_row).collect()
+    }
 }

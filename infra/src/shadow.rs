@@ -8,7 +8,12 @@
 use crate::{Database, InfraError};
 
 /// The projection tables a replay may rebuild: table names are never taken from input.
-pub const REPLAYABLE: [&str; 3] = ["reservations", "analytics_messages", "analytics_turns"];
+pub const REPLAYABLE: [&str; 4] = [
+    "reservations",
+    "analytics_messages",
+    "analytics_turns",
+    "inbox",
+];
 
 /// A shadow of one projection table.
 #[derive(Debug)]
@@ -23,6 +28,7 @@ fn shadow_name(table: &str) -> Option<&'static str> {
         "reservations" => Some("reservations__replay"),
         "analytics_messages" => Some("analytics_messages__replay"),
         "analytics_turns" => Some("analytics_turns__replay"),
+        "inbox" => Some("inbox__replay"),
         _ => None,
     }
 }

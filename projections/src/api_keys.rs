@@ -100,6 +100,13 @@ fn apply(
             last_sequence: stored.sequence,
             ..row
         }),
+        // Console sign-ins are the audit trail's (who signed in when), not the key list's.
+        ApiKeyEvent::ConsoleSignedIn { .. } | ApiKeyEvent::ConsoleSignedOut { .. } => {
+            current.map(|row| ApiKeyRow {
+                last_sequence: stored.sequence,
+                ..row
+            })
+        }
     }
 }
 

@@ -108,7 +108,7 @@ impl EventHandler for ConversationStats {
                 model_version,
                 from_context: understood.from_context.map(name_of),
             },
-            SessionEvent::HandoffRequested { reason } => TurnKind::Handoff {
+            SessionEvent::HandoffRequested { reason, .. } => TurnKind::Handoff {
                 reason: name_of(reason),
             },
             SessionEvent::ReceiptRecorded {

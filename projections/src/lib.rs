@@ -11,6 +11,7 @@ pub mod catch_up;
 pub mod conversation_stats;
 pub mod error;
 pub mod guest_reservations;
+pub mod inbox;
 pub mod key_space;
 pub mod key_value;
 pub mod log_subscription;

@@ -190,6 +190,14 @@ pub trait ReservationRows: Send + Sync {
         tenant_id: &str,
         guest_ref: &str,
     ) -> Result<Vec<ReservationRow>, ProjectionError>;
+    /// A hotel's reservations (of one status when `status` is given), the latest change first;
+    /// at most `limit`.
+    async fn of_hotel(
+        &self,
+        tenant_id: &str,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ReservationRow>, ProjectionError>;
 }
 
 /// The projection: reservation events in, rows out.

@@ -25,4 +25,14 @@ pub enum ApiKeyCommand {
         at: DateTime<Utc>,
         now: DateTime<Utc>,
     },
+    /// Signs the key's holder in to the staff console: the console's cookie carries a random
+    /// token, and `token_sha256` (its hex SHA-256) is what opens the session until `expires_at`.
+    SignIn {
+        token_sha256: String,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    /// Ends the console session `token_sha256` opened (sign-out). Ending one that is not open
+    /// (expired, or ended in another tab) does nothing.
+    SignOut { token_sha256: String },
 }

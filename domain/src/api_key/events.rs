@@ -20,6 +20,15 @@ pub enum ApiKeyEvent {
     ApiKeyExpiryBroughtForward {
         expires_at: DateTime<Utc>,
     },
+    /// The key's holder signed in to the staff console (see [`super::ApiKeyCommand::SignIn`]).
+    ConsoleSignedIn {
+        token_sha256: String,
+        signed_in_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
+    ConsoleSignedOut {
+        token_sha256: String,
+    },
 }
 
 impl DomainEvent for ApiKeyEvent {
@@ -28,6 +37,8 @@ impl DomainEvent for ApiKeyEvent {
             Self::ApiKeyIssued { .. } => "ApiKeyIssued",
             Self::ApiKeyRevoked { .. } => "ApiKeyRevoked",
             Self::ApiKeyExpiryBroughtForward { .. } => "ApiKeyExpiryBroughtForward",
+            Self::ConsoleSignedIn { .. } => "ConsoleSignedIn",
+            Self::ConsoleSignedOut { .. } => "ConsoleSignedOut",
         }
         .to_owned()
     }

@@ -11,7 +11,7 @@ mod commands;
 mod events;
 mod values;
 
-pub use aggregate::{ApiKey, Issued};
+pub use aggregate::{ApiKey, Issued, MAX_CONSOLE_SESSIONS};
 pub use commands::ApiKeyCommand;
 pub use events::ApiKeyEvent;
 pub use values::{ApiKeyError, KeyId, KeyName, Role, Scope};

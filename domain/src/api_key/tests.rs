@@ -148,3 +148,101 @@ fn a_rotation_brings_the_expiry_forward_and_never_extends_it() {
         })
         .then_expect_error(ApiKeyError::ExpiresInThePast);
 }
+
+fn signed_in(token: &str, at: DateTime<Utc>, hours: i64) -> ApiKeyEvent {
+    ApiKeyEvent::ConsoleSignedIn {
+        token_sha256: token.to_owned(),
+        signed_in_at: at,
+        expires_at: at + Duration::hours(hours),
+    }
+}
+
+#[test]
+fn staff_sign_in_to_the_console_until_the_session_expires_or_they_sign_out() {
+    TestFramework::<ApiKey>::with(())
+        .given(vec![issued(Role::Staff, sol())])
+        .when(ApiKeyCommand::SignIn {
+            token_sha256: "t1".into(),
+            expires_at: now() + Duration::hours(12),
+            now: now(),
+        })
+        .then_expect_events(vec![signed_in("t1", now(), 12)]);
+    let mut key = ApiKey::default();
+    key.apply(issued(Role::Staff, sol()));
+    key.apply(signed_in("t1", now(), 12));
+    assert!(key.console_session_open("t1", now() + Duration::hours(11)));
+    assert!(!key.console_session_open("t1", now() + Duration::hours(12)));
+    assert!(!key.console_session_open("t2", now()));
+    key.apply(ApiKeyEvent::ConsoleSignedOut {
+        token_sha256: "t1".into(),
+    });
+    assert!(!key.console_session_open("t1", now()));
+}
+
+#[test]
+fn a_revoked_key_ends_its_console_sessions_and_cannot_sign_in() {
+    let mut key = ApiKey::default();
+    key.apply(issued(Role::Staff, sol()));
+    key.apply(signed_in("t1", now(), 12));
+    key.apply(ApiKeyEvent::ApiKeyRevoked { reason: None });
+    assert!(!key.console_session_open("t1", now()));
+    TestFramework::<ApiKey>::with(())
+        .given(vec![
+            issued(Role::Staff, sol()),
+            ApiKeyEvent::ApiKeyRevoked { reason: None },
+        ])
+        .when(ApiKeyCommand::SignIn {
+            token_sha256: "t2".into(),
+            expires_at: now() + Duration::hours(12),
+            now: now(),
+        })
+        .then_expect_error(ApiKeyError::NotValid);
+}
+
+#[test]
+fn an_integration_key_cannot_sign_in_and_a_session_never_outlives_its_key() {
+    TestFramework::<ApiKey>::with(())
+        .given(vec![issued(Role::Integration, sol())])
+        .when(ApiKeyCommand::SignIn {
+            token_sha256: "t1".into(),
+            expires_at: now() + Duration::hours(12),
+            now: now(),
+        })
+        .then_expect_error(ApiKeyError::NoConsole(Role::Integration));
+    let short_lived = ApiKeyEvent::ApiKeyIssued {
+        name: KeyName::parse("front-desk").unwrap(),
+        role: Role::Staff,
+        scope: sol(),
+        secret_sha256: "ab".repeat(32),
+        expires_at: Some(now() + Duration::hours(1)),
+    };
+    TestFramework::<ApiKey>::with(())
+        .given(vec![short_lived])
+        .when(ApiKeyCommand::SignIn {
+            token_sha256: "t1".into(),
+            expires_at: now() + Duration::hours(12),
+            now: now(),
+        })
+        .then_expect_events(vec![signed_in("t1", now(), 1)]);
+}
+
+#[test]
+fn old_console_sessions_are_dropped_as_new_ones_open() {
+    let mut key = ApiKey::default();
+    key.apply(issued(Role::Staff, sol()));
+    key.apply(signed_in("yesterday", now() - Duration::hours(24), 12));
+    for n in 0..MAX_CONSOLE_SESSIONS + 3 {
+        key.apply(signed_in(
+            &format!("t{n}"),
+            now() + Duration::minutes(n as i64),
+            12,
+        ));
+    }
+    assert_eq!(key.console_sessions.len(), MAX_CONSOLE_SESSIONS);
+    assert!(!key.console_sessions.contains_key("yesterday"));
+    assert!(!key.console_sessions.contains_key("t0"));
+    assert!(key.console_session_open(
+        &format!("t{}", MAX_CONSOLE_SESSIONS + 2),
+        now() + Duration::hours(1)
+    ));
+}

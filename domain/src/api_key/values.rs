@@ -156,6 +156,10 @@ pub enum ApiKeyError {
     AlreadyRevoked,
     #[error("the key expires before it is issued")]
     ExpiresInThePast,
+    #[error("the key is revoked or expired")]
+    NotValid,
+    #[error("a key of role {0} cannot sign in to the console")]
+    NoConsole(Role),
 }
 
 impl ApiKeyError {
@@ -170,6 +174,8 @@ impl ApiKeyError {
             Self::NotIssued => "not_found",
             Self::AlreadyRevoked => "already_revoked",
             Self::ExpiresInThePast => "invalid_expiry",
+            Self::NotValid => "invalid_key",
+            Self::NoConsole(_) => "no_console",
         }
     }
 }

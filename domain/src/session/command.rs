@@ -126,6 +126,11 @@ pub enum SessionCommand {
     ResolveHandoff {
         resolved_by: String,
     },
+    /// Staff take the conversation from the bot (the console's "take over"): from then on the
+    /// bot records the guest's messages and does not answer them, as after any handoff.
+    TakeOver {
+        taken_by: String,
+    },
     /// A message the hotel writes first (see [`crate::proactive`]): it starts the conversation
     /// when the guest never wrote, goes even while staff have it (it is a notice, not the bot
     /// talking over them), and is recorded once under `turn_key` however often it is asked.

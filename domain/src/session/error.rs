@@ -17,6 +17,8 @@ pub enum SessionError {
     HandedOff,
     #[error("the conversation is not handed off to staff")]
     NotHandedOff,
+    #[error("the conversation is already with staff")]
+    AlreadyHandedOff,
     #[error("a reply must have text (at most 4096 characters)")]
     InvalidReply,
     #[error("the conversation has no reply {0}")]
@@ -40,6 +42,7 @@ impl SessionError {
             Self::NoSession => "no_session",
             Self::HandedOff => "handed_off",
             Self::NotHandedOff => "not_handed_off",
+            Self::AlreadyHandedOff => "already_handed_off",
             Self::InvalidReply => "invalid_reply",
             Self::UnknownReply(_) => "unknown_reply",
             Self::WindowClosed { .. } => "window_closed",

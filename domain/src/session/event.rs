@@ -27,6 +27,22 @@ pub enum HandoffReason {
     /// WhatsApp refused a reply because the guest's 24-hour window had closed (131047): only a
     /// person (or a template) can reach the guest now, and staff must know the reply never went.
     WindowClosed,
+    /// A member of staff took the conversation over from the console or the API, unasked.
+    StaffTookOver,
+}
+
+impl HandoffReason {
+    /// The reason's word, as events and analytics spell it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::GuestAsked => "guest_asked",
+            Self::LowConfidence => "low_confidence",
+            Self::Error => "error",
+            Self::Urgent => "urgent",
+            Self::WindowClosed => "window_closed",
+            Self::StaffTookOver => "staff_took_over",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +98,9 @@ pub enum SessionEvent {
     },
     HandoffRequested {
         reason: HandoffReason,
+        /// Who took it over, for [`HandoffReason::StaffTookOver`] (the actor, `staff:<key name>`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        taken_by: Option<String>,
     },
     HandoffResolved {
         resolved_by: String,

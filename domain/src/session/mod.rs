@@ -193,7 +193,10 @@ impl Session {
                 }),
         );
         if let Some(reason) = turn.handoff.filter(|_| self.handoff.is_none()) {
-            events.push(SessionEvent::HandoffRequested { reason });
+            events.push(SessionEvent::HandoffRequested {
+                reason,
+                taken_by: None,
+            });
         }
         Ok(events)
     }
@@ -287,6 +290,15 @@ impl Session {
                 });
                 Ok(events)
             }
+            // Staff may take over a conversation the bot is handling; taking one already with
+            // staff would record a second handoff (and count it twice in the analysts' figures).
+            SessionCommand::TakeOver { taken_by } => match self.handoff {
+                Some(_) => Err(SessionError::AlreadyHandedOff),
+                None => Ok(vec![SessionEvent::HandoffRequested {
+                    reason: HandoffReason::StaffTookOver,
+                    taken_by: Some(taken_by),
+                }]),
+            },
             SessionCommand::ResolveHandoff { resolved_by } => match self.handoff {
                 None => Err(SessionError::NotHandedOff),
                 Some(_) => Ok(vec![SessionEvent::HandoffResolved { resolved_by }]),
@@ -400,7 +412,7 @@ impl Aggregate for Session {
                 }
                 self.replies.insert(reply.reply_id, false);
             }
-            SessionEvent::HandoffRequested { reason } => self.handoff = Some(reason),
+            SessionEvent::HandoffRequested { reason, .. } => self.handoff = Some(reason),
             SessionEvent::HandoffResolved { .. } => {
                 self.handoff = None;
                 self.dialogue.low_confidence_streak = 0;

@@ -149,9 +149,34 @@ fn the_bot_stays_silent_while_staff_have_the_conversation() {
             started(),
             SessionEvent::HandoffRequested {
                 reason: HandoffReason::GuestAsked,
+                taken_by: None,
             },
         ])
         .when(SessionCommand::RecordTurn(turn("wamid.2", None)))
+        .then_expect_error(SessionError::HandedOff);
+}
+
+#[test]
+fn staff_take_over_a_conversation_once_and_the_bot_falls_silent() {
+    let took_over = SessionEvent::HandoffRequested {
+        reason: HandoffReason::StaffTookOver,
+        taken_by: Some("staff:ana".into()),
+    };
+    TestFramework::<Session>::with(())
+        .given(vec![started()])
+        .when(SessionCommand::TakeOver {
+            taken_by: "staff:ana".into(),
+        })
+        .then_expect_events(vec![took_over.clone()]);
+    TestFramework::<Session>::with(())
+        .given(vec![started(), took_over.clone()])
+        .when(SessionCommand::TakeOver {
+            taken_by: "staff:luis".into(),
+        })
+        .then_expect_error(SessionError::AlreadyHandedOff);
+    TestFramework::<Session>::with(())
+        .given(vec![started(), took_over])
+        .when(SessionCommand::RecordTurn(turn("wamid.9", None)))
         .then_expect_error(SessionError::HandedOff);
 }
 
@@ -167,6 +192,7 @@ fn a_handoff_is_requested_once_and_resolved_only_when_open() {
             composed("wamid.3"),
             SessionEvent::HandoffRequested {
                 reason: HandoffReason::GuestAsked,
+                taken_by: None,
             },
         ]);
     TestFramework::<Session>::with(())
@@ -273,6 +299,7 @@ fn a_reply_refused_for_a_closed_window_hands_the_conversation_to_staff_once() {
     };
     let handoff = SessionEvent::HandoffRequested {
         reason: HandoffReason::WindowClosed,
+        taken_by: None,
     };
     TestFramework::<Session>::with(())
         .given(vec![started(), composed("wamid.1")])
@@ -565,7 +592,8 @@ fn a_reply_refused_later_for_the_window_is_undelivered_again_and_kept_from_staff
     assert!(matches!(
         without.last(),
         Some(SessionEvent::HandoffRequested {
-            reason: HandoffReason::WindowClosed
+            reason: HandoffReason::WindowClosed,
+            taken_by: None,
         })
     ));
     with_template.into_iter().for_each(|e| session.apply(e));

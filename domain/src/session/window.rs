@@ -37,6 +37,7 @@ impl Session {
     pub(super) fn hand_off_for_closed_window(&self, window_closed: bool) -> Option<SessionEvent> {
         (window_closed && self.handoff.is_none()).then_some(SessionEvent::HandoffRequested {
             reason: HandoffReason::WindowClosed,
+            taken_by: None,
         })
     }
 }

@@ -15,10 +15,30 @@ use crate::error::ApiError;
 /// The channel of everything done through the API.
 pub const API_CHANNEL: Channel = Channel::Api;
 
-/// Who is calling, proven by an API key, with where the request came from.
+/// Through what a caller acts: the audit trail's "through what" (the events' metadata channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `Authorization: Bearer <key>` on `/api/v1`.
+    Api,
+    /// A signed-in session of the staff console (`/console`).
+    Console,
+}
+
+impl Via {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => API_CHANNEL.as_str(),
+            Self::Console => "console",
+        }
+    }
+}
+
+/// Who is calling, proven by an API key (or a console session opened with one), with where the
+/// request came from.
 #[derive(Debug, Clone)]
 pub struct Caller {
     grant: Grant,
+    via: Via,
     source_ip: Option<String>,
     traceparent: Option<String>,
 }
@@ -53,10 +73,7 @@ where
                 message: "the Authorization header must be Bearer <key>".into(),
             })?;
         let grant = state.key_ring().check(presented).await?;
-        let source_ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip().to_string());
+        let source_ip = source_ip(parts);
         let traceparent = parts
             .headers
             .get("traceparent")
@@ -64,13 +81,37 @@ where
             .map(str::to_owned);
         Ok(Self {
             grant,
+            via: Via::Api,
             source_ip,
             traceparent,
         })
     }
 }
 
+/// The address a request came from, as the server saw it.
+pub(crate) fn source_ip(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip().to_string())
+}
+
 impl Caller {
+    /// The caller of a console session opened with the key `grant` describes.
+    pub(crate) fn console(grant: Grant, source_ip: Option<String>) -> Self {
+        Self {
+            grant,
+            via: Via::Console,
+            source_ip,
+            traceparent: None,
+        }
+    }
+
+    /// Through what the caller acts.
+    pub fn via(&self) -> Via {
+        self.via
+    }
+
     pub fn role(&self) -> Role {
         self.grant.role
     }
@@ -132,12 +173,13 @@ impl Caller {
         Ok(tenant)
     }
 
-    /// The audit metadata of a command this caller sends for `tenant`: actor, channel `api`,
+    /// The audit metadata of a command this caller sends for `tenant`: actor, channel (`api`, or
+    /// `console`),
     /// source address and trace, built here once rather than by each handler. The trace is the
     /// current span's (`webhook.receive` of `POST /api/v1/messages`) when tracing is on, else the
     /// caller's `traceparent` as it came.
     pub fn metadata(&self, tenant: TenantId) -> EventMetadata {
-        let mut meta = EventMetadata::new(tenant, self.actor(), API_CHANNEL.as_str())
+        let mut meta = EventMetadata::new(tenant, self.actor(), self.via.as_str())
             .with_source_ip(self.source_ip.clone());
         meta.traceparent = conserje_trace::current_or(self.traceparent.as_deref());
         meta

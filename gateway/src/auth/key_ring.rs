@@ -231,6 +231,82 @@ impl KeyRing {
         })
     }
 
+    /// Signs the holder of `presented` (a whole key) in to the console until `expires_at` (never
+    /// past the key's own expiry): records `ConsoleSignedIn` on the key's stream, as `meta`'s
+    /// actor, and returns the session's cookie value `<key id>.<token>` with what it grants. Only
+    /// the SHA-256 of that value is stored.
+    pub async fn sign_in(
+        &self,
+        presented: &str,
+        expires_at: DateTime<Utc>,
+        meta: impl FnOnce(&Grant) -> EventMetadata,
+    ) -> Result<(String, Grant), ApiError> {
+        let grant = self.check(presented).await?;
+        let cookie = format!("{}.{}", grant.key_id, random_hex(32)?);
+        let command = ApiKeyCommand::SignIn {
+            token_sha256: sha256_hex(&cookie),
+            expires_at,
+            now: self.clock.now(),
+        };
+        self.store
+            .execute(grant.key_id.as_str(), command, meta(&grant))
+            .await
+            .map_err(refused)?;
+        self.forget(&grant.key_id);
+        Ok((cookie, grant))
+    }
+
+    /// What the console session `cookie` grants, or why it grants nothing (signed out, expired,
+    /// its key revoked). Spends one request of the key's rate, as the key itself would.
+    pub async fn console_session(&self, cookie: &str) -> Result<Grant, ApiError> {
+        let ended = || ApiError::Unauthorized {
+            code: "signed_out",
+            message: "the console session ended (signed out, expired or its key revoked)".into(),
+        };
+        let key_id = cookie
+            .split_once('.')
+            .and_then(|(id, _)| KeyId::parse(id).ok())
+            .ok_or_else(ended)?;
+        let token = sha256_hex(cookie);
+        let now = self.clock.now();
+        let mut key = self.cached(&key_id).await?;
+        // Signed in through another process since this one cached the key: read it again.
+        if !key.console_session_open(&token, now) && key.valid_at(now).is_some() {
+            self.forget(&key_id);
+            key = self.cached(&key_id).await?;
+        }
+        if !key.console_session_open(&token, now) {
+            return Err(ended());
+        }
+        let issued = key.valid_at(now).ok_or_else(ended)?;
+        self.rate.spend(&key_id)?;
+        Ok(Grant {
+            key_id,
+            name: issued.name.clone(),
+            role: issued.role,
+            scope: issued.scope.clone(),
+        })
+    }
+
+    /// Ends the console session `cookie` (sign-out), recorded as `meta`'s actor.
+    pub async fn sign_out(&self, cookie: &str, meta: EventMetadata) -> Result<(), ApiError> {
+        let Some(key_id) = cookie
+            .split_once('.')
+            .and_then(|(id, _)| KeyId::parse(id).ok())
+        else {
+            return Ok(());
+        };
+        let command = ApiKeyCommand::SignOut {
+            token_sha256: sha256_hex(cookie),
+        };
+        self.store
+            .execute(key_id.as_str(), command, meta)
+            .await
+            .map_err(refused)?;
+        self.forget(&key_id);
+        Ok(())
+    }
+
     async fn cached(&self, key_id: &KeyId) -> Result<ApiKey, ApiError> {
         if let Some((at, key)) = self.checked.lock().expect("key cache").get(key_id) {
             if at.elapsed() < self.settings.cache {

@@ -259,11 +259,12 @@ pub fn of(id: String, events: Vec<StoredEvent>) -> Result<Transcript, serde_json
                     line.delivery_detail = detail;
                 }
             }
-            SessionEvent::HandoffRequested { reason } => {
+            SessionEvent::HandoffRequested { reason, taken_by } => {
                 handed_off = true;
-                let text = serde_json::to_value(reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|r| format!("handoff requested: {r}")));
+                let text = Some(match taken_by {
+                    Some(by) => format!("taken over by {by}"),
+                    None => format!("handoff requested: {}", reason.as_str()),
+                });
                 turns.push(TurnLine::new(
                     "system",
                     stored.meta(keys::EVENT_ID).unwrap_or_default().to_owned(),
