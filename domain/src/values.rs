@@ -33,10 +33,19 @@ impl TenantId {
         Self("_operations".to_owned())
     }
 
+    /// The hotel of a single-hotel installation: the one `conserje serve` answers for when the
+    /// configuration names none, and the one a webhook or message without a hotel belongs to.
+    pub fn default_hotel() -> Self {
+        Self(DEFAULT_HOTEL.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
+
+/// The id of [`TenantId::default_hotel`].
+pub const DEFAULT_HOTEL: &str = "default";
 
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

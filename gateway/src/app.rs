@@ -65,6 +65,7 @@ pub fn router_for(runtime: Arc<Runtime>, role: Role) -> Router {
         .layer(DefaultBodyLimit::max(webhooks::BODY_LIMIT));
     probes
         .merge(webhook_routes)
+        .merge(crate::console::routes())
         .route("/openapi.json", get(openapi::document))
         .route("/api/v1/audit", get(audit::list))
         .route("/api/v1/guests/forget", post(guests::forget))
@@ -80,6 +81,10 @@ pub fn router_for(runtime: Arc<Runtime>, role: Role) -> Router {
         .route(
             "/api/v1/sessions/{id}/transcript",
             get(conversation::transcript),
+        )
+        .route(
+            "/api/v1/sessions/{id}/handoff",
+            post(conversation::take_over),
         )
         .route(
             "/api/v1/sessions/{id}/handoff/resolve",

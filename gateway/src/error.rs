@@ -54,7 +54,9 @@ impl ApiError {
         }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    /// The HTTP status and the machine-readable code of this failure (the console renders the
+    /// same pair as a page).
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -82,6 +84,7 @@ fn refusal_status(code: &str) -> StatusCode {
         | "not_modifiable"
         | "no_pending_modification"
         | "not_handed_off"
+        | "already_handed_off"
         | "already_revoked" => StatusCode::CONFLICT,
         "not_your_reservation" => StatusCode::FORBIDDEN,
         "pms_unavailable" => StatusCode::SERVICE_UNAVAILABLE,

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit_cli;
+pub mod console;
 pub mod auth;
 pub mod dead_letters;
 pub mod error;

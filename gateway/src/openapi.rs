@@ -396,6 +396,7 @@ path does not answer `405 method_not_allowed`."
         sessions::find,
         conversation::transcript,
         conversation::resolve_handoff,
+        conversation::take_over,
         conversation::staff_reply,
         reservations::create,
         reservations::get,

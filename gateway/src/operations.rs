@@ -132,11 +132,11 @@ impl ReplayReport {
     }
 }
 
-fn progress_bar(total: u64, visible: bool) -> ProgressBar {
+fn progress_bar(visible: bool) -> ProgressBar {
     if !visible {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(total);
+    let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} replay [{bar:40}] {pos}/{len} events {per_sec} eta {eta}",
@@ -154,8 +154,18 @@ pub async fn replay(
     projection: &str,
     progress: bool,
 ) -> anyhow::Result<ReplayReport> {
+    replay_with(rt, projection, &progress_bar(progress)).await
+}
+
+/// [`replay`], reporting its progress on `bar` (hidden or drawn; its length is set to the
+/// events to replay, its position to those replayed).
+pub async fn replay_with(
+    rt: &Runtime,
+    projection: &str,
+    bar: &ProgressBar,
+) -> anyhow::Result<ReplayReport> {
     let total = rt.store_feed.count_after(Checkpoint::default()).await?;
-    let bar = progress_bar(u64::try_from(total).unwrap_or(0), progress);
+    bar.set_length(u64::try_from(total).unwrap_or(0));
     let mut tick = |n: u64| bar.set_position(n);
     let started = Instant::now();
     let feed = rt.feed.as_ref();
@@ -240,4 +250,91 @@ pub async fn replay(
         final_pass,
         elapsed,
     })
+}
+
+/// A replay started from the console, running in this process.
+#[derive(Debug, Clone)]
+pub struct ReplayJob {
+    pub projection: String,
+    pub started_by: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Its progress: position of length.
+    pub bar: ProgressBar,
+    /// `None` while it runs; then what it did, or why it failed.
+    pub outcome: Option<Result<String, String>>,
+}
+
+/// The console's replays in this process (the newest last; the oldest finished ones are
+/// forgotten beyond [`ReplayJobs::KEPT`]).
+#[derive(Debug, Default)]
+pub struct ReplayJobs {
+    jobs: std::sync::Mutex<Vec<ReplayJob>>,
+}
+
+impl ReplayJobs {
+    /// How many replays the console lists.
+    pub const KEPT: usize = 20;
+
+    /// Starts replaying `projection` in the background, unless one of it already runs here.
+    pub fn start(
+        &self,
+        rt: Arc<Runtime>,
+        projection: &str,
+        started_by: String,
+    ) -> anyhow::Result<()> {
+        if !REPLAYABLE.contains(&projection) {
+            bail!(
+                "no projection called {projection:?}; replayable projections: {}",
+                REPLAYABLE.join(", ")
+            );
+        }
+        let bar = ProgressBar::hidden();
+        {
+            let mut jobs = self.jobs.lock().expect("replay jobs");
+            if jobs
+                .iter()
+                .any(|j| j.projection == projection && j.outcome.is_none())
+            {
+                bail!("{projection} is already being replayed");
+            }
+            jobs.push(ReplayJob {
+                projection: projection.to_owned(),
+                started_by,
+                started_at: rt.clock.now(),
+                bar: bar.clone(),
+                outcome: None,
+            });
+            let excess = jobs.len().saturating_sub(Self::KEPT);
+            jobs.drain(..excess);
+        }
+        let projection = projection.to_owned();
+        tokio::spawn(async move {
+            let outcome = match replay_with(&rt, &projection, &bar).await {
+                Ok(report) => Ok(format!(
+                    "{} events in {:.1} s ({:.0} events/s), {} more after the swap",
+                    report.events,
+                    report.elapsed.as_secs_f64(),
+                    report.events_per_second(),
+                    report.final_pass
+                )),
+                Err(err) => Err(format!("{err:#}")),
+            };
+            let mut jobs = rt.replays.jobs.lock().expect("replay jobs");
+            if let Some(job) = jobs
+                .iter_mut()
+                .rev()
+                .find(|j| j.projection == projection && j.outcome.is_none())
+            {
+                job.outcome = Some(outcome);
+            }
+        });
+        Ok(())
+    }
+
+    /// The replays, newest first.
+    pub fn list(&self) -> Vec<ReplayJob> {
+        let mut jobs = self.jobs.lock().expect("replay jobs").clone();
+        jobs.reverse();
+        jobs
+    }
 }

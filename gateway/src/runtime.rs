@@ -167,6 +167,10 @@ pub struct Runtime {
     pub keys: Arc<KeyRing>,
     /// How long the HTTP server waits for slow clients.
     pub http: HttpOptions,
+    /// The staff console's sessions and live updates.
+    pub console: crate::console::ConsoleSettings,
+    /// Replays started from the console in this process, with their progress.
+    pub replays: crate::operations::ReplayJobs,
     /// The service's clock ("now" for bounds on timestamps; fixed in tests).
     pub clock: Arc<dyn Clock>,
     /// The hotels' profiles: names, facts, wording and WhatsApp templates.
@@ -620,6 +624,8 @@ impl Runtime {
             reads,
             keys,
             http: options.http.clone(),
+            console: crate::console::ConsoleSettings::from(&options.access),
+            replays: Default::default(),
             clock,
             hotels,
             channel_accounts,
@@ -767,6 +773,12 @@ impl Runtime {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// Turns true when [`Runtime::shutdown`] is called: long-lived responses (the console's
+    /// live updates) end on it.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     pub fn shutdown(&self) {

@@ -302,7 +302,12 @@ pub const DEFAULT_KEY_CACHE_SECONDS: u64 = 5;
 /// Requests per minute one API key may make.
 pub const DEFAULT_API_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
-/// How the API's keys are checked and limited.
+/// Hours a staff console session lasts after sign-in (a shift), unless its key expires first.
+pub const DEFAULT_CONSOLE_SESSION_HOURS: u32 = 12;
+/// How often the console's live updates look for changes in the inbox.
+pub const DEFAULT_CONSOLE_LIVE_POLL_MS: u64 = 500;
+
+/// How the API's keys are checked and limited, and the console's sessions.
 #[derive(Debug, Clone, Args)]
 pub struct AccessOptions {
     /// Seconds a checked API key is trusted before its stream is read again: a key revoked by
@@ -318,6 +323,30 @@ pub struct AccessOptions {
         default_value_t = DEFAULT_API_RATE_LIMIT_PER_MINUTE
     )]
     pub api_rate_limit_per_minute: u32,
+
+    /// Hours a staff console session lasts after sign-in (never past its key's expiry).
+    #[arg(
+        long,
+        env = "CONSERJE_CONSOLE_SESSION_HOURS",
+        default_value_t = DEFAULT_CONSOLE_SESSION_HOURS,
+        value_parser = clap::value_parser!(u32).range(1..=720)
+    )]
+    pub console_session_hours: u32,
+
+    /// Marks the console's session cookie `Secure` (sent over HTTPS only). Set it when the
+    /// console is served through TLS; it is also set for requests whose `X-Forwarded-Proto` is
+    /// `https`.
+    #[arg(long, env = "CONSERJE_CONSOLE_SECURE_COOKIE", default_value_t = false)]
+    pub console_secure_cookie: bool,
+
+    /// Milliseconds between two looks of the console's live updates at the hotel's inbox.
+    #[arg(
+        long,
+        env = "CONSERJE_CONSOLE_LIVE_POLL_MS",
+        default_value_t = DEFAULT_CONSOLE_LIVE_POLL_MS,
+        value_parser = clap::value_parser!(u64).range(50..=60_000)
+    )]
+    pub console_live_poll_ms: u64,
 }
 
 impl Default for AccessOptions {
@@ -325,6 +354,9 @@ impl Default for AccessOptions {
         Self {
             key_cache_seconds: DEFAULT_KEY_CACHE_SECONDS,
             api_rate_limit_per_minute: DEFAULT_API_RATE_LIMIT_PER_MINUTE,
+            console_session_hours: DEFAULT_CONSOLE_SESSION_HOURS,
+            console_secure_cookie: false,
+            console_live_poll_ms: DEFAULT_CONSOLE_LIVE_POLL_MS,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod embedded_log;
 pub mod error;
 pub mod event_store;
 pub mod feed;
+pub mod hotel_figures;
 pub mod hotels;
 pub mod inbox_rows;
 pub mod http;

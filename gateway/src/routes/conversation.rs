@@ -32,11 +32,12 @@ use crate::Runtime;
 
 mod transcript;
 
+pub(crate) use transcript::of as transcript_of;
 pub use transcript::{Transcript, TurnLine};
 
 /// The session's events, once `caller` may see them: staff and admins of its hotel; another
 /// hotel's session is not found.
-async fn events_of(rt: &Runtime, caller: &Caller, id: &str) -> Result<Vec<StoredEvent>, ApiError> {
+pub(crate) async fn events_of(rt: &Runtime, caller: &Caller, id: &str) -> Result<Vec<StoredEvent>, ApiError> {
     caller.require(&[Role::Staff, Role::Admin])?;
     let tenant = hotel_of(id)?;
     caller.hotel(&tenant, &format!("session {id}"))?;
@@ -189,6 +190,52 @@ pub async fn resolve_handoff(
     let meta = caller.metadata(hotel_of(&id)?);
     let command = SessionCommand::ResolveHandoff {
         resolved_by: meta.actor.as_str().to_owned(),
+    };
+    rt.conversations.execute(&id, command, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/sessions/{id}/handoff`: staff take the conversation over from the bot.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/{id}/handoff",
+    operation_id = "take_over",
+    tag = "sessions",
+    summary = "Take a conversation over from the bot",
+    description = "Roles: **staff**, **admin**. From then on the bot records the guest's messages \
+        and does not answer them, until staff hand it back (`handoff/resolve`). The handoff's \
+        reason is `staff_took_over`, with the key as who took it. Another hotel's session answers \
+        404, like one that does not exist.",
+    params(
+        ("id" = String, Path, description = "The session id `tenant/channel/guest`, its slashes \
+            percent-encoded (`default%2Fwhatsapp%2F34600111222`), as `GET /api/v1/sessions` \
+            answers it", example = "default/whatsapp/34600111222"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Staff have the conversation; the bot is silent"),
+        (status = 401, description = "`unauthenticated` (no `Authorization: Bearer <key>`) or \
+            `invalid_key` (unknown, revoked or expired)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the key's role may not handle conversations", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such session, or another hotel's", body = ErrorBody),
+        (status = 409, description = "`already_handed_off`, or `conflict` (changed concurrently; \
+            try again)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: the key passed its requests per minute",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "`unavailable`: the event store did not answer", body = ErrorBody),
+    )
+)]
+pub async fn take_over(
+    State(rt): State<Arc<Runtime>>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    // Not UTF-8 once decoded: no session has that id (found after the role check, as any other).
+    let id = path_segment(id).unwrap_or_default();
+    events_of(&rt, &caller, &id).await?;
+    let meta = caller.metadata(hotel_of(&id)?);
+    let command = SessionCommand::TakeOver {
+        taken_by: meta.actor.as_str().to_owned(),
     };
     rt.conversations.execute(&id, command, &meta).await?;
     Ok(StatusCode::NO_CONTENT)

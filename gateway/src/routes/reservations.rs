@@ -149,7 +149,7 @@ impl ReservationAnswer {
 }
 
 /// The reservation, once `caller` (of one of `roles`) may see it; another hotel's is not found.
-async fn visible(
+pub(crate) async fn visible(
     rt: &Runtime,
     caller: &Caller,
     roles: &[Role],
@@ -163,7 +163,7 @@ async fn visible(
 }
 
 /// Who may change reservations: reception and operators.
-const DESK: [Role; 2] = [Role::Staff, Role::Admin];
+pub(crate) const DESK: [Role; 2] = [Role::Staff, Role::Admin];
 
 /// The `{id}` of the path; one that is not a UUID (or not even UTF-8) is `400 invalid_id`.
 fn reservation_id(path: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
