@@ -52,6 +52,13 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
+# tests/tests/console*.rs drive the staff console in a real headless Chromium over WebDriver
+# (tests/src/browser.rs starts chromedriver; Debian's packages, no browser download).
+if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+    log "installing Chromium and chromedriver (Debian packages chromium, chromium-driver)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
 # The broker is tansu from crates.io with conserje's patch to its group coordinator
 # (scripts/tansu/install.sh says why); kept apart from any stock tansu, rebuilt when the patch
 # changes.

@@ -1,7 +1,12 @@
 //! Shared harness of the end-to-end suites: fresh PostgreSQL databases on the cluster that
 //! `scripts/test.sh` starts, fresh SQLite files, and the real service on a random port.
+//!
+//! The staff console's suites also need a real browser, since labels, keyboard focus and phone
+//! layout only show in one: [`browser`] drives a headless Chromium over WebDriver.
 
+pub mod browser;
 pub mod channels;
+pub mod console;
 pub mod kv_contract;
 pub mod log_contract;
 pub mod otlp;
