@@ -6,8 +6,8 @@
 
 pub mod app;
 pub mod audit_cli;
-pub mod console;
 pub mod auth;
+pub mod console;
 pub mod dead_letters;
 pub mod error;
 pub mod extract;

@@ -14,11 +14,11 @@ use conserje_infra::inbox_rows::SqlInboxRows;
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::shadow::ShadowTable;
 use conserje_projections::conversation_stats::{self, ConversationStats};
+use conserje_projections::inbox::{self, InboxProjection};
 use conserje_projections::message_stats::{self, MessageStats};
 use conserje_projections::relay::RELAY;
 use conserje_projections::replay::feed_all;
 use conserje_projections::reservations::{self, ReservationsProjection};
-use conserje_projections::inbox::{self, InboxProjection};
 use conserje_projections::{guest_reservations, sessions, EventHandler};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -191,7 +191,11 @@ pub async fn replay_with(
             )));
             let (events, reached) = feed_all(feed, from, &writer, &mut tick).await?;
             shadow.swap_in().await?;
-            (events, reached, Arc::new(InboxProjection::new(rt.inbox.clone())))
+            (
+                events,
+                reached,
+                Arc::new(InboxProjection::new(rt.inbox.clone())),
+            )
         }
         message_stats::PROJECTION => {
             let shadow = ShadowTable::create(&rt.db, SqlMessageFacts::TABLE).await?;

@@ -262,7 +262,13 @@ mod tests {
     fn run(events: &[(SessionEvent, u32)]) -> InboxRow {
         let mut row = None;
         for (n, (event, minute)) in events.iter().enumerate() {
-            row = apply(row, "sol/whatsapp/34600111222", event, n as i64 + 1, at(*minute));
+            row = apply(
+                row,
+                "sol/whatsapp/34600111222",
+                event,
+                n as i64 + 1,
+                at(*minute),
+            );
         }
         row.expect("a row")
     }
@@ -308,21 +314,22 @@ mod tests {
         ]);
         assert!(row.handed_off);
         assert_eq!(row.waiting_since, None);
-        let mut events = vec![];
-        events.push((started(), 0));
-        events.push((
-            SessionEvent::HandoffRequested {
-                reason: HandoffReason::GuestAsked,
-                taken_by: None,
-            },
-            1,
-        ));
-        events.push((
-            SessionEvent::HandoffResolved {
-                resolved_by: "staff:ana".into(),
-            },
-            2,
-        ));
+        let events = vec![
+            (started(), 0),
+            (
+                SessionEvent::HandoffRequested {
+                    reason: HandoffReason::GuestAsked,
+                    taken_by: None,
+                },
+                1,
+            ),
+            (
+                SessionEvent::HandoffResolved {
+                    resolved_by: "staff:ana".into(),
+                },
+                2,
+            ),
+        ];
         let row = run(&events);
         assert!(!row.handed_off);
         assert_eq!(row.handoff_reason, None);

@@ -157,8 +157,5 @@ pub fn location(response: &Response) -> String {
 
 /// `session_id` as the console's conversation path.
 pub fn conversation_path(session_id: &str) -> String {
-    format!(
-        "/console/conversations/{}",
-        session_id.replace('/', "%2F")
-    )
+    format!("/console/conversations/{}", session_id.replace('/', "%2F"))
 }

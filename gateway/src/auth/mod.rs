@@ -13,8 +13,8 @@ mod key_ring;
 mod rate;
 mod reads;
 
-pub use caller::{Caller, KeyState, Via, API_CHANNEL};
 pub(crate) use caller::source_ip;
+pub use caller::{Caller, KeyState, Via, API_CHANNEL};
 pub use first_key::{ensure_first_admin_key, FirstKey, ADMIN_KEY_FILE};
 pub use key_ring::{Grant, IssuedKey, KeyRing, KeySettings};
 pub use reads::ReadLog;

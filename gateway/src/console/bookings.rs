@@ -317,7 +317,12 @@ pub async fn cancel(
                     }
                 }
             };
-            Ok(page::page(&staff, Section::Bookings, "Confirm cancellation", body))
+            Ok(page::page(
+                &staff,
+                Section::Bookings,
+                "Confirm cancellation",
+                body,
+            ))
         }
         Err(other) => Err(other.into()),
     }
@@ -335,9 +340,11 @@ pub struct ModifyForm {
 fn date(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         None => Ok(None),
-        Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| {
-            ApiError::bad_request("invalid_date", format!("{field} {raw:?} is not a date"))
-        }),
+        Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| {
+                ApiError::bad_request("invalid_date", format!("{field} {raw:?} is not a date"))
+            }),
     }
 }
 
@@ -354,18 +361,30 @@ pub async fn modify(
     let current = rt.reservation_rows.get(id).await?;
     let check_in = date("check-in", form.check_in.as_deref())?;
     let check_out = date("check-out", form.check_out.as_deref())?;
-    let guests = match form.guests.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+    let guests = match form
+        .guests
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+    {
         None => None,
         Some(raw) => Some(raw.parse::<u32>().map_err(|_| {
-            ApiError::bad_request("invalid_guests", format!("{raw:?} is not a number of guests"))
+            ApiError::bad_request(
+                "invalid_guests",
+                format!("{raw:?} is not a number of guests"),
+            )
         })?),
     };
-    let room_type = form.room_type.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let room_type = form
+        .room_type
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     let differs = |new: &Option<NaiveDate>, old: Option<NaiveDate>| new.filter(|d| Some(*d) != old);
     let body = ModifyBody {
         check_in: differs(&check_in, current.as_ref().and_then(|r| r.check_in)),
         check_out: differs(&check_out, current.as_ref().and_then(|r| r.check_out)),
-        room_type: room_type.filter(|r| current.as_ref().and_then(|c| c.room_type.as_deref()) != Some(r)),
+        room_type: room_type
+            .filter(|r| current.as_ref().and_then(|c| c.room_type.as_deref()) != Some(r)),
         guests: guests.filter(|g| current.as_ref().and_then(|c| c.guests) != Some(i64::from(*g))),
     };
     let axum::Json(answer) = api::modify(

@@ -295,7 +295,12 @@ pub async fn take_over(
 ) -> Result<Response, ConsoleError> {
     staff.check(&form.csrf)?;
     let id = path_segment(id).unwrap_or_default();
-    api::take_over(State(rt.clone()), staff.caller.clone(), Ok(Path(id.clone()))).await?;
+    api::take_over(
+        State(rt.clone()),
+        staff.caller.clone(),
+        Ok(Path(id.clone())),
+    )
+    .await?;
     Ok(Redirect::to(&conversation_href(&id)).into_response())
 }
 
@@ -308,6 +313,11 @@ pub async fn hand_back(
 ) -> Result<Response, ConsoleError> {
     staff.check(&form.csrf)?;
     let id = path_segment(id).unwrap_or_default();
-    api::resolve_handoff(State(rt.clone()), staff.caller.clone(), Ok(Path(id.clone()))).await?;
+    api::resolve_handoff(
+        State(rt.clone()),
+        staff.caller.clone(),
+        Ok(Path(id.clone())),
+    )
+    .await?;
     Ok(Redirect::to(&conversation_href(&id)).into_response())
 }

@@ -39,7 +39,10 @@ impl Filters {
     }
 
     fn chosen(value: &Option<String>) -> Option<String> {
-        value.as_deref().filter(|v| !v.is_empty()).map(str::to_owned)
+        value
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     }
 
     fn filter(&self, now: DateTime<Utc>) -> InboxFilter {

@@ -192,7 +192,10 @@ mod tests {
     fn waits_and_amounts_read_as_people_say_them() {
         let now = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap();
         assert_eq!(waited(now - chrono::Duration::minutes(3), now), "3 min");
-        assert_eq!(waited(now - chrono::Duration::minutes(125), now), "2 h 5 min");
+        assert_eq!(
+            waited(now - chrono::Duration::minutes(125), now),
+            "2 h 5 min"
+        );
         assert_eq!(money(Some(12345), Some("EUR")), "123.45 EUR");
         assert_eq!(money(Some(-5), Some("EUR")), "-0.05 EUR");
     }

@@ -339,7 +339,10 @@ pub async fn sign_in(
         header::SET_COOKIE,
         set_cookie(SESSION_COOKIE, &session, max_age, secure),
     );
-    cookies.append(header::SET_COOKIE, set_cookie(SIGN_IN_COOKIE, "", 0, secure));
+    cookies.append(
+        header::SET_COOKIE,
+        set_cookie(SIGN_IN_COOKIE, "", 0, secure),
+    );
     if grant.scope == Scope::AllHotels {
         let hotel = chosen_hotel.unwrap_or_else(TenantId::default_hotel);
         cookies.append(
@@ -367,7 +370,10 @@ pub async fn sign_out(
     let secure = secure(&rt, &headers);
     let mut response = Redirect::to("/console/sign-in").into_response();
     let cookies = response.headers_mut();
-    cookies.append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, secure));
+    cookies.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, secure),
+    );
     cookies.append(header::SET_COOKIE, set_cookie(HOTEL_COOKIE, "", 0, secure));
     Ok(response)
 }
@@ -389,7 +395,10 @@ mod tests {
     #[test]
     fn cookies_are_read_by_name_among_several() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, HeaderValue::from_static("a=1; conserje_console=k.t"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; conserje_console=k.t"),
+        );
         headers.append(header::COOKIE, HeaderValue::from_static("b=2"));
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("k.t"));
         assert_eq!(cookie(&headers, "b"), Some("2"));

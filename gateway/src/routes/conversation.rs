@@ -37,7 +37,11 @@ pub use transcript::{Transcript, TurnLine};
 
 /// The session's events, once `caller` may see them: staff and admins of its hotel; another
 /// hotel's session is not found.
-pub(crate) async fn events_of(rt: &Runtime, caller: &Caller, id: &str) -> Result<Vec<StoredEvent>, ApiError> {
+pub(crate) async fn events_of(
+    rt: &Runtime,
+    caller: &Caller,
+    id: &str,
+) -> Result<Vec<StoredEvent>, ApiError> {
     caller.require(&[Role::Staff, Role::Admin])?;
     let tenant = hotel_of(id)?;
     caller.hotel(&tenant, &format!("session {id}"))?;
