@@ -171,6 +171,18 @@ fn table() -> Vec<Row> {
         },
         Row {
             method: Method::POST,
+            route: "/api/v1/sessions/{id}/handoff",
+            allowed: DESK,
+            per_hotel: true,
+            request: |f, _, _| {
+                (
+                    format!("/api/v1/sessions/{}/handoff", encoded(&f.session)),
+                    None,
+                )
+            },
+        },
+        Row {
+            method: Method::POST,
             route: "/api/v1/sessions/{id}/handoff/resolve",
             allowed: DESK,
             per_hotel: true,

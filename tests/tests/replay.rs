@@ -76,6 +76,11 @@ const RESERVATION_ROWS: &str = "SELECT reservation_id || '|' || status || '|' ||
      || '|' || coalesce(CAST(check_out AS text), '') || '|' || coalesce(CAST(total_minor AS text), '') \
      || '|' || CAST(last_sequence AS text) FROM reservations ORDER BY 1";
 
+/// The console's inbox: who, whether with staff, how many messages, and the last event applied.
+const INBOX_ROWS: &str = "SELECT session_id || '|' || coalesce(language, '') || '|' \
+     || CASE WHEN handed_off THEN 'staff' ELSE 'bot' END || '|' || CAST(message_count AS text) \
+     || '|' || CAST(last_sequence AS text) FROM inbox ORDER BY 1";
+
 const MESSAGE_ROWS: &str = "SELECT session_id || '|' || CAST(sequence AS text) || '|' || channel \
      FROM analytics_messages ORDER BY 1";
 
@@ -152,6 +157,7 @@ async fn replay_rebuilds_exactly_what_the_live_projections_built(kind: StoreKind
     }
     let live_reservations = table_rows(&rt.db, RESERVATION_ROWS).await;
     let live_messages = table_rows(&rt.db, MESSAGE_ROWS).await;
+    let live_inbox = table_rows(&rt.db, INBOX_ROWS).await;
     let live_sessions = session_views(&rt, 4).await;
     let live_guest = rt
         .guest_reservations
@@ -171,6 +177,8 @@ async fn replay_rebuilds_exactly_what_the_live_projections_built(kind: StoreKind
         live_reservations
     );
     assert_eq!(table_rows(&rt.db, MESSAGE_ROWS).await, live_messages);
+    assert!(!live_inbox.is_empty(), "the inbox lists the conversations");
+    assert_eq!(table_rows(&rt.db, INBOX_ROWS).await, live_inbox);
     assert_eq!(session_views(&rt, 4).await, live_sessions);
     for (id, before) in ids.iter().zip(&live_mirror) {
         assert_eq!(&rt.reservation_views.get(*id).await.unwrap(), before);
