@@ -147,10 +147,10 @@ async fn two_processes_running_one_leased_consumer_handle_each_event_once() {
     }
 }
 
-/// The consumers `serve` runs under a lease: the reservations, API keys and audit projections,
-/// the booking process and its PMS retries, the event relay, and the proactive messages and their
-/// timers.
-const LEASED: usize = 8;
+/// The consumers `serve` runs under a lease: the reservations, inbox, API keys and audit
+/// projections, the booking process and its PMS retries, the event relay, and the proactive
+/// messages and their timers.
+const LEASED: usize = 9;
 
 async fn advisory_locks_by_process(db: &Database) -> Vec<(i32, i64)> {
     let Database::Postgres(pool) = db else {
