@@ -416,18 +416,39 @@ async fn the_writer_lets_go_of_the_file_when_the_last_clone_is_dropped() {
     consumer.commit(&read).await.unwrap();
     drop(consumer);
     assert!(wal.exists(), "the file is open, in WAL mode");
+    assert!(
+        open_files_under(dir.path()) > 0,
+        "the log holds its file open"
+    );
     drop(log);
     drop(clone);
-    // SQLite deletes the WAL file when the last connection to the file closes, which happens
-    // only once the writer task, the last holder of the pool, has ended. Polled, not timed.
+    // Once the writer task, the last holder of the pool, has ended, no descriptor of this
+    // process points into the directory. Counted in /proc rather than read from the WAL file's
+    // absence: SQLite deletes the WAL only when the connection closing last sees no other one,
+    // and two of the pool's connections closing at the same instant can each see the other.
+    // Polled, not timed.
     for _ in 0..2400 {
-        if !wal.exists() {
+        if open_files_under(dir.path()) == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(!wal.exists(), "the writer task still holds the file open");
+    assert_eq!(
+        open_files_under(dir.path()),
+        0,
+        "the writer task still holds the file open"
+    );
     let reopened = SqliteLog::open(&path, PARTITIONS).await.unwrap();
     let lag = reopened.lag("g", "t").await.unwrap();
     assert_eq!(lag.iter().map(|p| p.committed).sum::<i64>(), 1);
+}
+
+/// How many of this process's file descriptors point into `dir` (Linux's /proc).
+fn open_files_under(dir: &std::path::Path) -> usize {
+    let dir = dir.canonicalize().expect("temp dir");
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| target.starts_with(&dir))
+        .count()
 }
