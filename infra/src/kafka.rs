@@ -268,6 +268,31 @@ impl KafkaLog {
         }
         Ok(slot.clone())
     }
+
+    /// Puts the current producer in librdkafka's fatal state, the state a broker breaking the
+    /// idempotence guarantees leaves it in (an out-of-order sequence number), through
+    /// `rd_kafka_test_fatal_error`, librdkafka's own hook for testing exactly this. For the
+    /// suite's proof that appends recover on a new producer; conserje never calls it. Returns
+    /// whether the producer is now fatally failed.
+    #[doc(hidden)]
+    pub fn fail_producer_fatally(&self, reason: &str) -> bool {
+        let producer = self
+            .producer
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let reason = std::ffi::CString::new(reason.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: the pointer is the live handle of `producer`, which this frame holds for the
+        // whole call, and librdkafka copies `reason` before returning.
+        unsafe {
+            rdkafka::bindings::rd_kafka_test_fatal_error(
+                producer.client().native_ptr(),
+                rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                reason.as_ptr(),
+            );
+        }
+        producer.client().fatal_error().is_some()
+    }
 }
 
 /// The idempotent producer every append goes through.

@@ -127,3 +127,81 @@ async fn lag(log: &KafkaLog, topic: &str) -> i64 {
     let partitions = log.lag("message-stats", topic).await.unwrap();
     partitions.iter().map(|p| p.lag()).sum()
 }
+
+/// An idempotent producer that librdkafka declares fatally failed fails every later send, for
+/// good. The log must start a new producer rather than refuse appends until the process is
+/// restarted — the relay and the webhooks would stop while the process looked healthy. Appends
+/// in flight when it fails may fail (their callers retry them); none is lost once acknowledged,
+/// and the records of one key stay in append order across the change of producer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn appends_go_on_after_the_producer_fails_fatally() {
+    use conserje_domain::log::OutgoingRecord;
+    let log = std::sync::Arc::new(kafka_log().await);
+    let topic = format!("test.fatal.{}", uuid::Uuid::now_v7().simple());
+    log.ensure_topics(&[&topic]).await.unwrap();
+    let record = |n: usize| OutgoingRecord {
+        topic: topic.clone(),
+        key: "conversation".to_owned(),
+        payload: format!("{n}").into_bytes(),
+        headers: Vec::new(),
+    };
+    log.append(record(0))
+        .await
+        .expect("append before the failure");
+
+    // A burst in flight while the producer fails: each append is retried by its caller, as the
+    // webhook handler and the relay do, until acknowledged.
+    let mut burst = Vec::new();
+    for n in 1..=50 {
+        let log = log.clone();
+        let record = record(n);
+        burst.push(tokio::spawn(async move {
+            let mut failures = 0;
+            loop {
+                match log.append(record.clone()).await {
+                    Ok(position) => return (position, failures),
+                    Err(_) if failures < 5 => failures += 1,
+                    Err(err) => panic!("append {n} failed {failures} times: {err}"),
+                }
+            }
+        }));
+    }
+    assert!(
+        log.fail_producer_fatally("the suite breaks the producer"),
+        "librdkafka took the fatal error"
+    );
+    let mut acknowledged = 0;
+    for task in burst {
+        task.await.unwrap();
+        acknowledged += 1;
+    }
+    let after = log
+        .append(record(51))
+        .await
+        .expect("an append after the fatal error goes through a new producer");
+
+    // Every acknowledged record is in the log, once per acknowledgement at least, and the one
+    // appended after the failure is the last of its key.
+    let mut consumer = log.consumer("fatal-check", &topic).await.unwrap();
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !seen.contains(&51) && tokio::time::Instant::now() < deadline {
+        for read in consumer
+            .poll(100, std::time::Duration::from_millis(500))
+            .await
+            .unwrap()
+        {
+            let n: usize = String::from_utf8(read.payload).unwrap().parse().unwrap();
+            seen.push(n);
+        }
+    }
+    assert_eq!(acknowledged, 50);
+    for n in 0..=51 {
+        assert!(
+            seen.contains(&n),
+            "record {n} acknowledged but not in the log: {seen:?}"
+        );
+    }
+    assert_eq!(seen.last(), Some(&51), "the last append is last: {seen:?}");
+    assert!(after.offset >= 51, "offset {}", after.offset);
+}

@@ -1,38 +1,37 @@
 //! One running conserje: the store, the aggregates, the booking process and the projections,
 //! assembled from settings. `serve`, the CLI tools and the end-to-end tests all build it here.
+//!
+//! This module assembles; [`background`] runs the consumers a role starts, [`reactions`] holds
+//! the small adapters between the read models, the event feed and the processes, and [`stores`]
+//! opens the message log and key-value store the settings choose.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use anyhow::Context;
-use async_trait::async_trait;
-use conserje_commands::dead_letter_index::{DeadLetterIndexer, INDEX_GROUP};
-use conserje_commands::dialogue::{
-    DialogueSettings, GuestBookings, Receptionist, ReservationNotices,
-};
-use conserje_commands::inbound::{ConversationWorker, WorkerSettings, WORKER_GROUP};
-use conserje_commands::outbound::{ChannelDispatcher, SENDER_GROUP};
+use conserje_commands::dead_letter_index::DeadLetterIndexer;
+use conserje_commands::dialogue::{DialogueSettings, Receptionist, ReservationNotices};
+use conserje_commands::inbound::{ConversationWorker, WorkerSettings};
+use conserje_commands::outbound::ChannelDispatcher;
 use conserje_commands::proactive::ProactiveMessages;
 use conserje_commands::receipts::WindowFallback;
 use conserje_commands::replies::ReplyBook;
-use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes, RETRY_GROUP};
-use conserje_commands::{
-    BookingProcess, CommandError, Conversations, ReservationDesk, Understanding,
-};
+use conserje_commands::voice_notes::{TranscriptionRetry, VoiceNotes};
+use conserje_commands::{BookingProcess, Conversations, ReservationDesk, Understanding};
 use conserje_domain::api_key::ApiKey;
 use conserje_domain::channel::Transcriber;
 use conserje_domain::data_access::DataAccess;
 use conserje_domain::dead_letter::DeadLetterIndex;
 use conserje_domain::guest::{Guest, GuestServices};
 use conserje_domain::hotel::HotelProfiles;
-use conserje_domain::journal::{AggregateStore, EventFeed, Leases, StoredEvent};
+use conserje_domain::journal::{AggregateStore, EventFeed, Leases};
 use conserje_domain::log::{MessageLog, Topics};
 use conserje_domain::ports::{Clock, Pms};
 use conserje_domain::reservation::{Reservation, ReservationServices};
 use conserje_domain::session::Session;
-use conserje_domain::values::{GuestRef, Phone, TenantId};
+use conserje_domain::values::{Phone, TenantId};
 use conserje_infra::analytics::{SqlMessageFacts, SqlTurnFacts};
 use conserje_infra::api_key_rows::SqlApiKeyRows;
 use conserje_infra::audit_rows::SqlAuditRows;
@@ -41,19 +40,16 @@ use conserje_infra::channel_router::ChannelRouter;
 use conserje_infra::clock::SystemClock;
 use conserje_infra::config::ConfigFile;
 use conserje_infra::dead_letter_rows::SqlDeadLetterIndex;
-use conserje_infra::embedded_log::SqliteLog;
 use conserje_infra::event_store::SqlAggregateStore;
 use conserje_infra::feed::{SqlCheckpoints, SqlEventFeed};
 use conserje_infra::hotels::HotelRegistry;
 use conserje_infra::inbox_rows::SqlInboxRows;
-use conserje_infra::kafka::{KafkaLog, KafkaSettings};
 use conserje_infra::leases::SqlLeases;
 use conserje_infra::pms::router::PmsRouter;
 use conserje_infra::pms::simulator::PmsSimulator;
 use conserje_infra::pms_sync_queue::SqlSyncQueue;
 use conserje_infra::proactive_timers::SqlProactiveTimers;
 pub use conserje_infra::redact;
-use conserje_infra::redis_store::RedisKeyValue;
 use conserje_infra::reservation_rows::SqlReservationRows;
 use conserje_infra::shredding::Shredder;
 use conserje_infra::sqlite_kv::SqliteKeyValue;
@@ -65,7 +61,6 @@ use conserje_projections::conversation_stats::{self, ConversationStats};
 use conserje_projections::guest_reservations::{self, GuestReservations};
 use conserje_projections::inbox::{self, InboxProjection, InboxRows};
 use conserje_projections::key_space::KeySpace;
-use conserje_projections::key_value::KeyValueStore;
 use conserje_projections::log_subscription::LogSubscription;
 use conserje_projections::message_stats::{self, MessageStats};
 use conserje_projections::outbound::{self, OutboundReplies};
@@ -74,15 +69,13 @@ use conserje_projections::reservations::{
     self, ReservationRows, ReservationViews, ReservationsProjection,
 };
 use conserje_projections::sessions::{self, SessionViews};
-use conserje_projections::{EventHandler, LeaseHolder, ProjectionError, Subscription};
+use conserje_projections::{ProjectionError, Subscription};
 use cqrs_es::Aggregate;
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::auth::{KeyRing, KeySettings, ReadLog};
 use crate::readiness::{Readiness, TrackedLog};
-use crate::role::Role;
 use crate::settings::{HttpOptions, StoreOptions};
 use crate::webhook_guard::WebhookGuard;
 
@@ -101,18 +94,12 @@ pub const PROACTIVE_TIMERS: &str = "proactive-timers";
 /// How long a write waits for the read model to show it before answering anyway.
 pub const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(2);
 
-/// How often a process without a rounds lease asks for it.
-const LEASE_RETRY: Duration = Duration::from_secs(1);
+mod background;
+mod reactions;
+mod stores;
 
-/// How often subscriptions look for events written by other processes.
-const POLL: Duration = Duration::from_millis(500);
-
-/// How often the relay looks for new events: every command of the conversation worker is one,
-/// and the session view waits for it.
-const RELAY_POLL: Duration = Duration::from_millis(50);
-
-/// How often expired rows leave the embedded key-value store.
-const PURGE_EVERY: Duration = Duration::from_secs(60);
+use reactions::{BookingReactions, GuestBookingsView, ProactiveReactions};
+use stores::{language_model, open_log_and_key_value};
 
 pub struct Runtime {
     pub db: Database,
@@ -199,65 +186,6 @@ pub struct Runtime {
 impl crate::auth::KeyState for Arc<Runtime> {
     fn key_ring(&self) -> &KeyRing {
         &self.keys
-    }
-}
-
-/// Feeds stored reservation events to the proactive messages: their timers and notices.
-struct ProactiveReactions(Arc<ProactiveMessages>);
-
-#[async_trait]
-impl EventHandler for ProactiveReactions {
-    async fn handle(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
-        self.0
-            .react(event)
-            .await
-            .map_err(|e| ProjectionError::Handler(e.to_string()))
-    }
-}
-
-/// Feeds stored reservation events to the booking process, finishing what a crash interrupted.
-struct BookingReactions(Arc<BookingProcess>);
-
-#[async_trait]
-impl EventHandler for BookingReactions {
-    async fn handle(&self, event: &StoredEvent) -> Result<(), ProjectionError> {
-        self.0
-            .react(event)
-            .await
-            .map_err(|e| ProjectionError::Handler(e.to_string()))
-    }
-}
-
-/// The language model, trained once per process: it is the same for every runtime (the corpus
-/// is built in), and tools and tests that open several runtimes would otherwise train it again.
-fn language_model() -> anyhow::Result<Arc<Understanding>> {
-    static MODEL: OnceLock<Arc<Understanding>> = OnceLock::new();
-    if let Some(model) = MODEL.get() {
-        return Ok(model.clone());
-    }
-    let model = Arc::new(Understanding::load().context("cannot build the language model")?);
-    Ok(MODEL.get_or_init(|| model).clone())
-}
-
-/// The guest-reservations read model, as the dialogue asks it: which reservations a guest has.
-struct GuestBookingsView(Arc<GuestReservations>);
-
-#[async_trait]
-impl GuestBookings for GuestBookingsView {
-    async fn of_guest(
-        &self,
-        tenant: &TenantId,
-        guest: &GuestRef,
-    ) -> Result<Vec<Uuid>, CommandError> {
-        let ids = self
-            .0
-            .of_guest(tenant.as_str(), guest.as_str())
-            .await
-            .map_err(|e| CommandError::Store(e.to_string()))?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| Uuid::parse_str(id).ok())
-            .collect())
     }
 }
 
@@ -643,108 +571,6 @@ impl Runtime {
         })
     }
 
-    /// Starts every consumer in the background (the `all` role); they stop on
-    /// [`Runtime::shutdown`].
-    pub fn start_background(&self) -> Vec<JoinHandle<()>> {
-        self.start_role(Role::All)
-    }
-
-    /// Starts the consumers `role` runs in the background; they stop on [`Runtime::shutdown`].
-    /// The store-fed ones run only while this process holds their lease.
-    pub fn start_role(&self, role: Role) -> Vec<JoinHandle<()>> {
-        let mut tasks = Vec::new();
-        if role.runs_worker() {
-            tasks.extend(self.start_worker());
-        }
-        if role.runs_projections() {
-            tasks.extend(self.start_projections());
-        }
-        tasks
-    }
-
-    /// The conversation worker, the channel sender, voice-note retries and the PMS sync.
-    fn start_worker(&self) -> Vec<JoinHandle<()>> {
-        for group in [WORKER_GROUP, SENDER_GROUP, RETRY_GROUP] {
-            self.readiness.expect(group);
-        }
-        vec![
-            self.run_subscription(&self.booking_subscription, POLL),
-            tokio::spawn(self.worker.clone().run(self.shutdown.subscribe())),
-            tokio::spawn(self.dispatcher.clone().run(self.shutdown.subscribe())),
-            tokio::spawn(
-                self.transcription_retry
-                    .clone()
-                    .run(self.shutdown.subscribe()),
-            ),
-            tokio::spawn(self.pms.clone().keep_caches_warm(self.shutdown.subscribe())),
-            self.run_subscription(&self.proactive_subscription, POLL),
-            tokio::spawn(rounds(
-                LeaseHolder::new(PMS_RETRIES, self.leases.clone()),
-                self.pms_retry_poll,
-                self.shutdown.subscribe(),
-                {
-                    let process = self.process.clone();
-                    move || {
-                        let process = process.clone();
-                        async move { process.retry_due().await }
-                    }
-                },
-            )),
-            tokio::spawn(rounds(
-                LeaseHolder::new(PROACTIVE_TIMERS, self.leases.clone()),
-                self.proactive_poll,
-                self.shutdown.subscribe(),
-                {
-                    let proactive = self.proactive.clone();
-                    move || {
-                        let proactive = proactive.clone();
-                        async move { proactive.send_due().await }
-                    }
-                },
-            )),
-        ]
-    }
-
-    /// The SQL read models, the audit trail, the relay and the projections of the events topic.
-    fn start_projections(&self) -> Vec<JoinHandle<()>> {
-        for projection in &self.log_projections {
-            self.readiness.expect(projection.group());
-        }
-        self.readiness.expect(INDEX_GROUP);
-        let mut tasks: Vec<JoinHandle<()>> = [
-            (&self.reservations_projection, POLL),
-            (&self.inbox_projection, POLL),
-            (&self.api_keys_projection, POLL),
-            (&self.audit_projection, POLL),
-            (&self.relay, RELAY_POLL),
-        ]
-        .into_iter()
-        .map(|(subscription, poll)| self.run_subscription(subscription, poll))
-        .collect();
-        for projection in &self.log_projections {
-            tasks.push(tokio::spawn(
-                projection.clone().run(self.shutdown.subscribe()),
-            ));
-        }
-        tasks.push(tokio::spawn(
-            self.dead_letter_indexer
-                .clone()
-                .run(self.shutdown.subscribe()),
-        ));
-        if let Some(kv) = self.embedded_kv.clone() {
-            tasks.push(tokio::spawn(purge_expired(kv, self.shutdown.subscribe())));
-        }
-        tasks
-    }
-
-    fn run_subscription(&self, subscription: &Arc<Subscription>, poll: Duration) -> JoinHandle<()> {
-        tokio::spawn(
-            subscription
-                .clone()
-                .run(self.wake.clone(), poll, self.shutdown.subscribe()),
-        )
-    }
-
     /// Wakes the background subscriptions and waits (at most [`READ_YOUR_WRITE_WAIT`]) until the
     /// `reservations` read model has applied every event of `reservation`, so that a client that
     /// just wrote can read its write. On PostgreSQL the catch-up reader holds back events while
@@ -783,108 +609,5 @@ impl Runtime {
 
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);
-    }
-}
-
-/// The message log and the key-value store the options choose: Kafka and Redis when configured,
-/// otherwise the embedded SQLite file `embedded.db` in the data directory for either.
-async fn open_log_and_key_value(
-    options: &StoreOptions,
-) -> anyhow::Result<(
-    Arc<dyn MessageLog>,
-    Arc<dyn KeyValueStore>,
-    Option<SqliteKeyValue>,
-)> {
-    let embedded = if options.kafka_brokers.is_none() || options.redis_url.is_none() {
-        let path = options.data_dir.join("embedded.db");
-        Some(
-            SqliteLog::open(&path, u32::from(options.partitions))
-                .await
-                .with_context(|| format!("cannot open the embedded log at {}", path.display()))?,
-        )
-    } else {
-        None
-    };
-    let embedded_missing = "the embedded store is opened whenever Kafka or Redis is not configured";
-    let log: Arc<dyn MessageLog> = match &options.kafka_brokers {
-        Some(brokers) => Arc::new(
-            KafkaLog::connect(KafkaSettings {
-                brokers: brokers.clone(),
-                partitions: i32::from(options.partitions),
-                client_id: "conserje".to_owned(),
-                session_timeout: Duration::from_millis(options.kafka_session_timeout_ms),
-                group_prefix: options.topic_prefix.clone(),
-            })
-            .await
-            .with_context(|| format!("cannot reach the Kafka brokers at {brokers}"))?,
-        ),
-        None => Arc::new(embedded.clone().context(embedded_missing)?),
-    };
-    let (kv, embedded_kv): (Arc<dyn KeyValueStore>, _) = match &options.redis_url {
-        Some(url) => (
-            Arc::new(
-                RedisKeyValue::connect(url)
-                    .await
-                    .with_context(|| format!("cannot reach Redis at {}", redact(url)))?,
-            ),
-            None,
-        ),
-        None => {
-            let kv = embedded.context(embedded_missing)?.key_value();
-            (Arc::new(kv.clone()), Some(kv))
-        }
-    };
-    Ok((log, kv, embedded_kv))
-}
-
-/// Runs `round` every `every` in the one process that holds `lease`, until `shutdown`: the PMS
-/// sync's retries and the proactive messages' timers, each due work done once among processes.
-/// The lease is asked for at least every [`LEASE_RETRY`], so a standby takes over within that
-/// of the holder's end even when its rounds are far apart.
-async fn rounds<F, Fut>(
-    mut lease: LeaseHolder,
-    every: Duration,
-    mut shutdown: watch::Receiver<bool>,
-    round: F,
-) where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut last_round: Option<tokio::time::Instant> = None;
-    loop {
-        let due = last_round.is_none_or(|at| at.elapsed() >= every);
-        if due && lease.holds().await {
-            round().await;
-            last_round = Some(tokio::time::Instant::now());
-        } else if !due {
-            // Keep the lease fresh between rounds (and take it over when free).
-            lease.holds().await;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every.min(LEASE_RETRY)) => {}
-            _ = shutdown.changed() => {
-                if *shutdown.borrow() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Deletes expired rows of the embedded key-value store, so it stays bounded like Redis does.
-async fn purge_expired(kv: SqliteKeyValue, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(PURGE_EVERY) => {
-                if let Err(err) = kv.purge_expired().await {
-                    tracing::warn!(error = %err, "purging expired read-model keys failed");
-                }
-            }
-            _ = shutdown.changed() => {
-                if *shutdown.borrow() {
-                    return;
-                }
-            }
-        }
     }
 }
