@@ -84,46 +84,11 @@ pub struct Classifier {
 static TRAINING_FILE: AtomicU64 = AtomicU64::new(0);
 
 impl Classifier {
-    /// Trains on every corpus example. The crate reads its training data from a file, so the
-    /// examples go to a private temporary file that is removed right after.
+    /// Trains on every corpus example (see [`compact`] for what is kept).
     pub fn train(corpus: &Corpus) -> Result<Self, CommandError> {
-        let mut data = String::new();
-        for example in &corpus.examples {
-            data.push_str(LABEL);
-            data.push_str(example.intent.name());
-            data.push(' ');
-            data.push_str(&classifier_text(&tokens(&example.text)));
-            data.push('\n');
-        }
-        let path = std::env::temp_dir().join(format!(
-            "conserje-nlu-{}-{}.txt",
-            std::process::id(),
-            TRAINING_FILE.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::write(&path, data)
-            .map_err(|e| CommandError::Model(format!("cannot write {}: {e}", path.display())))?;
-        let p = &corpus.params;
-        let mut args = Args::default();
-        args.apply_supervised_defaults();
-        args.input = path.clone();
-        args.model = ModelName::Supervised;
-        args.loss = LossName::Softmax;
-        args.dim = p.dim;
-        args.epoch = p.epoch;
-        args.lr = p.lr;
-        args.word_ngrams = p.word_ngrams;
-        args.minn = p.minn;
-        args.maxn = p.maxn;
-        args.bucket = p.bucket;
-        args.seed = p.seed;
-        args.min_count = 1;
-        // One thread: Hogwild! SGD over several threads is not reproducible.
-        args.thread = 1;
-        args.verbose = 0;
-        let trained = FastText::train(args);
-        let _ = std::fs::remove_file(&path);
-        let model = trained.map_err(|e| CommandError::Model(format!("training failed: {e}")))?;
-        Ok(Self { model })
+        Ok(Self {
+            model: compact(&train_model(corpus)?)?,
+        })
     }
 
     /// Every intent with its probability, most likely first, and the share of the message's
@@ -150,6 +115,61 @@ impl Classifier {
         };
         (ranked, coverage)
     }
+}
+
+/// Trains fastText on every corpus example. The crate reads its training data from a file, so
+/// the examples go to a private temporary file that is removed right after.
+fn train_model(corpus: &Corpus) -> Result<FastText, CommandError> {
+    let mut data = String::new();
+    for example in &corpus.examples {
+        data.push_str(LABEL);
+        data.push_str(example.intent.name());
+        data.push(' ');
+        data.push_str(&classifier_text(&tokens(&example.text)));
+        data.push('\n');
+    }
+    let path = std::env::temp_dir().join(format!(
+        "conserje-nlu-{}-{}.txt",
+        std::process::id(),
+        TRAINING_FILE.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, data)
+        .map_err(|e| CommandError::Model(format!("cannot write {}: {e}", path.display())))?;
+    let p = &corpus.params;
+    let mut args = Args::default();
+    args.apply_supervised_defaults();
+    args.input = path.clone();
+    args.model = ModelName::Supervised;
+    args.loss = LossName::Softmax;
+    args.dim = p.dim;
+    args.epoch = p.epoch;
+    args.lr = p.lr;
+    args.word_ngrams = p.word_ngrams;
+    args.minn = p.minn;
+    args.maxn = p.maxn;
+    args.bucket = p.bucket;
+    args.seed = p.seed;
+    args.min_count = 1;
+    // One thread: Hogwild! SGD over several threads is not reproducible.
+    args.thread = 1;
+    args.verbose = 0;
+    let trained = FastText::train(args);
+    let _ = std::fs::remove_file(&path);
+    trained.map_err(|e| CommandError::Model(format!("training failed: {e}")))
+}
+
+/// The trained model as fastText's own binary format loads it back: the same matrices and
+/// vocabulary with a word table sized to the vocabulary. Training keeps fastText's table for
+/// 30 million words (120 MB of `i32`, written at start and so resident) for the whole life of
+/// the process; loading sizes it to the few thousand words the corpus has — what held most of
+/// an idle process's memory.
+fn compact(trained: &FastText) -> Result<FastText, CommandError> {
+    let mut bytes = Vec::new();
+    trained
+        .save(&mut bytes)
+        .map_err(|e| CommandError::Model(format!("cannot save the trained model: {e}")))?;
+    FastText::load(&mut bytes.as_slice())
+        .map_err(|e| CommandError::Model(format!("cannot load the trained model: {e}")))
 }
 
 /// A bare yes or no ("sí", "ok 👍", "no gracias", "nao obg"), which the rules answer with high
@@ -179,4 +199,43 @@ pub fn bare_reply(words: &[String]) -> Option<Intent> {
 /// unsure even when the softmax picks a class.
 pub fn confidence(probability: f32, coverage: f32) -> f32 {
     (probability * (0.35 + 0.65 * coverage)).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::understanding::corpus;
+
+    /// The compacted model is the trained one: every corpus example gets the same ranking and
+    /// probabilities, and the same words count as known.
+    #[test]
+    fn the_compacted_model_predicts_exactly_as_the_trained_one() {
+        let corpus = Corpus::parse(corpus::EMBEDDED).unwrap();
+        let trained = train_model(&corpus).unwrap();
+        let compacted = compact(&trained).unwrap();
+        assert!(
+            compacted.dict().nwords() > 100,
+            "a real vocabulary: {}",
+            compacted.dict().nwords()
+        );
+        assert_eq!(compacted.dict().nwords(), trained.dict().nwords());
+        for example in &corpus.examples {
+            let features = classifier_text(&tokens(&example.text));
+            let ranking = |model: &FastText| -> Vec<(String, f32)> {
+                model
+                    .predict(&features, Intent::ALL.len(), 0.0)
+                    .into_iter()
+                    .map(|p| (p.label, p.prob))
+                    .collect()
+            };
+            assert_eq!(ranking(&compacted), ranking(&trained), "{}", example.text);
+            for word in features.split_whitespace() {
+                assert_eq!(
+                    compacted.get_word_id(word),
+                    trained.get_word_id(word),
+                    "{word}"
+                );
+            }
+        }
+    }
 }
