@@ -35,7 +35,14 @@ CONSERJE_API_RATE_LIMIT=0 CONSERJE_WEBHOOK_RATE_LIMIT=0 \
     "$BIN/conserje" serve --role all --listen "127.0.0.1:$PORT" --data-dir "$DATA" \
     >"$RUN_DIR/serve.log" 2>&1 &
 SERVE_PID=$!
-trap '{ kill "$SERVE_PID" && wait "$SERVE_PID"; } 2>/dev/null || true; cleanup' EXIT INT TERM
+# serve stops on SIGTERM once its consumers finish their batch; with a backlog of a hundred
+# thousand messages that took over a minute here, so it gets 20 s before SIGKILL.
+stop_serve() {
+    kill "$SERVE_PID" 2>/dev/null || return 0
+    for _ in $(seq 1 40); do kill -0 "$SERVE_PID" 2>/dev/null || return 0; sleep 0.5; done
+    kill -9 "$SERVE_PID" 2>/dev/null || true
+}
+trap 'stop_serve; cleanup' EXIT INT TERM
 for _ in $(seq 1 600); do
     curl -fsS "http://127.0.0.1:$PORT/health/ready" 2>/dev/null | grep -q '"ready"' && break
     kill -0 "$SERVE_PID" 2>/dev/null || { cat "$RUN_DIR/serve.log"; die "conserje serve exited at start"; }
