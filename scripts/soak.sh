@@ -43,13 +43,7 @@ stop_serve() {
     kill -9 "$SERVE_PID" 2>/dev/null || true
 }
 trap 'stop_serve; cleanup' EXIT INT TERM
-for _ in $(seq 1 600); do
-    curl -fsS "http://127.0.0.1:$PORT/health/ready" 2>/dev/null | grep -q '"ready"' && break
-    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$RUN_DIR/serve.log"; die "conserje serve exited at start"; }
-    sleep 0.5
-done
-curl -fsS "http://127.0.0.1:$PORT/health/ready" | grep -q '"ready"' \
-    || { tail -50 "$RUN_DIR/serve.log"; die "conserje serve is not ready after 300 s"; }
+wait_until_ready "http://127.0.0.1:$PORT" "$SERVE_PID" "$RUN_DIR/serve.log" 300
 
 log "loadgen: $RATE msg/s for $SECONDS_OF_LOAD s over $CONVERSATIONS conversations"
 set +e

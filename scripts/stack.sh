@@ -8,7 +8,7 @@
 #
 # It leaves CONSERJE_TEST_DATABASE_URL, CONSERJE_TEST_REDIS_URL and CONSERJE_TEST_KAFKA_BROKERS
 # exported, RUN_DIR (the servers' files and logs; tansu's is $RUN_DIR/tansu.log), the helpers
-# log, die, as_root and free_port, and a `cleanup` EXIT trap that stops the servers and removes
+# log, die, as_root, free_port and wait_until_ready, and a `cleanup` EXIT trap that stops the servers and removes
 # RUN_DIR. STACK_NAME names the directory (default conserje-test).
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -115,3 +115,19 @@ for _ in $(seq 1 100); do
 done
 (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null || { cat "$RUN_DIR/tansu.log"; die "tansu is not listening"; }
 export CONSERJE_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+
+# wait_until_ready URL PID LOG SECONDS: waits until the conserje at URL answers /health/ready
+# with 200 (the store answers and every consumer group it runs has joined); dies with its LOG
+# when process PID exits first or SECONDS pass.
+wait_until_ready() {
+    local url=$1 pid=$2 log_file=$3 seconds=$4
+    for _ in $(seq 1 $((seconds * 10))); do
+        kill -0 "$pid" 2>/dev/null || { cat "$log_file"; die "conserje serve exited at start"; }
+        if python3 -c 'import sys, urllib.request; sys.exit(urllib.request.urlopen(sys.argv[1], timeout=2).status != 200)' \
+            "$url/health/ready" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    tail -50 "$log_file"; die "conserje serve was not ready within $seconds s"
+}

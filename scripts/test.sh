@@ -135,17 +135,7 @@ stop_api_server() {
 trap 'stop_api_server; cleanup' EXIT INT TERM
 # The first start writes the admin key (mode 0600) before the server answers; ready means the
 # store answers and every consumer group has joined.
-api_ready=
-for _ in $(seq 1 600); do
-    kill -0 "$API_PID" 2>/dev/null || { cat "$API_DIR/server.log"; die "conserje serve exited at start"; }
-    if python3 -c 'import sys, urllib.request; sys.exit(urllib.request.urlopen(sys.argv[1], timeout=2).status != 200)' \
-        "$API_URL/health/ready" 2>/dev/null; then
-        api_ready=1
-        break
-    fi
-    sleep 0.1
-done
-[ -n "$api_ready" ] || { cat "$API_DIR/server.log"; die "conserje serve was not ready within 60 s"; }
+wait_until_ready "$API_URL" "$API_PID" "$API_DIR/server.log" 60
 ADMIN_KEY=$(cat "$API_DIR/data/admin.key")
 # Fixtures, and the schemathesis configuration that hands their ids to the routes that take one.
 python3 - "$API_URL" "$ADMIN_KEY" "$API_DIR/schemathesis.toml" "$TELEGRAM_SECRET" "$WHATSAPP_VERIFY_TOKEN" <<'PY' || die "could not make the schemathesis fixtures"

@@ -245,15 +245,19 @@ impl KafkaLog {
         }
     }
 
+    /// The producer in the slot now, failed or not.
+    fn producer(&self) -> FutureProducer {
+        self.producer
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     /// The producer to send with: a new one when the current one failed fatally. Records the
     /// fatal one had not delivered fail with its error and are retried by their callers (every
     /// append is retried until acknowledged), so nothing acknowledged is lost.
     fn current_producer(&self) -> Result<FutureProducer, LogError> {
-        let producer = self
-            .producer
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+        let producer = self.producer();
         let Some((code, reason)) = producer.client().fatal_error() else {
             return Ok(producer);
         };
@@ -276,11 +280,7 @@ impl KafkaLog {
     /// whether the producer is now fatally failed.
     #[doc(hidden)]
     pub fn fail_producer_fatally(&self, reason: &str) -> bool {
-        let producer = self
-            .producer
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
+        let producer = self.producer();
         let reason = std::ffi::CString::new(reason.replace('\0', " ")).unwrap_or_default();
         // SAFETY: the pointer is the live handle of `producer`, which this frame holds for the
         // whole call, and librdkafka copies `reason` before returning.
